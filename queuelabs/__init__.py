@@ -1,0 +1,1 @@
+"""Shared plumbing for Queue Labs: the stack, the grader, the CLI."""
