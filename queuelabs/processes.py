@@ -1,0 +1,202 @@
+"""Start, watch and stop the project's own processes.
+
+Two users: the pytest fixtures (a server or worker for one test) and the CLI
+(`make lab02`, the native stack), which records each process's pid in the
+run folder so `make down` stops exactly what the project started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .settings import LOG_DIR, PID_DIR, ensure_run_dirs
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def resolve(argv: list[str]) -> list[str]:
+    """Run `uvicorn`, `celery`, `locust`... from this virtual environment."""
+    candidate = VENV_BIN / argv[0]
+    if candidate.exists():
+        return [str(candidate), *argv[1:]]
+    return list(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_running(pid: int) -> bool:
+    """True for a live process; a zombie (exited, not yet reaped) counts as dead."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(0) said it exists
+
+
+def kill_group(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM the process group (the process and its children), SIGKILL after `timeout`."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+            except ChildProcessError:
+                pass
+            if not is_running(pid):
+                return
+            time.sleep(0.1)
+
+
+class ManagedProcess:
+    """One child process with its own log file and process group."""
+
+    def __init__(self, name: str, argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path):
+        self.name = name
+        self.argv = resolve(argv)
+        self.cwd = cwd
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.url: str | None = None
+
+    def start(self) -> "ManagedProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own group, so a stop reaches its children
+        )
+        log.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_ready(
+        self,
+        *,
+        port: int | None = None,
+        url: str | None = None,
+        log_text: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        """Wait until the port accepts, the URL answers, or the log shows `log_text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited during start-up:\n{self.log_tail()}")
+            if _ready(port, url, log_text, self.log_path):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} was not ready after {timeout:g} s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            kill_group(self.proc.pid, timeout)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def log_tail(self, lines: int = 40) -> str:
+        return tail(self.log_path, lines)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _ready(port, url, log_text, log_path: Path) -> bool:
+    if url:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return True
+        except urllib.error.HTTPError:
+            return True  # it answered, even if not with 200
+        except OSError:
+            return False
+    if port:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+    if log_text:
+        try:
+            return log_text in log_path.read_text(errors="replace")
+        except OSError:
+            return False
+    return True
+
+
+# --- detached processes for the CLI, tracked by pid file -------------------
+
+def pid_file(name: str) -> Path:
+    return PID_DIR / f"{name}.pid"
+
+
+def read_pid(name: str) -> int | None:
+    try:
+        pid = int(pid_file(name).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if is_running(pid) else None
+
+
+def start_detached(name: str, argv: list[str], *, cwd: Path, env: dict[str, str]) -> ManagedProcess:
+    ensure_run_dirs()
+    proc = ManagedProcess(name, argv, cwd=cwd, env=env, log_path=LOG_DIR / f"{name}.log").start()
+    pid_file(name).write_text(str(proc.pid))
+    return proc
+
+
+def stop_detached(name: str, timeout: float = 15.0) -> bool:
+    """Stop a process this project started; True if one was running."""
+    pid = read_pid(name)
+    pid_file(name).unlink(missing_ok=True)
+    if pid is None:
+        return False
+    kill_group(pid, timeout)
+    return True
+
+
+def tracked_names() -> list[str]:
+    if not PID_DIR.exists():
+        return []
+    return sorted(p.stem for p in PID_DIR.glob("*.pid"))

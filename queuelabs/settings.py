@@ -1,0 +1,76 @@
+"""Where things are: the repository, the run folder, the services and their ports.
+
+Every value can be overridden from the environment (see .env.example); the
+defaults are the local ones from DESIGN.md, all bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LABS_DIR = REPO_ROOT / "labs"
+# Everything the native stack writes (data, logs, pid files) goes here, so
+# `make down` and a reset know exactly what belongs to the project.
+RUN_DIR = Path(os.environ.get("QUEUELABS_RUN_DIR", REPO_ROOT / ".run"))
+LOG_DIR = RUN_DIR / "logs"
+PID_DIR = RUN_DIR / "pids"
+DATA_DIR = RUN_DIR / "data"
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One infrastructure server the labs need."""
+
+    name: str  # the key used everywhere: rabbitmq, redis, mongodb
+    title: str  # what a learner reads
+    port: int
+    url: str  # what a learner opens or connects to
+    extra: str = ""  # a second URL worth printing (a management UI)
+
+
+SERVICES: dict[str, Service] = {
+    "rabbitmq": Service(
+        "rabbitmq",
+        "RabbitMQ",
+        5672,
+        f"amqp://guest:guest@{HOST}:5672//",
+        extra=f"http://{HOST}:15672 (guest / guest)",
+    ),
+    "redis": Service("redis", "Redis", 6379, f"redis://{HOST}:6379/0"),
+    "mongodb": Service("mongodb", "MongoDB", 27017, f"mongodb://{HOST}:27017/?directConnection=true"),
+}
+
+RABBITMQ_MANAGEMENT_PORT = 15672
+FLOWER_PORT = 5555
+LOCUST_PORT = 8089
+JUPYTER_PORT = 8888
+
+# The environment a learner's stack uses (also in .env.example).
+LOCAL_ENV = {
+    "MONGODB_URL": SERVICES["mongodb"].url,
+    "MONGODB_DB": "queuelabs",
+    "REDIS_URL": f"redis://{HOST}:6379/0",
+    "CELERY_BROKER_URL": SERVICES["rabbitmq"].url,
+    "CELERY_RESULT_BACKEND": f"redis://{HOST}:6379/0",
+}
+
+# Checkpoints never touch a learner's data: their own database, Redis index
+# and RabbitMQ virtual host (created on demand through the management API).
+TEST_VHOST = "queuelabs-test"
+TEST_ENV = {
+    "MONGODB_URL": SERVICES["mongodb"].url,
+    "MONGODB_DB": "queuelabs_test",
+    "REDIS_URL": f"redis://{HOST}:6379/15",
+    "CELERY_BROKER_URL": f"amqp://guest:guest@{HOST}:5672/{TEST_VHOST}",
+    "CELERY_RESULT_BACKEND": f"redis://{HOST}:6379/15",
+}
+
+
+def ensure_run_dirs() -> None:
+    for path in (LOG_DIR, PID_DIR, DATA_DIR):
+        path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,73 @@
+"""The grader plugin, run for real in a pytest subprocess on the toy lab."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from queuelabs import starter
+from queuelabs.labs import load_lab
+from queuelabs.pytest_plugin import exercise_status
+
+
+@pytest.fixture
+def toy(tmp_path, request):
+    shutil.copytree(request.path.parent / "toylab", tmp_path / "toylab", ignore=shutil.ignore_patterns("__pycache__"))
+    lab = load_lab(tmp_path / "toylab")
+    starter.write(lab)
+    return lab
+
+
+def grade(lab, code, tmp_path):
+    report = tmp_path / "grade.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "queuelabs.pytest_plugin", str(lab.checkpoints_dir), "--code", code,
+         "--grade-json", str(report), "-p", "no:cacheprovider"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    return done, json.loads(report.read_text())
+
+
+def test_untouched_starter_is_not_started_or_failed(toy, tmp_path):
+    done, report = grade(toy, "exercise", tmp_path)
+    assert done.returncode == 1
+    assert report["99.1"]["status"] == "not started"
+    assert report["99.2"]["status"] == "failed"
+    assert "Exercise 99.1 not started: edit " in done.stdout and "TODO Exercise 99.1" in done.stdout
+    assert "Traceback" not in done.stdout
+    assert "0 of 2 exercises complete" in done.stdout
+    assert "Hint: Return the sum of a and b." in done.stdout
+    assert "make hint EX=99.1" in done.stdout
+
+
+def test_solution_passes_everything(toy, tmp_path):
+    done, report = grade(toy, "solution", tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert {ex: r["status"] for ex, r in report.items()} == {"99.1": "passed", "99.2": "passed"}
+    assert "2 of 2 exercises complete" in done.stdout
+    assert "grading the reference solution" in done.stdout
+
+
+def test_solving_one_exercise_moves_the_count(toy, tmp_path):
+    maths = toy.exercise_dir / "toy/maths.py"
+    maths.write_text(maths.read_text().replace('raise NotImplementedError("Exercise 99.1', 'return a + b  # ("'))
+    done, report = grade(toy, "exercise", tmp_path)
+    assert report["99.1"]["status"] == "passed"
+    assert "1 of 2 exercises complete" in done.stdout
+    assert "Next: exercise 99.2" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "records, status",
+    [
+        ([], "no checkpoints"),
+        ([{"outcome": "passed", "not_started": False}], "passed"),
+        ([{"outcome": "failed", "not_started": True}], "not started"),
+        ([{"outcome": "passed", "not_started": False}, {"outcome": "failed", "not_started": True}], "failed"),
+        ([{"outcome": "skipped", "not_started": False}], "incomplete"),
+    ],
+)
+def test_status_rules(records, status):
+    assert exercise_status(records) == status

@@ -1,0 +1,72 @@
+"""The generator turns solution regions into the learner's starter."""
+
+import shutil
+
+import pytest
+
+from queuelabs import starter
+from queuelabs.labs import load_lab
+
+
+@pytest.fixture
+def toy(tmp_path, request):
+    src = request.path.parent / "toylab"
+    shutil.copytree(src, tmp_path / "toylab", ignore=shutil.ignore_patterns("__pycache__", "exercise"))
+    return load_lab(tmp_path / "toylab")
+
+
+def test_region_becomes_todo_and_raise(toy):
+    text = starter.generate(toy)["toy/maths.py"].decode()
+    assert "return a + b" not in text
+    assert "    # TODO Exercise 99.1: Add two numbers. Return the sum of a and b." in text
+    assert '    raise NotImplementedError("Exercise 99.1 is not done yet: Add two numbers")' in text
+    assert "BEGIN EXERCISE" not in text and "END EXERCISE" not in text
+
+
+def test_starter_body_replaces_solution(toy):
+    text = starter.generate(toy)["toy/maths.py"].decode()
+    assert '    return "goodbye"' in text
+    assert 'return "hello"' not in text
+
+
+def test_files_without_regions_are_copied(toy):
+    files = starter.generate(toy)
+    assert files["toy/__init__.py"] == (toy.solution_dir / "toy/__init__.py").read_bytes()
+
+
+def test_write_then_differences_is_clean(toy):
+    starter.write(toy)
+    assert starter.differences(toy) == []
+    (toy.exercise_dir / "toy/maths.py").write_text("# edited\n")
+    (toy.exercise_dir / "stray.py").write_text("x = 1\n")
+    assert starter.differences(toy) == ["differs: toy/maths.py", "not in solution/: stray.py"]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("# BEGIN EXERCISE 99.1\nx = 1\n", "has no END EXERCISE 99.1"),
+        ("# BEGIN EXERCISE 99.1\n# END EXERCISE 99.2\n", "END EXERCISE 99.2 closes 99.1"),
+        ("# BEGIN EXERCISE 42.1\n# END EXERCISE 42.1\n", "exercise 42.1 is not in"),
+        ("# END EXERCISE 99.1\n", "marker outside"),
+        ("# BEGIN EXERCISE 99.1\n# STARTER\nx = 1\n# END EXERCISE 99.1\n", "must be commented out"),
+    ],
+)
+def test_malformed_regions_name_the_line(toy, body, message):
+    with pytest.raises(starter.RegionError, match=message):
+        starter.render(toy, body, "f.py")
+
+
+def test_every_exercise_needs_a_region(toy):
+    (toy.solution_dir / "toy/maths.py").write_text("def add(a, b):\n    return a + b\n")
+    with pytest.raises(starter.RegionError, match="no BEGIN EXERCISE region for 99.1, 99.2"):
+        starter.generate(toy)
+
+
+def test_real_labs_starters_are_in_sync():
+    """The committed exercise/ folders match the generator (what CI enforces)."""
+    from queuelabs.labs import all_labs
+
+    for lab in all_labs():
+        if lab.exercises and lab.exercise_dir.exists():
+            assert starter.differences(lab) == [], f"lab {lab.id}: run `make starter`"
