@@ -1,0 +1,112 @@
+# Queue Labs: every entry point. `make help` lists them.
+# Each target sets up what it needs first (the virtual environment from the
+# lock file), so any of them works on a fresh clone.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV  := .venv
+QL    := $(VENV)/bin/queuelabs
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+UV     = $(shell scripts/bootstrap-uv.sh)
+
+LAB  ?=
+EX   ?=
+CODE ?= exercise
+STOP ?=
+NAME ?=
+
+.PHONY: help setup up down status logs demo test check hint progress starter \
+        reset jump lab01 lab02 loadtest locust notebooks compose-config prove clean
+
+help: ## list the targets
+	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
+	@echo
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02"
+
+setup: $(STAMP) ## create .venv from the lock file (quick when nothing changed)
+
+$(STAMP): pyproject.toml uv.lock scripts/bootstrap-uv.sh
+	@echo "[setup] installing the pinned Python packages into $(VENV) (uv sync --frozen)"
+	@$(UV) sync --frozen --quiet
+	@touch $@
+
+up: setup ## start RabbitMQ, Redis and MongoDB (Docker if an engine answers, else natively)
+	@$(QL) up
+
+down: setup ## stop everything the project started (lab processes and servers)
+	@$(QL) down
+
+status: setup ## each service, whether it answers, and the URLs
+	@$(QL) status
+
+logs: setup ## the last lines of every log (NAME=lab02 for one, or add FOLLOW=1)
+	@$(QL) logs $(NAME) $(if $(FOLLOW),--follow)
+
+demo: setup ## bring everything up and tour the finished system
+	@$(QL) demo
+
+lab01: setup ## start lab 01's app on :8001 (CODE=solution for the reference, STOP=1 to stop)
+	@$(QL) lab 01 --code $(CODE) $(if $(STOP),--stop)
+
+lab02: setup ## start lab 02's API :8002, worker and Flower :5555 (CODE=, STOP=1)
+	@$(QL) lab 02 --code $(CODE) $(if $(STOP),--stop)
+
+check: setup ## grade your exercises: make check LAB=02 (all labs without LAB)
+	@$(QL) check $(LAB) --code $(CODE)
+
+hint: setup ## the hints of one exercise: make hint EX=2.1
+	@test -n "$(EX)" || { echo "which exercise? make hint EX=2.1"; exit 2; }
+	@$(QL) hint $(EX)
+
+progress: setup ## every lab, every exercise: done or not
+	@$(QL) progress
+
+reset: setup ## put a lab's untouched starter back: make reset LAB=02 (your work is backed up)
+	@test -n "$(LAB)" || { echo "which lab? make reset LAB=02"; exit 2; }
+	@$(QL) reset $(LAB)
+
+jump: setup ## trainers: solve every lab before LAB with the reference: make jump LAB=02
+	@test -n "$(LAB)" || { echo "which lab? make jump LAB=02"; exit 2; }
+	@$(QL) jump $(LAB)
+
+loadtest: setup ## headless Locust run with CSV/HTML reports: make loadtest LAB=02
+	@test -n "$(LAB)" || { echo "which lab? make loadtest LAB=02"; exit 2; }
+	@$(QL) loadtest $(LAB)
+
+locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
+	@test -n "$(LAB)" || { echo "which lab? make locust LAB=02"; exit 2; }
+	@$(QL) locust $(LAB)
+
+notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks
+	@$(UV) sync --frozen --quiet --group notebooks
+	@$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser notebooks/
+
+starter: setup ## maintainers: regenerate every lab's exercise/ from solution/
+	@$(QL) starter --write
+
+compose-config: ## validate docker-compose.yml (no engine needed)
+	@if command -v docker >/dev/null 2>&1; then \
+	  docker compose config --quiet && echo "docker-compose.yml: valid"; \
+	else echo "docker client not installed: docker-compose.yml NOT validated"; exit 1; fi
+
+prove: setup ## maintainers: every solution passes, every untouched starter fails
+	@$(QL) prove $(LAB)
+
+test: setup ## everything CI runs
+	@echo "== 1/5 the committed starters match the generator"
+	@$(QL) starter --strict
+	@echo "== 2/5 docker-compose.yml"
+	@$(MAKE) --no-print-directory compose-config
+	@echo "== 3/5 the stack"
+	@$(QL) up
+	@echo "== 4/5 the platform's own tests (generator, grader, stack, notebooks, load test)"
+	@$(PY) -m pytest tests
+	@echo "== 5/5 every lab: solutions pass, untouched starters fail"
+	@$(QL) prove
+
+clean: down ## stop everything and delete the run folder (data, logs)
+	rm -rf .run

@@ -1,0 +1,129 @@
+"""`make demo`: bring the stack and the finished lab 02 up, then show, in the
+terminal, what the queue buys: the API answers in milliseconds while the work
+takes seconds, and progress arrives while it runs."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import stack
+from .labs import find_lab
+from .processes import read_pid, start_detached
+from .settings import FLOWER_PORT
+
+console = Console()
+TASKS = [("low", 6), ("normal", 6), ("high", 6), ("normal", 10)]  # (priority, iterations)
+
+
+def _start_lab02(lab) -> str:
+    base = f"http://127.0.0.1:{lab.port}"
+    if _answers(f"{base}/health"):
+        console.print(f"Lab 02 API already answers on {base}: using it")
+        return base
+    from .cli import _lab_env
+
+    for proc in lab.processes:
+        name = f"lab{lab.id}-{proc}"
+        if not read_pid(name):
+            start_detached(name, lab.command(proc), cwd=lab.solution_dir, env=_lab_env("solution"))
+    console.print("Started lab 02's reference solution: API, Celery worker and Flower (logs in .run/logs/)")
+    return base
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_healthy(base: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    body: dict = {}
+    with console.status("Waiting for the API and a worker to answer /health ..."):
+        while time.monotonic() < deadline:
+            try:
+                reply = httpx.get(f"{base}/health", timeout=3)
+                body = reply.json()
+                if reply.status_code == 200:
+                    return body
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+    raise stack.StackError(f"lab 02 is not healthy after {timeout:g} s ({body}): see `make logs NAME=lab02`")
+
+
+def run_demo() -> int:
+    lab = find_lab("02")
+    console.rule("[bold]Queue Labs demo")
+    console.print("1. The stack: RabbitMQ (broker), Redis (results, progress), MongoDB (data)")
+    stack.up()
+    console.print("\n2. Lab 02, the finished system: FastAPI + Celery")
+    base = _start_lab02(lab)
+    health = _wait_healthy(base)
+    console.print(f"GET /health -> {health.get('status')}: {health.get('services')}")
+
+    console.print("\n3. Submit heavy tasks. Watch how long the API takes to answer:")
+    submitted = []
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for priority, iterations in TASKS:
+            started = time.perf_counter()
+            reply = client.post("/api/async/process", json={"data": f"demo {priority}", "iterations": iterations, "priority": priority})
+            took_ms = (time.perf_counter() - started) * 1000
+            reply.raise_for_status()
+            task_id = reply.json()["task_id"]
+            submitted.append((task_id, priority, iterations, took_ms))
+            console.print(f"  POST /api/async/process priority={priority:<6} -> {reply.status_code} in {took_ms:6.1f} ms  task {task_id[:8]}")
+
+        console.print("\n4. The worker does the work; the API reports progress as it goes:")
+        work_started = time.perf_counter()
+        finished = _watch(client, submitted)
+        work_s = time.perf_counter() - work_started
+
+    submit_ms = statistics.median(t[3] for t in submitted)
+    table = Table(title="What the queue buys")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("median time for the API to accept a task", f"{submit_ms:.1f} ms")
+    table.add_row("time for the worker to finish them all", f"{work_s:.1f} s")
+    table.add_row("finishing order", " -> ".join(finished))
+    console.print(table)
+
+    console.print("\n5. Look around (the stack keeps running):")
+    console.print(f"  API docs             {base}/docs")
+    console.print("  RabbitMQ management  http://127.0.0.1:15672  (guest / guest): Queues tab")
+    console.print(f"  Flower               http://127.0.0.1:{FLOWER_PORT}: Tasks tab")
+    console.print("\nNext: read labs/01-sync-vs-async/README.md, then `make check LAB=01`.")
+    console.print("Stop everything with `make down`.")
+    return 0
+
+
+def _watch(client: httpx.Client, submitted) -> list[str]:
+    """Poll every task's status and draw one progress bar per task."""
+    finished: list[str] = []
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TextColumn("{task.fields[state]:<9}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bars = {tid: progress.add_task(f"{prio:<6} x{its:<3} {tid[:8]}", total=100, state="PENDING")
+                for tid, prio, its, _ in submitted}
+        deadline = time.monotonic() + 180
+        while len(finished) < len(submitted) and time.monotonic() < deadline:
+            for tid, prio, _, _ in submitted:
+                if f"{prio} {tid[:8]}" in finished:
+                    continue
+                body = client.get(f"/api/async/status/{tid}").json()
+                state = body.get("status", "?")
+                percent = (body.get("progress") or {}).get("percent", 0)
+                if state in ("SUCCESS", "FAILURE"):
+                    percent = 100
+                    finished.append(f"{prio} {tid[:8]}")
+                progress.update(bars[tid], completed=percent, state=state)
+            time.sleep(0.2)
+    return [name.split()[0] for name in finished]
