@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import socket
 
-from .settings import SERVICES
+from urllib.parse import urlsplit
+
+from .settings import SERVICES, service_url
 
 START_HINT = "start the stack with: make up"
 
@@ -58,16 +60,29 @@ PROBES = {"rabbitmq": probe_rabbitmq, "redis": probe_redis, "mongodb": probe_mon
 
 
 def probe(name: str, url: str | None = None, timeout: float = 2.0) -> str | None:
-    return PROBES[name](url or SERVICES[name].url, timeout)
+    return PROBES[name](url or service_url(name), timeout)
 
 
-def down_message(name: str, reason: str | None = None) -> str:
+def address(url: str) -> str:
+    """host:port of a service URL, without the password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def down_message(name: str, reason: str | None = None, url: str | None = None) -> str:
     """The one line a learner reads when a service is missing."""
-    svc = SERVICES[name]
     why = f" ({reason})" if reason else ""
-    return f"{svc.title} is not answering on 127.0.0.1:{svc.port}{why}: {START_HINT}"
+    where = address(url or service_url(name))
+    return f"{SERVICES[name].title} is not answering on {where}{why}: {START_HINT}"
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:120]
+    text = str(exc).strip() or type(exc).__name__
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "no answer before the time-out"
+    if "access_refused" in lowered or "authentication" in lowered:
+        return "login refused: check the user and password in the URL"
+    return text.splitlines()[0][:120]

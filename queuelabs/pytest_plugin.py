@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 
 from . import probes
+from .stack import ensure_test_vhost
 from .checkpoint import NOT_DONE, ExerciseNotStarted
 from .labs import CODE_CHOICES, Lab, LabError, load_lab
 from .processes import ManagedProcess, free_port
-from .settings import LOG_DIR, REPO_ROOT, TEST_ENV, TEST_VHOST
+from .settings import LOG_DIR, REPO_ROOT, TEST_ENV
 
 # Outcomes of each exercise's checkpoints, filled in as tests report.
 _results: dict[str, list[dict]] = defaultdict(list)
@@ -105,26 +106,9 @@ def stack(lab: Lab) -> None:
         if reason is not None:
             pytest.exit(probes.down_message(name, reason), returncode=3)
     if "rabbitmq" in lab.needs:
-        problem = _create_test_vhost()
+        problem = ensure_test_vhost()
         if problem:
             pytest.exit(f"RabbitMQ answers, but {problem}: restart the stack with: make down up", returncode=3)
-
-
-def _create_test_vhost() -> str | None:
-    """Create the checkpoints' RabbitMQ virtual host through the management API."""
-    import httpx
-
-    base = "http://127.0.0.1:15672/api"
-    try:
-        with httpx.Client(auth=("guest", "guest"), timeout=5) as client:
-            client.put(f"{base}/vhosts/{TEST_VHOST}").raise_for_status()
-            client.put(
-                f"{base}/permissions/{TEST_VHOST}/guest",
-                json={"configure": ".*", "write": ".*", "read": ".*"},
-            ).raise_for_status()
-    except httpx.HTTPError as exc:
-        return f"could not create the test vhost through the management UI on 15672: {exc}"
-    return None
 
 
 class _Spawner:

@@ -21,6 +21,15 @@ DATA_DIR = RUN_DIR / "data"
 
 HOST = "127.0.0.1"
 
+# A learner's own settings (cp .env.example .env) win over the defaults below,
+# and the real environment wins over both.
+try:
+    from dotenv import load_dotenv
+
+    load_dotenv(REPO_ROOT / ".env", override=False)
+except ImportError:  # python-dotenv comes with uvicorn[standard]; not fatal without it
+    pass
+
 
 @dataclass(frozen=True)
 class Service:
@@ -69,6 +78,15 @@ TEST_ENV = {
     "CELERY_BROKER_URL": f"amqp://guest:guest@{HOST}:5672/{TEST_VHOST}",
     "CELERY_RESULT_BACKEND": f"redis://{HOST}:6379/15",
 }
+
+
+# Which environment variable holds each service's URL (see .env.example).
+URL_VARIABLES = {"rabbitmq": "CELERY_BROKER_URL", "redis": "REDIS_URL", "mongodb": "MONGODB_URL"}
+
+
+def service_url(name: str) -> str:
+    """The URL of a service as this process is configured: the environment, else the local default."""
+    return os.environ.get(URL_VARIABLES[name]) or LOCAL_ENV[URL_VARIABLES[name]]
 
 
 def ensure_run_dirs() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import probes
 from .processes import read_pid, start_detached, stop_detached, tail
-from .settings import DATA_DIR, LOG_DIR, REPO_ROOT, SERVICES, ensure_run_dirs
+from .settings import DATA_DIR, LOG_DIR, RABBITMQ_MANAGEMENT_PORT, REPO_ROOT, SERVICES, TEST_VHOST, ensure_run_dirs
 
 APT_PACKAGES = ["rabbitmq-server", "redis-server"]
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -257,6 +257,26 @@ def _compose(*args: str) -> int:
     return subprocess.run(["docker", "compose", *args], cwd=REPO_ROOT).returncode
 
 
+def ensure_test_vhost() -> str | None:
+    """Create the checkpoints' own RabbitMQ virtual host (settings.TEST_VHOST).
+
+    Checkpoints publish there, so they never see or disturb a learner's queues.
+    Returns a one-line problem, or None when the vhost is there."""
+    import httpx
+
+    base = f"http://127.0.0.1:{RABBITMQ_MANAGEMENT_PORT}/api"
+    try:
+        with httpx.Client(auth=("guest", "guest"), timeout=5) as client:
+            client.put(f"{base}/vhosts/{TEST_VHOST}").raise_for_status()
+            client.put(
+                f"{base}/permissions/{TEST_VHOST}/guest",
+                json={"configure": ".*", "write": ".*", "read": ".*"},
+            ).raise_for_status()
+    except httpx.HTTPError as exc:
+        return f"the management API on port {RABBITMQ_MANAGEMENT_PORT} could not create the test vhost ({exc})"
+    return None
+
+
 def up(names: list[str] | None = None) -> str:
     names = names or list(SERVICES)
     chosen = mode()
@@ -267,6 +287,10 @@ def up(names: list[str] | None = None) -> str:
     else:
         say("no Docker engine: running the stack natively (data and logs in .run/)")
         up_native(names)
+    if "rabbitmq" in names:
+        problem = ensure_test_vhost()
+        if problem:
+            say(f"note: {problem}; the checkpoints will need it")
     return chosen
 
 
