@@ -111,7 +111,7 @@ def stack(lab: Lab) -> None:
             pytest.exit(f"RabbitMQ answers, but {problem}: restart the stack with: make down up", returncode=3)
 
 
-class _Spawner:
+class Spawner:
     """Starts processes for tests and stops them when their scope ends."""
 
     def __init__(self, code_dir: Path, env: dict[str, str], scope: str):
@@ -162,7 +162,7 @@ class _Spawner:
 @pytest.fixture
 def spawn(code_dir: Path, test_env: dict[str, str]):
     """spawn(argv, port=..., ready_url=..., ready_log=...) -> a running process."""
-    spawner = _Spawner(code_dir, test_env, "function")
+    spawner = Spawner(code_dir, test_env, "function")
     yield spawner
     spawner.stop_all()
 
@@ -170,12 +170,12 @@ def spawn(code_dir: Path, test_env: dict[str, str]):
 @pytest.fixture(scope="session")
 def session_spawn(code_dir: Path, test_env: dict[str, str]):
     """Like `spawn`, but the processes live for the whole run."""
-    spawner = _Spawner(code_dir, test_env, "session")
+    spawner = Spawner(code_dir, test_env, "session")
     yield spawner
     spawner.stop_all()
 
 
-def _lab_process_starter(lab: Lab, spawner: _Spawner):
+def lab_process_starter(lab: Lab, spawner: Spawner):
     def start(process: str, *, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (), **kw):
         port = free_port() if "{port}" in lab.processes.get(process, "") else None
         argv = lab.command(process, port=port, host="127.0.0.1") + list(extra_args)
@@ -185,14 +185,14 @@ def _lab_process_starter(lab: Lab, spawner: _Spawner):
 
 
 @pytest.fixture
-def start_lab_process(lab: Lab, spawn: _Spawner):
+def start_lab_process(lab: Lab, spawn: Spawner):
     """start_lab_process("api") runs the lab's declared process on a free port."""
-    return _lab_process_starter(lab, spawn)
+    return lab_process_starter(lab, spawn)
 
 
 @pytest.fixture(scope="session")
-def session_lab_process(lab: Lab, session_spawn: _Spawner):
-    return _lab_process_starter(lab, session_spawn)
+def session_lab_process(lab: Lab, session_spawn: Spawner):
+    return lab_process_starter(lab, session_spawn)
 
 
 # --- grading ----------------------------------------------------------------
