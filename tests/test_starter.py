@@ -63,10 +63,12 @@ def test_every_exercise_needs_a_region(toy):
         starter.generate(toy)
 
 
-def test_real_labs_starters_are_in_sync():
-    """The committed exercise/ folders match the generator (what CI enforces)."""
+def test_every_real_lab_generates():
+    """Every lab's regions are well formed and cover every exercise in its lab.toml.
+    (Whether the committed exercise/ matches is `queuelabs starter --strict`, run by CI:
+    here it would fail on a learner's own edits.)"""
     from queuelabs.labs import all_labs
 
     for lab in all_labs():
-        if lab.exercises and lab.exercise_dir.exists():
-            assert starter.differences(lab) == [], f"lab {lab.id}: run `make starter`"
+        files = starter.generate(lab)
+        assert files, f"lab {lab.id} has no solution files"
