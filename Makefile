@@ -82,8 +82,8 @@ locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 	@$(QL) locust $(LAB)
 
 notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks
-	@$(UV) sync --frozen --quiet --group notebooks
-	@$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser notebooks/
+	@$(UV) sync --frozen --quiet --inexact --group notebooks
+	@$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 starter: setup ## maintainers: regenerate every lab's exercise/ from solution/
 	@$(QL) starter --write
