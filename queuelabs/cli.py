@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -129,27 +130,30 @@ def cmd_lab(args) -> int:
     return 0
 
 
-def _wait_http(url: str, timeout: float) -> bool:
+def _wait_http(url: str, timeout: float, want_ok: bool = False) -> bool:
+    """Wait until `url` answers (with 2xx when `want_ok`)."""
     import urllib.error
     import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1).close()
+            urllib.request.urlopen(url, timeout=2).close()
             return True
         except urllib.error.HTTPError:
-            return True
+            if not want_ok:
+                return True
         except OSError:
-            time.sleep(0.3)
-    print(f"note: nothing answered on {url} after {timeout:g} s yet; see `make logs`")
+            pass
+        time.sleep(0.3)
+    print(f"note: {url} did not answer{' 200' if want_ok else ''} after {timeout:g} s; see `make logs`")
     return False
 
 
 def cmd_run_process(args) -> int:
     """Run one of a lab's declared processes in the foreground (used by docker compose)."""
     lab = find_lab(args.lab)
-    code = os.environ.get("QUEUELABS_CODE", "solution")
+    code = os.environ.get("QUEUELABS_CODE", "exercise")
     argv = resolve(lab.command(args.process))
     os.chdir(lab.code_dir(code))
     os.execvpe(argv[0], argv, _lab_env(code))
@@ -336,22 +340,76 @@ def cmd_jump(args) -> int:
 
 # --- tours, load and notebooks ----------------------------------------------------
 
+def cmd_compose(args) -> int:
+    """docker compose with whichever Compose CLI is here (see stack.compose_command)."""
+    return subprocess.run([*stack.compose_command(), *args.compose_args], cwd=REPO_ROOT).returncode
+
+
+def _split_compose(argv: list[str]) -> list[str] | None:
+    """`queuelabs compose ...` passes everything after `compose` to Compose untouched."""
+    return argv[1:] if argv and argv[0] == "compose" else None
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
     return run_demo()
 
 
+@contextlib.contextmanager
+def _lab_running(lab: Lab, host: str | None):
+    """Use the lab that already answers; else run its reference solution just for this."""
+    if host or _answers(f"http://127.0.0.1:{lab.port}/"):
+        yield
+        return
+    print(f"Nothing answers on 127.0.0.1:{lab.port}: starting lab {lab.id}'s reference solution for this run "
+          f"(run `make lab{lab.id}` first to load-test your own code)")
+    missing = [n for n in lab.needs if probes.probe(n, timeout=1.0)]
+    if missing:
+        stack.up(missing)
+    started = []
+    try:
+        for proc in lab.processes:
+            name = f"lab{lab.id}-{proc}"
+            if not read_pid(name):
+                start_detached(name, lab.command(proc), cwd=lab.solution_dir, env=_lab_env("solution"))
+                started.append(name)
+        _wait_http(f"http://127.0.0.1:{lab.port}/", 30)
+        if "rabbitmq" in lab.needs:
+            _wait_http(f"http://127.0.0.1:{lab.port}/health", 30, want_ok=True)
+        yield
+    finally:
+        for name in started:
+            stop_detached(name)
+
+
+def _answers(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=1).close()
+        return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
 def cmd_loadtest(args) -> int:
     from .loadtest import run_loadtest
 
-    return run_loadtest(find_lab(args.lab).id, users=args.users, spawn_rate=args.rate, seconds=args.seconds, host=args.host)
+    lab = find_lab(args.lab)
+    with _lab_running(lab, args.host):
+        return run_loadtest(lab.id, users=args.users, spawn_rate=args.rate, seconds=args.seconds, host=args.host)
 
 
 def cmd_locust(args) -> int:
     from .loadtest import open_web_ui
 
-    return open_web_ui(find_lab(args.lab).id, args.host)
+    lab = find_lab(args.lab)
+    with _lab_running(lab, args.host):
+        return open_web_ui(lab.id, args.host)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("lab")
     p = add("jump", cmd_jump, "solve every lab before LAB with the reference solution")
     p.add_argument("lab")
+    p = add("compose", cmd_compose, "run docker compose (Docker's plugin, or the bundled Compose CLI)")
+    p.add_argument("compose_args", nargs=argparse.REMAINDER)
     add("demo", cmd_demo, "bring everything up and show the finished system")
     p = add("loadtest", cmd_loadtest, "a headless Locust run with reports")
     p.add_argument("lab")
@@ -407,7 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("lab")
     p.add_argument("--host", default=None)
 
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    compose_args = _split_compose(argv)
+    args = parser.parse_args(["compose"] if compose_args is not None else argv)
+    if compose_args is not None:
+        args.compose_args = compose_args
     try:
         return args.func(args) or 0
     except (LabError, stack.StackError, starter.RegionError) as exc:

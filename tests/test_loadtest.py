@@ -1,0 +1,32 @@
+"""Short headless Locust runs through the same runner `make loadtest` uses."""
+
+import pytest
+
+from queuelabs.loadtest import REPORTS_DIR, read_stats, run_loadtest
+
+
+def _newest_report(lab_id: str):
+    return max(REPORTS_DIR.glob(f"lab{lab_id}-*"), key=lambda p: p.stat().st_mtime)
+
+
+def test_lab02_api_has_zero_failed_requests(run_solution):
+    running = run_solution("02", "api", "worker", env={"TASK_STEP_SECONDS": "0.05"})
+    rc = run_loadtest("02", users=10, spawn_rate=10, seconds=10, host=running["api"].url)
+    assert rc == 0, "the load test saw failed requests: see the table above"
+    rows = read_stats(_newest_report("02") / "lab02_stats.csv")
+    total = next(r for r in rows if r.is_total)
+    assert total.requests > 50 and total.failures == 0
+
+
+def test_lab01_blocking_variant_is_ten_times_worse(run_solution):
+    """Issue #4: the cheap endpoint's p95 while the blocking variant runs is >= 10x the fixed one's."""
+    running = run_solution("01", "app")
+    rc = run_loadtest("01", users=6, spawn_rate=6, seconds=8, host=running["app"].url)
+    assert rc == 0
+    report = _newest_report("01")
+    p95 = {}
+    for variant in ("blocking", "fixed"):
+        rows = read_stats(report / f"lab01-{variant}_stats.csv")
+        p95[variant] = next(r for r in rows if r.name == "cheap").p95
+    assert p95["fixed"] > 0
+    assert p95["blocking"] / p95["fixed"] >= 10, p95
