@@ -273,6 +273,12 @@ def cmd_prove(args) -> int:
                 report = Path(tmp) / "solution.json"
                 code = run_checkpoints(lab, "solution", [], report)
                 failures += _judge(lab, report, code, want="pass")
+                own_tests = lab.dir / "tests"
+                if own_tests.is_dir():  # the solution's own unit tests, when the lab has them
+                    print(f"\n=== lab {lab.id}: the solution's own tests ===", flush=True)
+                    argv = [sys.executable, "-m", "pytest", _rel(own_tests), "--code", "solution", "-p", "no:cacheprovider"]
+                    if subprocess.run(argv, cwd=REPO_ROOT).returncode != 0:
+                        failures.append(f"lab {lab.id}: {_rel(own_tests)} failed on the solution")
             if args.side in ("both", "starter"):
                 print(f"\n=== lab {lab.id}: every checkpoint must FAIL on the untouched starter ===", flush=True)
                 starter_dir = Path(tmp) / "exercise"

@@ -21,10 +21,11 @@ console = Console()
 TASKS = [("low", 6), ("normal", 6), ("high", 6), ("normal", 10)]  # (priority, iterations)
 
 
-def _start_lab02(lab) -> str:
+def _start_lab(lab, probe_path: str) -> str:
+    """Reuse the lab when it answers; else start its reference solution in the background."""
     base = f"http://127.0.0.1:{lab.port}"
-    if _answers(f"{base}/health"):
-        console.print(f"Lab 02 API already answers on {base}: using it")
+    if _answers(f"{base}{probe_path}"):
+        console.print(f"Lab {lab.id} already answers on {base}: using it")
         return base
     from .cli import _lab_env
 
@@ -32,8 +33,43 @@ def _start_lab02(lab) -> str:
         name = f"lab{lab.id}-{proc}"
         if not read_pid(name):
             start_detached(name, lab.command(proc), cwd=lab.solution_dir, env=_lab_env("solution"))
-    console.print("Started lab 02's reference solution: API, Celery worker and Flower (logs in .run/logs/)")
+    console.print(f"Started lab {lab.id}'s reference solution ({', '.join(lab.processes)}; logs in .run/logs/)")
     return base
+
+
+def _show_the_freeze() -> None:
+    """Lab 01 in one table: /ping while slow reports run, blocking vs awaited."""
+    base = _start_lab(find_lab("01"), "/ping")
+    deadline = time.monotonic() + 60
+    while not _answers(f"{base}/ping") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    table = Table(title="GET /ping while 3 slow reports (1 s each) are running")
+    table.add_column("the slow report is")
+    table.add_column("median /ping", justify="right")
+    for variant, meaning in (("blocking", "time.sleep inside async def"), ("fixed", "await asyncio.sleep")):
+        table.add_row(f"{variant} ({meaning})", f"{_ping_while_busy(base, variant):.0f} ms")
+    console.print(table)
+    console.print("A blocked event loop freezes every request on the server. Lab 01 shows why; lab 02 fixes it.")
+
+
+def _ping_while_busy(base: str, variant: str) -> float:
+    import threading
+
+    slow = [threading.Thread(target=httpx.get, args=(f"{base}/report/sleep/{variant}?seconds=1",), kwargs={"timeout": 30})
+            for _ in range(3)]
+    for thread in slow:
+        thread.start()
+    time.sleep(0.1)  # let the slow requests reach the server first
+    timings = []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(5):
+            started = time.perf_counter()
+            client.get(f"{base}/ping")
+            timings.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.05)
+    for thread in slow:
+        thread.join()
+    return statistics.median(timings)
 
 
 def _answers(url: str) -> bool:
@@ -65,12 +101,14 @@ def run_demo() -> int:
     console.rule("[bold]Queue Labs demo")
     console.print("1. The stack: RabbitMQ (broker), Redis (results, progress), MongoDB (data)")
     stack.up()
-    console.print("\n2. Lab 02, the finished system: FastAPI + Celery")
-    base = _start_lab02(lab)
+    console.print("\n2. The problem (lab 01): work done inside the request")
+    _show_the_freeze()
+    console.print("\n3. The fix (lab 02): FastAPI + Celery, the finished system")
+    base = _start_lab(lab, "/health")
     health = _wait_healthy(base)
     console.print(f"GET /health -> {health.get('status')}: {health.get('services')}")
 
-    console.print("\n3. Submit heavy tasks. Watch how long the API takes to answer:")
+    console.print("\n4. Submit heavy tasks. Watch how long the API takes to answer:")
     submitted = []
     with httpx.Client(base_url=base, timeout=10) as client:
         for priority, iterations in TASKS:
@@ -82,7 +120,7 @@ def run_demo() -> int:
             submitted.append((task_id, priority, iterations, took_ms))
             console.print(f"  POST /api/async/process priority={priority:<6} -> {reply.status_code} in {took_ms:6.1f} ms  task {task_id[:8]}")
 
-        console.print("\n4. The worker does the work; the API reports progress as it goes:")
+        console.print("\n5. The worker does the work; the API reports progress as it goes:")
         work_started = time.perf_counter()
         finished = _watch(client, submitted)
         work_s = time.perf_counter() - work_started
@@ -96,8 +134,9 @@ def run_demo() -> int:
     table.add_row("finishing order", " -> ".join(finished))
     console.print(table)
 
-    console.print("\n5. Look around (the stack keeps running):")
-    console.print(f"  API docs             {base}/docs")
+    console.print("\n6. Look around (the stack keeps running):")
+    console.print(f"  lab 01 app           http://127.0.0.1:8001/docs")
+    console.print(f"  lab 02 API docs      {base}/docs")
     console.print("  RabbitMQ management  http://127.0.0.1:15672  (guest / guest): Queues tab")
     console.print(f"  Flower               http://127.0.0.1:{FLOWER_PORT}: Tasks tab")
     console.print("\nNext: read labs/01-sync-vs-async/README.md, then `make check LAB=01`.")

@@ -1,0 +1,79 @@
+"""Exercise 2.3: publishing must not block the event loop.
+
+A broker that accepts connections and never answers makes `apply_async`
+hang for its connection time-out. While one submission hangs like that, the
+same server must keep answering other requests. Compared in one run: how
+long the hanging submission took, and how long a cheap request sent during
+it took.
+"""
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from queuelabs.checkpoint import fail_if_not_started
+from queuelabs.settings import TEST_VHOST
+
+
+@pytest.fixture
+def silent_broker():
+    """A TCP server that accepts and says nothing: the AMQP handshake never completes."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+@pytest.mark.exercise("2.3")
+def test_a_slow_broker_does_not_freeze_the_api(fresh_stack, start_lab_process, silent_broker):
+    broker = f"amqp://guest:guest@127.0.0.1:{silent_broker}/{TEST_VHOST}"
+    api = start_lab_process("api", env={"CELERY_BROKER_URL": broker}).url
+    box = {}
+
+    def submit():
+        start = time.monotonic()
+        with httpx.Client(timeout=30) as http:
+            box["response"] = http.post(f"{api}/api/async/process", json={"data": "x", "iterations": 1})
+        box["took"] = time.monotonic() - start
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    time.sleep(0.3)  # the submission is now stuck publishing
+    start = time.monotonic()
+    with httpx.Client(timeout=30) as http:
+        probe = http.get(f"{api}/api/items")
+    probe_took = time.monotonic() - start
+    thread.join(30)
+    response = box["response"]
+    if response.status_code == 501:
+        fail_if_not_started(response.text)
+    assert response.status_code == 503, (
+        f"with RabbitMQ not answering, the submission should end in 503 with one line, got "
+        f"{response.status_code}: {response.text[:200]}"
+    )
+    assert probe.status_code == 200, f"GET /api/items answered {probe.status_code}"
+    assert probe_took < box["took"] / 3, (
+        f"GET /api/items took {probe_took:.2f} s while a submission hung for {box['took']:.2f} s: "
+        "the event loop was blocked. Run apply_async in a thread (run_in_threadpool)."
+    )

@@ -1,0 +1,57 @@
+"""Exercise 2.5: the result is stored in MongoDB once per task id, however often the task runs."""
+
+import time
+import uuid
+
+import pytest
+
+from queuelabs.checkpoint import fail_if_not_started
+
+
+@pytest.mark.exercise("2.5")
+def test_storing_twice_keeps_one_document(fresh_stack):
+    from app import services
+    from app.db import sync_database
+
+    collection = sync_database()["checkpoint_store_once"]
+    task_id = str(uuid.uuid4())
+    result = {"iterations": 1, "digest": "abc"}
+    services.store_result(collection, task_id, result)
+    services.store_result(collection, task_id, result)  # a redelivered task stores again
+    count = collection.count_documents({"task_id": task_id})
+    assert count == 1, f"store_result twice for one task id left {count} documents: make it an upsert keyed by the id"
+
+
+def wait_for_runs(task, task_id: str, worker, runs: int, timeout: float = 15.0) -> None:
+    """Wait until the worker's log shows `runs` successful runs of this task id.
+
+    (The result backend cannot tell: Redis keeps the first SUCCESS and ignores
+    later ones, so the log is the witness of the second run.)
+    """
+    done = f"{task.name}[{task_id}] succeeded"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = worker.proc.log_path.read_text(errors="replace")
+        if log.count(done) >= runs:
+            return
+        meta = task.backend.get_task_meta(task_id, cache=False)
+        if meta["status"] == "FAILURE":
+            fail_if_not_started(meta.get("result"))
+            raise AssertionError(f"the task failed: {meta.get('result')}")
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not succeed {runs} time(s) within {timeout:g} s")
+
+
+@pytest.mark.exercise("2.5")
+def test_a_task_run_twice_stores_one_result(worker):
+    from app.db import TASK_RESULTS, sync_database
+    from app.tasks import process_report
+
+    task_id = str(uuid.uuid4())
+    kwargs = {"data": "run me twice", "iterations": 2}
+    process_report.apply_async(kwargs=kwargs, task_id=task_id)
+    wait_for_runs(process_report, task_id, worker, runs=1)
+    process_report.apply_async(kwargs=kwargs, task_id=task_id)  # the same message, delivered again
+    wait_for_runs(process_report, task_id, worker, runs=2)
+    count = sync_database()[TASK_RESULTS].count_documents({"task_id": task_id})
+    assert count == 1, f"the task ran twice and left {count} documents in {TASK_RESULTS}: expected 1"

@@ -1,0 +1,33 @@
+"""Items: ordinary, fast CRUD. No queue here: a database round trip takes milliseconds.
+
+The endpoints are `async def` and await PyMongo's AsyncMongoClient, so while
+one request waits for MongoDB the event loop serves the others.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from app import services
+from app.api.deps import DbDep
+from app.schemas import Item, ItemCreate
+
+router = APIRouter()
+
+
+@router.get("", response_model=list[Item])
+async def list_items(db: DbDep, skip: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=100)):
+    return await services.list_items(db, skip=skip, limit=limit)
+
+
+@router.post("", response_model=Item, status_code=status.HTTP_201_CREATED)
+async def create_item(item: ItemCreate, db: DbDep):
+    return await services.create_item(db, item.model_dump())
+
+
+@router.get("/{item_id}", response_model=Item)
+async def get_item(item_id: str, db: DbDep):
+    found = await services.get_item(db, item_id)
+    if found is None:  # unknown, or not even a valid ObjectId: either way, no such item
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item with id {item_id}")
+    return found

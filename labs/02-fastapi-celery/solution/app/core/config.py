@@ -1,0 +1,40 @@
+"""Settings, read from the environment (and a `.env` file) with safe local defaults.
+
+Every variable is listed in the repository's `.env.example`. The checkpoints
+point the same names at their own database, Redis index and RabbitMQ vhost.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    MONGODB_URL: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    MONGODB_DB: str = "queuelabs"
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    CELERY_BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
+    CELERY_RESULT_BACKEND: str = "redis://127.0.0.1:6379/0"
+
+    # How long one iteration of the heavy task sleeps (the "work"). The
+    # checkpoints make it short so a whole run takes seconds.
+    TASK_STEP_SECONDS: float = Field(default=0.5, ge=0)
+    # How long "sending" a welcome email takes.
+    EMAIL_SECONDS: float = Field(default=1.0, ge=0)
+    # Each check of GET /health gives up after this long.
+    HEALTH_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
+    # How long task results, and the record that an id was submitted, are kept.
+    RESULT_TTL_SECONDS: int = Field(default=24 * 3600, gt=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+settings = get_settings()
