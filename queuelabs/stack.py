@@ -288,7 +288,10 @@ def ensure_test_vhost() -> str | None:
                 json={"configure": ".*", "write": ".*", "read": ".*"},
             ).raise_for_status()
     except httpx.HTTPError as exc:
-        return f"the management API on port {RABBITMQ_MANAGEMENT_PORT} could not create the test vhost ({exc})"
+        # A system-wide RabbitMQ (reused, not ours) often runs without the management plugin.
+        return (f"the management API on port {RABBITMQ_MANAGEMENT_PORT} could not create the test vhost "
+                f"({type(exc).__name__}); if RabbitMQ is your system's service, enable the plugin with "
+                "`sudo rabbitmq-plugins enable rabbitmq_management`")
     return None
 
 
