@@ -1,0 +1,90 @@
+"""Lab 01 app: the same slow report, served in ways that freeze the server and ways that do not.
+
+Run it:  uvicorn app.main:app --port 8001   (from this folder; `make lab01`)
+Measure: GET /ping answers at once, unless something is blocking the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from . import db
+from .config import settings
+from .pool import make_process_pool
+from .routes import cpu, database, jobs, waiting
+from .work import crunch
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    # Processes for CPU-bound work (exercise 1.3).
+    app.state.process_pool = make_process_pool(settings.cpu_workers)
+    # Start them now rather than on the first request (it takes a moment).
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(
+        *(loop.run_in_executor(app.state.process_pool, crunch, 1) for _ in range(settings.cpu_workers))
+    )
+    db.open_clients(app)
+    await db.seed(app)
+    yield
+    await db.close_clients(app)
+    # Drop queued reports, wait for running ones, then the processes exit.
+    app.state.process_pool.shutdown(wait=True, cancel_futures=True)
+
+
+app = FastAPI(
+    title="Lab 01: sync vs async",
+    description="One slow report, served blocking, in threads, awaited, in processes and in the background.",
+    lifespan=lifespan,
+)
+
+
+@app.exception_handler(NotImplementedError)
+async def exercise_not_done(request: Request, exc: NotImplementedError):
+    """Starter code raises NotImplementedError("Exercise 1.N ..."): answer 501 with its message."""
+    message = str(exc)
+    if message.startswith("Exercise "):
+        return JSONResponse(status_code=501, content={"detail": message})
+    raise exc  # a real bug: let it be a 500
+
+
+@app.exception_handler(db.ReportMissing)
+async def report_missing(request: Request, exc: db.ReportMissing):
+    await db.seed(request.app)
+    return JSONResponse(status_code=503, content={"detail": "the report document was missing: seeded it again, retry"})
+
+
+@app.get("/ping", tags=["measure"])
+async def ping():
+    """The cheap endpoint: answers at once unless the event loop is blocked."""
+    return {"pong": True}
+
+
+@app.get("/ping/sync", tags=["measure"])
+def ping_sync():
+    """The same, as a plain `def`: it needs a free thread from the pool to answer."""
+    return {"pong": True}
+
+
+@app.get("/stats", tags=["measure"])
+async def stats():
+    """Who is serving: the process id, the thread pool's use, the jobs in memory."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    return {
+        "pid": os.getpid(),
+        "threadpool": {"size": limiter.total_tokens, "busy": limiter.borrowed_tokens},
+        "process_pool_workers": settings.cpu_workers,
+        "jobs_in_memory": len(jobs.JOBS),
+    }
+
+
+app.include_router(waiting.router)
+app.include_router(database.router)
+app.include_router(cpu.router)
+app.include_router(jobs.router)

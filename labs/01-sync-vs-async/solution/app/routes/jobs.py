@@ -1,0 +1,68 @@
+"""Exercise 1.4: accept the work, answer 202 at once, let the client poll.
+
+FastAPI's BackgroundTasks run a function AFTER the response has been sent,
+in the same process. The job table is a dict in this process's memory:
+when the process stops, the jobs (finished, running or waiting) are gone.
+Lab 02 moves them to a broker and a worker, where they survive.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query
+
+from ..work import simulated_io
+
+router = APIRouter(prefix="/jobs", tags=["1.4 background jobs"])
+
+# job id -> {"job_id", "status", "seconds", "submitted_at", "result"}
+JOBS: dict[str, dict] = {}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def run_report_job(job_id: str, seconds: float) -> None:
+    """The slow report, run by BackgroundTasks after the 202 has gone out.
+
+    A plain `def`, so Starlette runs it in the thread pool, not on the loop.
+    """
+    job = JOBS[job_id]
+    job["status"] = "RUNNING"
+    started = time.perf_counter()
+    simulated_io(seconds)
+    job["result"] = {"rows": 1234, "elapsed": round(time.perf_counter() - started, 3)}
+    job["status"] = "DONE"
+    job["finished_at"] = _now()
+
+
+@router.post("", status_code=202)
+async def submit_job(background_tasks: BackgroundTasks, seconds: float = Query(2.0, gt=0, le=60)):
+    """Record the job, schedule it, answer 202 (the route's status code) with its id."""
+    # BEGIN EXERCISE 1.4
+    job_id = uuid.uuid4().hex
+    JOBS[job_id] = {
+        "job_id": job_id,
+        "status": "PENDING",
+        "seconds": seconds,
+        "submitted_at": _now(),
+        "result": None,
+    }
+    background_tasks.add_task(run_report_job, job_id, seconds)
+    return {"job_id": job_id, "status": "PENDING", "status_url": f"/jobs/{job_id}"}
+    # END EXERCISE 1.4
+
+
+@router.get("/{job_id}")
+async def job_status(job_id: str):
+    """The job as this process remembers it; 404 when it has never heard of it."""
+    # BEGIN EXERCISE 1.4
+    job = JOBS.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"unknown job {job_id}")
+    return job
+    # END EXERCISE 1.4
