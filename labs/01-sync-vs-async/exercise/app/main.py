@@ -11,6 +11,7 @@ import os
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -52,6 +53,14 @@ async def exercise_not_done(request: Request, exc: NotImplementedError):
     if message.startswith("Exercise "):
         return JSONResponse(status_code=501, content={"detail": message})
     raise exc  # a real bug: let it be a 500
+
+
+@app.exception_handler(pymongo.errors.ConnectionFailure)
+async def mongodb_down(request: Request, exc: pymongo.errors.ConnectionFailure):
+    """MongoDB is down or unreachable: say so in one line (503), never a 500 and a stack trace."""
+    reason = (str(exc).splitlines() or [type(exc).__name__])[0].split(" (configured timeouts")[0][:160]
+    detail = f"MongoDB is not answering ({reason}): start the stack with: make up"
+    return JSONResponse(status_code=503, content={"detail": detail})
 
 
 @app.exception_handler(db.ReportMissing)
