@@ -53,21 +53,27 @@ def _show_the_freeze() -> None:
 
 
 def _ping_while_busy(base: str, variant: str) -> float:
+    """Median /ping latency, probes sent on a clock while 3 slow reports run.
+
+    Each probe goes out at its own time, in its own thread: sent one after
+    another, only the first would meet the freeze and the rest would measure
+    the calm after it."""
     import threading
 
-    slow = [threading.Thread(target=httpx.get, args=(f"{base}/report/sleep/{variant}?seconds=1",), kwargs={"timeout": 30})
-            for _ in range(3)]
-    for thread in slow:
+    def timed_get(url: str, delay: float, out: list[float]) -> None:
+        time.sleep(delay)
+        started = time.perf_counter()
+        httpx.get(url, timeout=30)
+        out.append((time.perf_counter() - started) * 1000)
+
+    ignored: list[float] = []
+    timings: list[float] = []
+    threads = [threading.Thread(target=timed_get, args=(f"{base}/report/sleep/{variant}?seconds=1", 0, ignored))
+               for _ in range(3)]
+    threads += [threading.Thread(target=timed_get, args=(f"{base}/ping", 0.1 + 0.15 * i, timings)) for i in range(5)]
+    for thread in threads:
         thread.start()
-    time.sleep(0.1)  # let the slow requests reach the server first
-    timings = []
-    with httpx.Client(timeout=30) as client:
-        for _ in range(5):
-            started = time.perf_counter()
-            client.get(f"{base}/ping")
-            timings.append((time.perf_counter() - started) * 1000)
-            time.sleep(0.05)
-    for thread in slow:
+    for thread in threads:
         thread.join()
     return statistics.median(timings)
 
