@@ -27,6 +27,25 @@ def test_items_crud(api):
     contract.check_items_crud(api, bad_input=(422,))
 
 
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("GET", "/api/items?skip=99999999999999999999", None),
+        ("POST", "/api/items", {"name": "x", "metadata": {"n": 10**30}}),
+        ("POST", "/api/items", {"name": "x", "metadata": {"n": -(10**30)}}),
+        ("POST", "/api/items", {"name": "x", "metadata": "deep"}),  # replaced below by 300 levels
+    ],
+)
+def test_input_mongodb_cannot_store_is_422_not_500(api, method, path, body):
+    if body and body["metadata"] == "deep":
+        nested: dict = {}
+        for _ in range(300):
+            nested = {"a": nested}
+        body = {"name": "x", "metadata": nested}
+    reply = httpx.request(method, f"{api}{path}", json=body, timeout=10)
+    assert reply.status_code == 422, reply.text[:300]
+
+
 @pytest.fixture
 def silent_port():
     server = socket.socket()

@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("", response_model=list[Item])
-async def list_items(db: DbDep, skip: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=100)):
+async def list_items(db: DbDep, skip: int = Query(0, ge=0, le=1_000_000), limit: int = Query(50, ge=1, le=100)):
     return await services.list_items(db, skip=skip, limit=limit)
 
 
