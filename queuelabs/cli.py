@@ -12,10 +12,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from . import probes, stack, starter
 from .labs import CODE_CHOICES, Lab, LabError, all_labs, find_exercise, find_lab
-from .processes import read_pid, resolve, start_detached, stop_detached, tracked_names
+from .processes import pid_file, read_pid, resolve, start_detached, stop_detached, tail, tracked_names
 from .settings import (
     FLOWER_PORT,
     LOCAL_ENV,
@@ -91,6 +92,9 @@ def cmd_logs(args) -> int:
 
 # --- running a lab --------------------------------------------------------------
 
+REFERENCE_VHOST = "queuelabs-reference"
+
+
 def _lab_env(code: str) -> dict[str, str]:
     env = dict(os.environ)
     for key, value in LOCAL_ENV.items():
@@ -100,32 +104,85 @@ def _lab_env(code: str) -> dict[str, str]:
     return env
 
 
-def cmd_lab(args) -> int:
-    lab = find_lab(args.lab)
-    names = [f"lab{lab.id}-{proc}" for proc in lab.processes]
-    if args.stop:
-        for name in names:
-            if stop_detached(name):
-                print(f"stopped {name}")
-        return 0
+def _reference_env() -> dict[str, str]:
+    """The reference solution, run natively (demo, CODE=solution, load tests), gets its own
+    RabbitMQ vhost: its queues (x-max-priority...) never clash with the learner's in `/`."""
+    env = _lab_env("solution")
+    broker = urlsplit(env["CELERY_BROKER_URL"])
+    env["CELERY_BROKER_URL"] = urlunsplit(broker._replace(path=f"/{REFERENCE_VHOST}"))
+    problem = stack.ensure_vhost(REFERENCE_VHOST)
+    if problem:
+        print(f"note: {problem}")
+    return env
+
+
+def _code_file(name: str) -> Path:
+    return pid_file(name).with_suffix(".code")
+
+
+def start_lab(lab: Lab, code: str) -> list[str]:
+    """Start the lab's declared processes from `code` (exercise or solution) in the background.
+
+    Processes already running from the same code are kept; from other code (the
+    demo's reference, say) they are restarted, so "your code" is never a lie.
+    Returns the names started; exits with a one-line error if one dies at start-up."""
     missing = [n for n in lab.needs if probes.probe(n, timeout=1.0)]
     if missing:
         stack.up(missing)
-    code_dir = lab.code_dir(args.code)
-    for proc, name in zip(lab.processes, names):
+    code_dir = lab.code_dir(code)
+    env = _reference_env() if code == "solution" and "rabbitmq" in lab.needs else _lab_env(code)
+    started = []
+    for proc in lab.processes:
+        name = f"lab{lab.id}-{proc}"
         if read_pid(name):
-            print(f"{name:<16} already running (pid {read_pid(name)}); `make lab{lab.id} STOP=1` stops it")
-            continue
+            running = _code_file(name).read_text().strip() if _code_file(name).exists() else "?"
+            if running == code:
+                print(f"{name:<16} already running from {running}/ (pid {read_pid(name)})")
+                continue
+            print(f"{name:<16} was running {running}/: restarting it from {code}/")
+            stop_detached(name)
         argv = lab.command(proc)
-        start_detached(name, argv, cwd=code_dir, env=_lab_env(args.code))
+        start_detached(name, argv, cwd=code_dir, env=env)
+        _code_file(name).write_text(code)
+        started.append(name)
         print(f"{name:<16} started from {_rel(code_dir)}: {' '.join(argv)}")
-    _wait_http(f"http://127.0.0.1:{lab.port}/", 20)
-    print(f"\nLab {lab.id} is running your {'reference solution' if args.code == 'solution' else 'code'}:")
+    _wait_http(f"http://127.0.0.1:{lab.port}/", 30)
+    for name in started:  # a worker that cannot declare its queues dies a second or two in
+        if "worker" in name:
+            _wait_log(LOG_DIR / f"{name}.log", " ready.", name, 30)
+    dead = [name for name in started if not read_pid(name)]
+    if dead:
+        for name in dead:
+            print(f"\n{name} exited during start-up; the end of .run/logs/{name}.log:")
+            print(tail(LOG_DIR / f"{name}.log", 8))
+        raise LabError(f"{', '.join(dead)} did not start: see the log lines above and the lesson's Troubleshooting")
+    return started
+
+
+def _wait_log(path: Path, text: str, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and read_pid(name):
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        time.sleep(0.3)
+
+
+def cmd_lab(args) -> int:
+    lab = find_lab(args.lab)
+    if args.stop:
+        for proc in lab.processes:
+            if stop_detached(f"lab{lab.id}-{proc}"):
+                print(f"stopped lab{lab.id}-{proc}")
+        return 0
+    start_lab(lab, args.code)
+    print(f"\nLab {lab.id} is running {'the reference solution' if args.code == 'solution' else 'your code'} "
+          f"({_rel(lab.code_dir(args.code))}):")
     print(f"  API        http://127.0.0.1:{lab.port}/docs")
     if any("flower" in p for p in lab.processes):
         print(f"  Flower     http://127.0.0.1:{FLOWER_PORT}")
     if "rabbitmq" in lab.needs:
-        print("  RabbitMQ   http://127.0.0.1:15672 (guest / guest)")
+        vhost = f"vhost {REFERENCE_VHOST}" if args.code == "solution" else "vhost /"
+        print(f"  RabbitMQ   http://127.0.0.1:15672 (guest / guest), {vhost}")
     print(f"  Logs       make logs NAME=lab{lab.id}      Stop: make lab{lab.id} STOP=1")
     return 0
 
@@ -374,17 +431,9 @@ def _lab_running(lab: Lab, host: str | None):
         return
     print(f"Nothing answers on 127.0.0.1:{lab.port}: starting lab {lab.id}'s reference solution for this run "
           f"(run `make lab{lab.id}` first to load-test your own code)")
-    missing = [n for n in lab.needs if probes.probe(n, timeout=1.0)]
-    if missing:
-        stack.up(missing)
     started = []
     try:
-        for proc in lab.processes:
-            name = f"lab{lab.id}-{proc}"
-            if not read_pid(name):
-                start_detached(name, lab.command(proc), cwd=lab.solution_dir, env=_lab_env("solution"))
-                started.append(name)
-        _wait_http(f"http://127.0.0.1:{lab.port}/", 30)
+        started = start_lab(lab, "solution")
         if "rabbitmq" in lab.needs:
             _wait_http(f"http://127.0.0.1:{lab.port}/health", 30, want_ok=True)
         yield

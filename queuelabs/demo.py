@@ -14,7 +14,6 @@ from rich.table import Table
 
 from . import stack
 from .labs import find_lab
-from .processes import read_pid, start_detached
 from .settings import FLOWER_PORT
 
 console = Console()
@@ -23,17 +22,15 @@ TASKS = [("low", 6), ("normal", 6), ("high", 6), ("normal", 10)]  # (priority, i
 
 def _start_lab(lab, probe_path: str) -> str:
     """Reuse the lab when it answers; else start its reference solution in the background."""
+    from .cli import start_lab
+
     base = f"http://127.0.0.1:{lab.port}"
     if _answers(f"{base}{probe_path}"):
         console.print(f"Lab {lab.id} already answers on {base}: using it")
         return base
-    from .cli import _lab_env
-
-    for proc in lab.processes:
-        name = f"lab{lab.id}-{proc}"
-        if not read_pid(name):
-            start_detached(name, lab.command(proc), cwd=lab.solution_dir, env=_lab_env("solution"))
-    console.print(f"Started lab {lab.id}'s reference solution ({', '.join(lab.processes)}; logs in .run/logs/)")
+    start_lab(lab, "solution")
+    console.print(f"Lab {lab.id}'s reference solution is running (logs in .run/logs/; "
+                  f"`make lab{lab.id}` swaps in your own code)")
     return base
 
 

@@ -273,23 +273,26 @@ def _compose(*args: str) -> int:
 
 
 def ensure_test_vhost() -> str | None:
-    """Create the checkpoints' own RabbitMQ virtual host (settings.TEST_VHOST).
+    """The checkpoints' own vhost: they never see or disturb a learner's queues."""
+    return ensure_vhost(TEST_VHOST)
 
-    Checkpoints publish there, so they never see or disturb a learner's queues.
+
+def ensure_vhost(vhost: str) -> str | None:
+    """Create a RabbitMQ virtual host for guest through the management API.
     Returns a one-line problem, or None when the vhost is there."""
     import httpx
 
     base = f"http://127.0.0.1:{RABBITMQ_MANAGEMENT_PORT}/api"
     try:
         with httpx.Client(auth=("guest", "guest"), timeout=5) as client:
-            client.put(f"{base}/vhosts/{TEST_VHOST}").raise_for_status()
+            client.put(f"{base}/vhosts/{vhost}").raise_for_status()
             client.put(
-                f"{base}/permissions/{TEST_VHOST}/guest",
+                f"{base}/permissions/{vhost}/guest",
                 json={"configure": ".*", "write": ".*", "read": ".*"},
             ).raise_for_status()
     except httpx.HTTPError as exc:
         # A system-wide RabbitMQ (reused, not ours) often runs without the management plugin.
-        return (f"the management API on port {RABBITMQ_MANAGEMENT_PORT} could not create the test vhost "
+        return (f"the management API on port {RABBITMQ_MANAGEMENT_PORT} could not create the vhost {vhost} "
                 f"({type(exc).__name__}); if RabbitMQ is your system's service, enable the plugin with "
                 "`sudo rabbitmq-plugins enable rabbitmq_management`")
     return None
