@@ -387,6 +387,8 @@ def cmd_reset(args) -> int:
     lab = find_lab(args.lab)
     saved = _backup(lab)
     starter.write(lab)
+    for report in PROGRESS_DIR.glob(f"{lab.id}-*.json"):  # grades of the old code no longer hold
+        report.unlink()
     print(f"lab {lab.id}: exercise/ is the untouched starter again (your version is saved in {_rel(saved)})")
     return 0
 

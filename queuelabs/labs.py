@@ -122,6 +122,9 @@ def find_lab(lab_id: str, root: Path = LABS_DIR) -> Lab:
 
 def find_exercise(exercise_id: str, root: Path = LABS_DIR) -> tuple[Lab, Exercise]:
     """"2.1" lives in lab 02."""
-    lab_part = exercise_id.split(".")[0]
-    lab = find_lab(lab_part, root)
-    return lab, lab.exercise(exercise_id)
+    try:
+        lab = find_lab(exercise_id.split(".")[0], root)
+        return lab, lab.exercise(exercise_id)
+    except LabError:
+        known = ", ".join(ex.id for lab in all_labs(root) for ex in lab.exercises)
+        raise LabError(f"there is no exercise {exercise_id!r} (exercises: {known})") from None

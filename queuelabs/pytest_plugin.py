@@ -44,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="whose code to grade: exercise (yours, the default), solution, or a folder",
     )
     group.addoption("--grade-json", default=None, help="also write each exercise's outcome to this JSON file")
+    group.addoption(
+        "--show-logs",
+        action="store_true",
+        default=os.environ.get("CI") == "true",
+        help="print the last lines of every server's log under a failed checkpoint (default: only their paths; on in CI)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -218,9 +224,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = outcome.get_result()
     marker = item.get_closest_marker("exercise")
     setattr(item, f"rep_{report.when}", report)
-    if report.failed:
-        for proc in list(_live):  # show what the servers said when a test fails
-            report.sections.append((f"log of {proc.name} (last lines, {proc.log_path})", proc.log_tail(25)))
+    if report.failed and _live and not _not_started(call.excinfo, item.config._queuelabs_code_dir):
+        if item.config.getoption("show_logs"):  # what the servers said when the test failed
+            for proc in list(_live):
+                report.sections.append((f"log of {proc.name} (last lines, {proc.log_path})", proc.log_tail(15)))
+        else:  # a learner gets where to look, not a wall of server output
+            paths = ", ".join(f"{p.name}: {_rel(p.log_path)}" for p in _live)
+            report.sections.append(("server logs", paths))
     if marker is None:
         return
     exercise_id = str(marker.args[0])
@@ -273,9 +283,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     who = _describe_code(config)
     tr.section(f"Lab {lab.id}: {lab.title} - grading {who}")
     marks = {"passed": "PASS", "failed": "FAIL", "not started": "TODO", "incomplete": "SKIP", "no checkpoints": "----"}
+    width = max(len(ex.title) for ex in selected) + 2
     for ex in selected:
         status = statuses[ex.id]
-        tr.write_line(f"  {marks[status]}  {ex.id:<5} {ex.title:<50} {status}")
+        tr.write_line(f"  {marks[status]}  {ex.id:<5} {ex.title:<{width}} {status}")
     done = sum(1 for s in statuses.values() if s == "passed")
     first_open = next((ex for ex in selected if statuses[ex.id] != "passed"), None)
     if first_open is not None:
