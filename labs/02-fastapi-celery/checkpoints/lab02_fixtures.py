@@ -9,6 +9,8 @@ database 15 and the RabbitMQ vhost queuelabs-test, never a learner's data.
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from urllib.parse import quote
 
 import httpx
@@ -104,3 +106,28 @@ def celery_app(fresh_stack):
     from app.celery_app import celery_app as app
 
     return app
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP port that accepts connections and never answers: a hung server."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    conns = []
+    done = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not done.is_set():
+            try:
+                conns.append(server.accept()[0])
+            except OSError:
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1]
+    done.set()
+    for conn in conns:
+        conn.close()
+    server.close()

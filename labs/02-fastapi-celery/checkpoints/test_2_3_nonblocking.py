@@ -7,7 +7,6 @@ long the hanging submission took, and how long a cheap request sent during
 it took.
 """
 
-import socket
 import threading
 import time
 
@@ -18,36 +17,9 @@ from queuelabs.checkpoint import fail_if_not_started
 from queuelabs.settings import TEST_VHOST
 
 
-@pytest.fixture
-def silent_broker():
-    """A TCP server that accepts and says nothing: the AMQP handshake never completes."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted = []
-    stop = threading.Event()
-
-    def serve():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join(2)
-    for conn in accepted:
-        conn.close()
-    server.close()
-
-
 @pytest.mark.exercise("2.3")
-def test_a_slow_broker_does_not_freeze_the_api(fresh_stack, start_lab_process, silent_broker):
-    broker = f"amqp://guest:guest@127.0.0.1:{silent_broker}/{TEST_VHOST}"
+def test_a_slow_broker_does_not_freeze_the_api(fresh_stack, start_lab_process, silent_port):
+    broker = f"amqp://guest:guest@127.0.0.1:{silent_port}/{TEST_VHOST}"
     api = start_lab_process("api", env={"CELERY_BROKER_URL": broker}).url
     box = {}
 

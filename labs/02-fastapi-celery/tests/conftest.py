@@ -9,4 +9,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "checkpoints"))
 
-from lab02_fixtures import api, celery_app, fresh_stack, lab_worker, worker  # noqa: E402,F401
+from lab02_fixtures import api, celery_app, fresh_stack, lab_worker, silent_port, worker  # noqa: E402,F401

@@ -1,7 +1,5 @@
 """GET /health, the items, and the error answers (501 for starter code, 503 when a server is down)."""
 
-import socket
-import threading
 
 import httpx
 import pytest
@@ -44,30 +42,6 @@ def test_input_mongodb_cannot_store_is_422_not_500(api, method, path, body):
         body = {"name": "x", "metadata": nested}
     reply = httpx.request(method, f"{api}{path}", json=body, timeout=10)
     assert reply.status_code == 422, reply.text[:300]
-
-
-@pytest.fixture
-def silent_port():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    conns = []
-    done = threading.Event()
-
-    def serve():
-        server.settimeout(0.2)
-        while not done.is_set():
-            try:
-                conns.append(server.accept()[0])
-            except OSError:
-                pass
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield server.getsockname()[1]
-    done.set()
-    for conn in conns:
-        conn.close()
-    server.close()
 
 
 def test_servers_that_hang_give_503_and_a_fast_degraded_health(fresh_stack, start_lab_process, silent_port):
