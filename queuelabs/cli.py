@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import probes, stack, starter
 from .labs import CODE_CHOICES, Lab, LabError, all_labs, find_exercise, find_lab
-from .processes import pid_file, read_pid, resolve, start_detached, stop_detached, tail, tracked_names
+from .processes import http_status, pid_file, read_pid, resolve, start_detached, stop_detached, tail, tracked_names
 from .settings import (
     FLOWER_PORT,
     LOCAL_ENV,
@@ -189,19 +189,11 @@ def cmd_lab(args) -> int:
 
 def _wait_http(url: str, timeout: float, want_ok: bool = False) -> bool:
     """Wait until `url` answers (with 2xx when `want_ok`)."""
-    import urllib.error
-    import urllib.request
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
+        status = http_status(url, timeout=2)
+        if status is not None and (not want_ok or 200 <= status < 300):
             return True
-        except urllib.error.HTTPError:
-            if not want_ok:
-                return True
-        except OSError:
-            pass
         time.sleep(0.3)
     print(f"note: {url} did not answer{' 200' if want_ok else ''} after {timeout:g} s; see `make logs`")
     return False
@@ -428,7 +420,7 @@ def cmd_demo(args) -> int:
 @contextlib.contextmanager
 def _lab_running(lab: Lab, host: str | None):
     """Use the lab that already answers; else run its reference solution just for this."""
-    if host or _answers(f"http://127.0.0.1:{lab.port}/"):
+    if host or http_status(f"http://127.0.0.1:{lab.port}/") is not None:
         yield
         return
     print(f"Nothing answers on 127.0.0.1:{lab.port}: starting lab {lab.id}'s reference solution for this run "
@@ -442,19 +434,6 @@ def _lab_running(lab: Lab, host: str | None):
     finally:
         for name in started:
             stop_detached(name)
-
-
-def _answers(url: str) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(url, timeout=1).close()
-        return True
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
 
 
 def cmd_loadtest(args) -> int:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from . import stack
 from .labs import find_lab
+from .processes import http_status
 from .settings import FLOWER_PORT
 
 console = Console()
@@ -76,11 +77,7 @@ def _ping_while_busy(base: str, variant: str) -> float:
 
 
 def _answers(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=2)
-        return True
-    except httpx.HTTPError:
-        return False
+    return http_status(url, timeout=2) is not None
 
 
 def _wait_healthy(base: str, timeout: float = 60) -> dict:

@@ -142,15 +142,20 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def http_status(url: str, timeout: float = 1.0) -> int | None:
+    """The HTTP status `url` answers with (any, 404 and 503 included), or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return reply.status
+    except urllib.error.HTTPError as exc:  # an answer, just not a 2xx (checked before OSError, its base)
+        return exc.code
+    except OSError:
+        return None
+
+
 def _ready(port, url, log_text, log_path: Path) -> bool:
     if url:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return True
-        except urllib.error.HTTPError:
-            return True  # it answered, even if not with 200
-        except OSError:
-            return False
+        return http_status(url) is not None
     if port:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):

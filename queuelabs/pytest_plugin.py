@@ -223,8 +223,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     marker = item.get_closest_marker("exercise")
-    setattr(item, f"rep_{report.when}", report)
-    if report.failed and _live and not _not_started(call.excinfo, item.config._queuelabs_code_dir):
+    reason = _not_started(call.excinfo, item.config._queuelabs_code_dir) if report.failed else None
+    if report.failed and _live and not reason:
         if item.config.getoption("show_logs"):  # what the servers said when the test failed
             for proc in list(_live):
                 report.sections.append((f"log of {proc.name} (last lines, {proc.log_path})", proc.log_tail(15)))
@@ -235,7 +235,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     exercise_id = str(marker.args[0])
     if report.when == "call" or report.failed or report.skipped:
-        reason = _not_started(call.excinfo, item.config._queuelabs_code_dir) if report.failed else None
         if reason:
             report.longrepr = _not_started_line(item.config, exercise_id, reason)
             report.sections.clear()
