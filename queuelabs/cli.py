@@ -246,7 +246,7 @@ def cmd_check(args) -> int:
 def cmd_hint(args) -> int:
     lab, ex = find_exercise(args.exercise)
     print(f"Exercise {ex.id}: {ex.title}")
-    print(f"Edit:     {_rel(lab.exercise_dir / ex.file)} (look for `TODO Exercise {ex.id}`)")
+    print(f"Edit:     {', '.join(_rel(lab.exercise_dir / f) for f in ex.files)} (look for `TODO Exercise {ex.id}`)")
     print(f"Lesson:   {_rel(lab.dir / 'README.md')}")
     print(f"Check:    make check LAB={lab.id}")
     for number, hint in enumerate(ex.hints, 1):
@@ -261,7 +261,7 @@ def _progress_of(lab: Lab) -> dict[str, str]:
     checked_at = report.stat().st_mtime if report.exists() else 0
     result = {}
     for ex in lab.exercises:
-        path = lab.exercise_dir / ex.file
+        path = lab.exercise_dir / ex.files[0]
         text = path.read_text(errors="replace") if path.exists() else ""
         edited_since = path.exists() and path.stat().st_mtime > checked_at
         if f"Exercise {ex.id} is not done yet" in text and ex.id not in checked:

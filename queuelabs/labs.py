@@ -1,16 +1,19 @@
-"""The labs as data: each lab's `lab.toml` (exercises, hints, processes)."""
+"""The labs as data: each lab folder with its checked manifest (lab.toml)."""
 
 from __future__ import annotations
 
 import os
 import shlex
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from .manifest import Exercise, Manifest, Process, load_manifest
 from .settings import LABS_DIR
 
 CODE_CHOICES = ("exercise", "solution")
+
+__all__ = ["CODE_CHOICES", "Exercise", "Lab", "LabError", "Process", "all_labs", "find_exercise", "find_lab", "load_lab"]
 
 
 class LabError(Exception):
@@ -18,27 +21,40 @@ class LabError(Exception):
 
 
 @dataclass(frozen=True)
-class Exercise:
-    id: str
-    title: str
-    file: str
-    hints: tuple[str, ...]
+class Lab:
+    dir: Path
+    manifest: Manifest
+
+    # --- what the manifest declares ------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.manifest.lab.id
 
     @property
-    def first_hint(self) -> str:
-        return self.hints[0] if self.hints else ""
+    def title(self) -> str:
+        return self.manifest.lab.title
 
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return self.manifest.lab.needs
 
-@dataclass(frozen=True)
-class Lab:
-    id: str
-    title: str
-    dir: Path
-    port: int
-    needs: tuple[str, ...]
-    processes: dict[str, str] = field(default_factory=dict)
-    exercises: tuple[Exercise, ...] = ()
+    @property
+    def processes(self) -> dict[str, Process]:
+        return self.manifest.processes
 
+    @property
+    def api_process(self) -> str:
+        return self.manifest.lab.api
+
+    @property
+    def port(self) -> int:
+        return self.processes[self.api_process].port  # checked on load: the API has a port
+
+    @property
+    def exercises(self) -> tuple[Exercise, ...]:
+        return self.manifest.exercise
+
+    # --- where things are --------------------------------------------------------
     @property
     def name(self) -> str:
         return self.dir.name
@@ -55,6 +71,11 @@ class Lab:
     def checkpoints_dir(self) -> Path:
         return self.dir / "checkpoints"
 
+    @cached_property
+    def process_names(self) -> dict[str, str]:
+        """Process -> the name its pid file and log use: `api` -> `lab02-api`."""
+        return {proc: f"lab{self.id}-{proc}" for proc in self.processes}
+
     def code_dir(self, code: str) -> Path:
         """`exercise` (the learner's), `solution`, or a path to a folder."""
         if code == "exercise":
@@ -67,13 +88,13 @@ class Lab:
         return path
 
     def command(self, process: str, *, port: int | None = None, host: str | None = None) -> list[str]:
-        """The argv of one `[processes]` entry with its placeholders filled in."""
+        """The argv of one process with its placeholders filled in."""
         if process not in self.processes:
             known = ", ".join(self.processes) or "none"
             raise LabError(f"lab {self.id} has no process {process!r} (it has: {known})")
+        declared = self.processes[process]
         host = host or os.environ.get("QUEUELABS_BIND_HOST", "127.0.0.1")
-        text = self.processes[process].format(host=host, port=port or self.port)
-        return shlex.split(text)
+        return shlex.split(declared.command.format(host=host, port=port or declared.port))
 
     def exercise(self, exercise_id: str) -> Exercise:
         for ex in self.exercises:
@@ -83,27 +104,7 @@ class Lab:
 
 
 def load_lab(lab_dir: Path) -> Lab:
-    with open(lab_dir / "lab.toml", "rb") as fh:
-        data = tomllib.load(fh)
-    meta = data["lab"]
-    exercises = tuple(
-        Exercise(
-            id=str(ex["id"]),
-            title=ex["title"],
-            file=ex["file"],
-            hints=tuple(ex.get("hints", ())),
-        )
-        for ex in data.get("exercise", ())
-    )
-    return Lab(
-        id=str(meta["id"]),
-        title=meta["title"],
-        dir=lab_dir,
-        port=int(meta["port"]),
-        needs=tuple(meta.get("needs", ())),
-        processes=dict(data.get("processes", {})),
-        exercises=exercises,
-    )
+    return Lab(dir=lab_dir, manifest=load_manifest(lab_dir / "lab.toml"))
 
 
 def all_labs(root: Path = LABS_DIR) -> list[Lab]:
@@ -113,10 +114,11 @@ def all_labs(root: Path = LABS_DIR) -> list[Lab]:
 def find_lab(lab_id: str, root: Path = LABS_DIR) -> Lab:
     """Accepts "2", "02" or the folder name."""
     wanted = str(lab_id).strip()
-    for lab in all_labs(root):
+    labs = all_labs(root)
+    for lab in labs:
         if wanted in (lab.id, lab.name) or wanted.zfill(2) == lab.id:
             return lab
-    known = ", ".join(lab.id for lab in all_labs(root)) or "none yet"
+    known = ", ".join(lab.id for lab in labs) or "none yet"
     raise LabError(f"there is no lab {wanted!r} (labs: {known})")
 
 

@@ -1,8 +1,9 @@
 """Start, watch and stop the project's own processes.
 
-Two users: the pytest fixtures (a server or worker for one test) and the CLI
-(`make lab02`, the native stack), which records each process's pid in the
-run folder so `make down` stops exactly what the project started.
+Two users: the test fixtures (a server or worker for one test, see
+queuelabs/testing) and the CLI (`make lab02`, the native stack), which records
+each process's pid in the run folder so `make down` stops exactly what the
+project started. Process state comes from psutil, never from /proc by hand.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
+
 from .settings import LOG_DIR, PID_DIR, ensure_run_dirs
+from .waiting import WaitTimeout, eventually, wait_until
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -36,17 +39,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def is_running(pid: int) -> bool:
     """True for a live process; a zombie (exited, not yet reaped) counts as dead."""
     try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def _reap(pid: int) -> None:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): kill(0) said it exists
+        os.waitpid(pid, os.WNOHANG)  # our own child: collect its exit status
+    except ChildProcessError:
+        pass
 
 
 def kill_group(pid: int, timeout: float = 10.0) -> None:
@@ -56,15 +69,8 @@ def kill_group(pid: int, timeout: float = 10.0) -> None:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):
             return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-            except ChildProcessError:
-                pass
-            if not is_running(pid):
-                return
-            time.sleep(0.1)
+        if eventually(lambda: _reap(pid) or not is_running(pid), timeout=wait):
+            return
 
 
 class ManagedProcess:
@@ -82,17 +88,16 @@ class ManagedProcess:
 
     def start(self) -> "ManagedProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own group, so a stop reaches its children
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own group, so a stop reaches its children
+            )
         return self
 
     @property
@@ -103,6 +108,13 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def children(self) -> list[psutil.Process]:
+        """Its child processes (a prefork worker's pool), oldest first."""
+        try:
+            return sorted(psutil.Process(self.pid).children(), key=lambda p: p.create_time())
+        except psutil.NoSuchProcess:
+            return []
+
     def wait_ready(
         self,
         *,
@@ -112,14 +124,16 @@ class ManagedProcess:
         timeout: float = 30.0,
     ) -> None:
         """Wait until the port accepts, the URL answers, or the log shows `log_text`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited during start-up:\n{self.log_tail()}")
-            if _ready(port, url, log_text, self.log_path):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} was not ready after {timeout:g} s:\n{self.log_tail()}")
+            return _ready(port, url, log_text, self.log_path)
+
+        try:
+            wait_until(ready, timeout=timeout, what=f"{self.name} to start")
+        except WaitTimeout:
+            raise RuntimeError(f"{self.name} was not ready after {timeout:g} s:\n{self.log_tail()}") from None
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -157,11 +171,7 @@ def _ready(port, url, log_text, log_path: Path) -> bool:
     if url:
         return http_status(url) is not None
     if port:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return port_open(port)
     if log_text:
         try:
             return log_text in log_path.read_text(errors="replace")

@@ -125,6 +125,11 @@ def _rabbitmq_env() -> dict[str, str]:
         RABBITMQ_CONFIG_FILE=str(conf),
         RABBITMQ_ENABLED_PLUGINS_FILE=str(base / "enabled_plugins"),
         RABBITMQ_ENABLED_PLUGINS="rabbitmq_management",
+        # Erlang's port mapper (epmd, 4369) and the node's distribution port
+        # (25672) listen on every interface unless told otherwise.
+        ERL_EPMD_ADDRESS="127.0.0.1",
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+        RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
     )
 
 
@@ -152,7 +157,12 @@ def _stop_rabbitmq() -> bool:
 def _start_redis() -> None:
     data = DATA_DIR / "redis"
     data.mkdir(parents=True, exist_ok=True)
-    argv = ["redis-server", "--bind", "127.0.0.1", "--port", "6379", "--dir", str(data), "--daemonize", "no"]
+    # Append-only persistence: a crash of Redis keeps the records of accepted
+    # task ids and the results (fsync every second, Redis's default policy).
+    argv = [
+        "redis-server", "--bind", "127.0.0.1", "--port", "6379", "--dir", str(data), "--daemonize", "no",
+        "--appendonly", "yes", "--appendfsync", "everysec",
+    ]
     start_detached("redis", argv, cwd=data, env=dict(os.environ))
 
 

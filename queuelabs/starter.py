@@ -34,15 +34,19 @@ class RegionError(Exception):
 
 def _todo(lab: Lab, exercise_id: str, indent: str) -> list[str]:
     ex = lab.exercise(exercise_id)
-    lead = f"TODO Exercise {ex.id}: {ex.title}. {ex.first_hint}".rstrip()
+    first_hint = " ".join(ex.hints[0].split())  # hints may span lines in lab.toml
+    lead = f"TODO Exercise {ex.id}: {ex.title}. {first_hint}".rstrip()
     width = max(40, 88 - len(indent) - 2)
     lines = [f"{indent}# {line}" for line in textwrap.wrap(lead, width)]
     lines.append(f"{indent}# `make hint EX={ex.id}` shows more hints; `make check LAB={lab.id}` grades your work.")
     return lines
 
 
-def render(lab: Lab, text: str, where: str = "<text>") -> tuple[str, set[str]]:
-    """The starter version of one solution file, and the exercise ids found in it."""
+def render(lab: Lab, text: str, where: str = "<text>", rel: str | None = None) -> tuple[str, set[str]]:
+    """The starter version of one solution file, and the exercise ids found in it.
+
+    `rel` is the file's path in the code folder: a region of an exercise whose
+    `files` (lab.toml) do not name it is an error."""
     out: list[str] = []
     found: set[str] = set()
     lines = text.splitlines()
@@ -57,9 +61,13 @@ def render(lab: Lab, text: str, where: str = "<text>") -> tuple[str, set[str]]:
             continue
         ex_id, indent = begin["id"], begin["indent"]
         try:
-            lab.exercise(ex_id)
+            declared = lab.exercise(ex_id).files
         except Exception:
             raise RegionError(f"{where}:{i + 1}: exercise {ex_id} is not in {lab.name}/lab.toml") from None
+        if rel is not None and rel not in declared:
+            raise RegionError(
+                f"{where}:{i + 1}: a region of exercise {ex_id}, whose files in lab.toml are {', '.join(declared)}"
+            )
         starter: list[str] | None = None
         j = i + 1
         while True:
@@ -121,7 +129,7 @@ def generate(lab: Lab) -> dict[str, bytes]:
         except UnicodeDecodeError:
             result[rel] = data  # binary: copied as it is
             continue
-        rendered, found = render(lab, text, f"{lab.name}/solution/{rel}")
+        rendered, found = render(lab, text, f"{lab.name}/solution/{rel}", rel)
         seen |= found
         result[rel] = rendered.encode("utf-8")
     missing = [ex.id for ex in lab.exercises if ex.id not in seen]

@@ -5,9 +5,9 @@ import os
 import pytest
 
 from queuelabs.labs import find_lab
-from queuelabs.pytest_plugin import Spawner, lab_process_starter
 from queuelabs.settings import TEST_ENV
 from queuelabs.stack import ensure_test_vhost
+from queuelabs.testing.spawn import Spawner, lab_process_starter
 
 # The toy lab is data for the grader tests, not part of this suite.
 collect_ignore = ["toylab"]
@@ -23,7 +23,8 @@ def run_solution():
         lab = find_lab(lab_id)
         if "rabbitmq" in lab.needs:
             assert ensure_test_vhost() is None
-        spawner = Spawner(lab.solution_dir, {**os.environ, **TEST_ENV, "PYTHONUNBUFFERED": "1"}, "module")
+        env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+        spawner = Spawner(lab.solution_dir, env)
         spawners.append(spawner)
         starter = lab_process_starter(lab, spawner)
         return {name: starter(name, env=env) for name in processes}

@@ -9,7 +9,7 @@ import pytest
 
 from queuelabs import starter
 from queuelabs.labs import load_lab
-from queuelabs.pytest_plugin import exercise_status
+from queuelabs.testing.grading import exercise_status
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def toy(tmp_path, request):
 def grade(lab, code, tmp_path):
     report = tmp_path / "grade.json"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "queuelabs.pytest_plugin", str(lab.checkpoints_dir), "--code", code,
+        [sys.executable, "-m", "pytest", "-p", "queuelabs.testing.plugin", str(lab.checkpoints_dir), "--code", code,
          "--grade-json", str(report), "-p", "no:cacheprovider"],
         capture_output=True, text=True, cwd=tmp_path,
     )

@@ -2,8 +2,8 @@
 
 import pytest
 
-import lab01_timing
-from conftest import assert_blocking_is_much_worse, assert_responsive_while_slow
+from queuelabs.testing import timing
+from queuelabs.testing.timing import assert_blocking_is_much_worse, assert_responsive_while_slow
 
 SECONDS = 0.8  # each slow report; the probes take about 0.55 s
 N_SLOW = 3
@@ -12,14 +12,14 @@ N_SLOW = 3
 @pytest.mark.exercise("1.1")
 @pytest.mark.timeout(60)
 def test_awaited_sleep_keeps_ping_fast(app_server):
-    fixed = lab01_timing.run(app_server.url, f"/report/sleep/fixed?seconds={SECONDS}", n_slow=N_SLOW)
+    fixed = timing.run(app_server.url, f"/report/sleep/fixed?seconds={SECONDS}", n_slow=N_SLOW)
     assert_responsive_while_slow(fixed)
     for call in fixed.slow:  # the report still takes its time, it just does not block
-        assert call.elapsed >= SECONDS * 0.9, f"{call.path} answered in {lab01_timing.ms(call.elapsed)}"
+        assert call.elapsed >= SECONDS * 0.9, f"{call.path} answered in {timing.ms(call.elapsed)}"
     print(fixed.summary())
 
-    blocking = lab01_timing.run(
+    blocking = timing.run(
         app_server.url, f"/report/sleep/blocking?seconds={SECONDS}", n_slow=N_SLOW, measure_idle=False
     )
     assert_blocking_is_much_worse(blocking, fixed)
-    print(blocking.summary() if blocking.idle else f"blocking: loaded p50 {lab01_timing.ms(blocking.loaded_p50)}")
+    print(blocking.summary() if blocking.idle else f"blocking: loaded p50 {timing.ms(blocking.loaded_p50)}")

@@ -2,8 +2,8 @@
 
 import pytest
 
-import lab01_timing
-from conftest import assert_blocking_is_much_worse, assert_responsive_while_slow
+from queuelabs.testing import timing
+from queuelabs.testing.timing import assert_blocking_is_much_worse, assert_responsive_while_slow
 
 SECONDS = 0.8  # how long mongod takes to answer each query
 N_SLOW = 3
@@ -12,14 +12,14 @@ N_SLOW = 3
 @pytest.mark.exercise("1.2")
 @pytest.mark.timeout(60)
 def test_async_driver_keeps_ping_fast(app_server):
-    fixed = lab01_timing.run(app_server.url, f"/report/db/fixed?seconds={SECONDS}", n_slow=N_SLOW)
+    fixed = timing.run(app_server.url, f"/report/db/fixed?seconds={SECONDS}", n_slow=N_SLOW)
     assert_responsive_while_slow(fixed)
     for call in fixed.slow:
-        assert call.elapsed >= SECONDS * 0.9, f"{call.path} answered in {lab01_timing.ms(call.elapsed)}"
+        assert call.elapsed >= SECONDS * 0.9, f"{call.path} answered in {timing.ms(call.elapsed)}"
     print(fixed.summary())
 
-    blocking = lab01_timing.run(
+    blocking = timing.run(
         app_server.url, f"/report/db/blocking?seconds={SECONDS}", n_slow=N_SLOW, measure_idle=False
     )
     assert_blocking_is_much_worse(blocking, fixed)
-    print(f"blocking: loaded p50 {lab01_timing.ms(blocking.loaded_p50)}")
+    print(f"blocking: loaded p50 {timing.ms(blocking.loaded_p50)}")

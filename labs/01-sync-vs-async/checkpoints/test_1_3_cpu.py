@@ -5,8 +5,8 @@ import json
 import httpx
 import pytest
 
-import lab01_timing
-from conftest import assert_blocking_is_much_worse, assert_responsive_while_slow
+from queuelabs.testing import timing
+from queuelabs.testing.timing import assert_blocking_is_much_worse, assert_responsive_while_slow
 
 TARGET_SECONDS = 1.0  # how long each computation should take on this machine; the probes take about 0.55 s
 N_SLOW = 2
@@ -28,10 +28,10 @@ def loop_turns_for(base_url: str, seconds: float) -> int:
 @pytest.mark.timeout(60)
 def test_process_pool_keeps_ping_fast(app_server):
     n = loop_turns_for(app_server.url, TARGET_SECONDS)
-    fixed = lab01_timing.run(app_server.url, f"/report/cpu/fixed?n={n}", n_slow=N_SLOW)
+    fixed = timing.run(app_server.url, f"/report/cpu/fixed?n={n}", n_slow=N_SLOW)
     assert_responsive_while_slow(fixed)
     print(f"n={n}: {fixed.summary()}")
 
-    blocking = lab01_timing.run(app_server.url, f"/report/cpu/blocking?n={n}", n_slow=N_SLOW, measure_idle=False)
+    blocking = timing.run(app_server.url, f"/report/cpu/blocking?n={n}", n_slow=N_SLOW, measure_idle=False)
     assert_blocking_is_much_worse(blocking, fixed)
-    print(f"blocking: loaded p50 {lab01_timing.ms(blocking.loaded_p50)}")
+    print(f"blocking: loaded p50 {timing.ms(blocking.loaded_p50)}")

@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from queuelabs.checkpoint import check_response, wait_for
+from queuelabs.testing.checks import check_response, wait_for
 
 JOB_SECONDS = 1.0
 

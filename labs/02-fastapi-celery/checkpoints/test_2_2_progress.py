@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-import contract
-from queuelabs.checkpoint import fail_if_not_started
+from queuelabs.testing import contract
+from queuelabs.testing.checks import fail_if_not_started
 
 
 def run_and_watch(task, timeout: float = 15.0, **kwargs):

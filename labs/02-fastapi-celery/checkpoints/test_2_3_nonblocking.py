@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from queuelabs.checkpoint import fail_if_not_started
+from queuelabs.testing.checks import fail_if_not_started
 from queuelabs.settings import TEST_VHOST
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import redis
 
-from queuelabs.checkpoint import check_response
+from queuelabs.testing.checks import check_response
 
 
 @pytest.mark.exercise("2.4")

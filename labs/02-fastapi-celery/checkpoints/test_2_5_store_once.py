@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from queuelabs.checkpoint import fail_if_not_started
+from queuelabs.testing.checks import fail_if_not_started
 
 
 @pytest.mark.exercise("2.5")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab02_fixtures import queue_info
+from queuelabs.testing.isolation import queue_info
 
 
 @pytest.mark.exercise("2.7")

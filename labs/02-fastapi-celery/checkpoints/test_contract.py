@@ -1,12 +1,11 @@
 """The HTTP contract, graded against lab 02's API with a real worker behind it.
 
-The checks themselves live in contract.py, so lab 03 (Django) runs the same ones.
+The checks themselves live in queuelabs/testing/contract.py, so lab 03 (Django) runs the same ones.
 """
 
 import pytest
 
-import contract
-from lab02_fixtures import purge_lab_queues
+from queuelabs.testing import contract
 
 
 @pytest.mark.exercise("2.3")
@@ -39,7 +38,7 @@ def test_welcome_email_is_queued_and_sent(api, worker):
 
 
 @pytest.mark.exercise("2.7")
-def test_high_priority_overtakes_queued_low_priority_work(api, lab_worker):
+def test_high_priority_overtakes_queued_low_priority_work(api, lab_worker, empty_queues):
     lab_worker.stop()  # nothing consumes: the tasks wait in the queue
-    purge_lab_queues()
+    empty_queues()
     contract.check_priorities_reorder_queued_work(api, start_worker=lambda: lab_worker.start(concurrency=1))

@@ -4,7 +4,7 @@
 import httpx
 import pytest
 
-import contract
+from queuelabs.testing import contract
 
 
 def test_health_is_healthy_with_a_worker(api, worker):

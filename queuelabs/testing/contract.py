@@ -3,8 +3,9 @@
 Every function here talks HTTP to a running API (any framework) with a
 running worker behind it, and raises AssertionError with a readable message
 when the API breaks the contract written in labs/02-fastapi-celery/README.md.
-Lab 02 wraps them in its checkpoints (test_contract.py); lab 03 (Django)
-imports this file by path and wraps them with its own exercise marks.
+Each lab wraps them in checkpoints with its own exercise marks, and passes
+the status codes its framework uses for bad input (`bad_input=(422,)` for
+FastAPI, `(400,)` for DRF).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 import httpx
 
-from queuelabs.checkpoint import check_response, fail_if_not_started, wait_for
+from queuelabs.testing.checks import check_response, fail_if_not_started, wait_for
 
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
 KNOWN_STATES = {"PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE"}

@@ -1,0 +1,13 @@
+"""What every lab's checkpoints and tests build on: real components, isolated.
+
+- `plugin`: the pytest plugin (loaded for every run, see pyproject.toml): which
+  lab and whose code is graded, and the graded code on the import path.
+- `fixtures`: the real-component fixtures: the lab's API under a real server
+  on a free port, a real Celery worker subprocess, the isolated stack.
+- `grading`: the exercise table at the end of a checkpoint run.
+- `contract`: the HTTP contract of labs 02, 03 and 04 as checks that take a base URL.
+- `faults`: freeze and thaw a process by pid, kill -9 a worker, a port that never answers.
+- `isolation`: the checkpoints' own Mongo database, Redis index and RabbitMQ vhost.
+- `checks`: small assertions that read starter code as "not started".
+- `timing`: responsiveness measured as ratios in one run (lab 01, the notebooks).
+"""

@@ -1,0 +1,134 @@
+"""The real-component fixtures every lab's checkpoints and tests use.
+
+Each lab's processes come from its lab.toml, so these fixtures hold nothing
+lab-specific: `api` is the process named by `[lab] api`, `worker` the one
+named `worker`, `celery_app` the module in `[checkpoints] celery_app`. A run
+may cover several labs (`pytest labs/`): what a lab starts lives in its
+LabRun, and is stopped when the run moves on to the next lab.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from queuelabs import probes
+from queuelabs.labs import Lab
+from queuelabs.stack import ensure_test_vhost
+
+from . import faults
+from .isolation import fresh_test_stack
+from .plugin import LabRun, lab_run_for
+from .spawn import Spawner, Worker, lab_process_starter
+
+
+@pytest.fixture
+def lab_run(request: pytest.FixtureRequest) -> LabRun:
+    """What the test's own lab runs for the whole session (started on first use)."""
+    run = lab_run_for(request.config, request.node.path)
+    if run is None:
+        pytest.fail("this test is not inside a lab folder (labs/NN-*/)", pytrace=False)
+    return run
+
+
+@pytest.fixture
+def lab(lab_run: LabRun) -> Lab:
+    return lab_run.lab
+
+
+@pytest.fixture
+def code_dir(lab_run: LabRun) -> Path:
+    """The graded code: the learner's exercise/, the solution/, or a folder (--code)."""
+    return lab_run.code_dir
+
+
+@pytest.fixture
+def test_env(lab_run: LabRun) -> dict[str, str]:
+    """The environment of every process a checkpoint starts: isolated, plus the lab's [checkpoints] env."""
+    return lab_run.env
+
+
+@pytest.fixture
+def stack(lab_run: LabRun) -> None:
+    """Stop the whole run with one line if a service the lab needs is down."""
+    if lab_run.stack_checked:
+        return
+    for name in lab_run.lab.needs:
+        reason = probes.probe(name, timeout=2.0)
+        if reason is not None:
+            pytest.exit(probes.down_message(name, reason), returncode=3)
+    if "rabbitmq" in lab_run.lab.needs:
+        problem = ensure_test_vhost()
+        if problem:
+            pytest.exit(f"RabbitMQ answers, but {problem}: restart the stack with: make down up", returncode=3)
+    lab_run.stack_checked = True
+
+
+@pytest.fixture
+def fresh_stack(stack, lab_run: LabRun) -> None:
+    """Once per lab in a run: empty test stores and freshly declared queues."""
+    if not lab_run.fresh:
+        fresh_test_stack(lab_run.lab.manifest.checkpoints.queues, lab_run.lab.needs)
+        lab_run.fresh = True
+
+
+@pytest.fixture
+def spawn(lab_run: LabRun):
+    """spawn(argv, port=..., ready_url=..., ready_log=...) -> a running process, stopped after the test."""
+    spawner = Spawner(lab_run.code_dir, lab_run.env)
+    yield spawner
+    spawner.stop_all()
+
+
+@pytest.fixture
+def start_lab_process(lab: Lab, spawn: Spawner):
+    """start_lab_process("api") runs the lab's declared process on a free port, for one test."""
+    return lab_process_starter(lab, spawn)
+
+
+@pytest.fixture
+def session_lab_process(lab_run: LabRun):
+    """Like start_lab_process, but the process lives as long as the lab's part of the run."""
+    return lab_process_starter(lab_run.lab, lab_run.spawner)
+
+
+@pytest.fixture
+def api(fresh_stack, lab_run: LabRun) -> str:
+    """The base URL of the lab's API (the graded code) under its real server, started once per lab."""
+    if lab_run.api_url is None:
+        lab = lab_run.lab
+        lab_run.api_url = lab_process_starter(lab, lab_run.spawner)(lab.api_process).url
+    return lab_run.api_url
+
+
+@pytest.fixture
+def lab_worker(fresh_stack, lab_run: LabRun) -> Worker:
+    """The lab's Celery worker process, not started yet: .start(concurrency) / .stop()."""
+    if lab_run.worker is None:
+        lab_run.worker = Worker(lab_process_starter(lab_run.lab, lab_run.spawner))
+    return lab_run.worker
+
+
+@pytest.fixture
+def worker(lab_worker: Worker) -> Worker:
+    """A running worker (started once, shared; restarted if a test stopped it)."""
+    return lab_worker.start()
+
+
+@pytest.fixture
+def celery_app(fresh_stack, lab: Lab):
+    """The graded code's Celery app, imported in the test process (isolated by the test env)."""
+    target = lab.manifest.checkpoints.celery_app
+    if target is None:
+        pytest.fail(f"lab {lab.id} declares no [checkpoints] celery_app in lab.toml", pytrace=False)
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP port that accepts connections and never answers: a hung server."""
+    with faults.silent_port() as port:
+        yield port

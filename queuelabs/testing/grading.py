@@ -1,0 +1,151 @@
+"""The grader: the exercise table at the end of a checkpoint run.
+
+- `@pytest.mark.exercise("2.3")` ties a checkpoint to an exercise.
+- At the end it prints, per lab, a table of exercises, the hint of the first
+  one that is not complete, and "N of M exercises complete".
+- Starter code that was not touched yet (NotImplementedError, an HTTP 501 from
+  it, an ImportError) reads as "not started", in one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from queuelabs.labs import CODE_CHOICES, Lab, LabError
+from queuelabs.settings import REPO_ROOT
+
+from .checks import NOT_DONE, ExerciseNotStarted
+from .plugin import LabRun, lab_run_for
+from .spawn import LIVE
+
+# Each lab's exercises' checkpoint outcomes, filled in as tests report.
+_results: dict[Path, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+
+
+def _not_started(excinfo: pytest.ExceptionInfo | None) -> str | None:
+    """A one-line reason when the failure only shows untouched starter code."""
+    if excinfo is None:
+        return None
+    exc = excinfo.value
+    if isinstance(exc, ExerciseNotStarted):
+        return str(exc)
+    match = NOT_DONE.search(str(exc))
+    if match:  # NotImplementedError itself, or a server log / body that shows it
+        return match.group(0)
+    if isinstance(exc, ImportError):
+        return f"the code does not import yet: {exc}"
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    run = lab_run_for(item.config, item.path)
+    reason = _not_started(call.excinfo) if report.failed else None
+    if report.failed and LIVE and not reason:
+        if item.config.getoption("show_logs"):  # what the servers said when the test failed
+            for proc in list(LIVE):
+                report.sections.append((f"log of {proc.name} (last lines, {proc.log_path})", proc.log_tail(15)))
+        else:  # a learner gets where to look, not a wall of server output
+            paths = ", ".join(f"{p.name}: {_rel(p.log_path)}" for p in LIVE)
+            report.sections.append(("server logs", paths))
+    marker = item.get_closest_marker("exercise")
+    if marker is None or run is None:
+        return
+    exercise_id = str(marker.args[0])
+    if report.when == "call" or report.failed or report.skipped:
+        if reason:
+            report.longrepr = _not_started_line(run, exercise_id, reason)
+            report.sections.clear()
+        if report.when != "call" and report.passed:
+            return
+        outcome_name = "passed" if report.passed else ("skipped" if report.skipped else "failed")
+        _results[run.lab.dir][exercise_id].append(
+            {"test": item.nodeid, "outcome": outcome_name, "not_started": bool(reason)}
+        )
+
+
+def _not_started_line(run: LabRun, exercise_id: str, reason: str) -> str:
+    if reason.startswith(f"Exercise {exercise_id} is not done yet"):
+        try:
+            where = " and ".join(_rel(run.code_dir / f) for f in run.lab.exercise(exercise_id).files)
+        except LabError:
+            where = "the exercise file"
+        return f"Exercise {exercise_id} not started: edit {where} where it says `TODO Exercise {exercise_id}`"
+    return f"Exercise {exercise_id} not started: {reason}"
+
+
+def exercise_status(records: list[dict]) -> str:
+    """passed / not started / failed / incomplete for one exercise's checkpoints."""
+    if not records:
+        return "no checkpoints"
+    outcomes = {r["outcome"] for r in records}
+    if outcomes == {"passed"}:
+        return "passed"
+    failures = [r for r in records if r["outcome"] == "failed"]
+    if failures and all(r["not_started"] for r in failures) and not any(r["outcome"] == "passed" for r in records):
+        return "not started"
+    if "failed" in outcomes:
+        return "failed"
+    return "incomplete"  # something was skipped: not a pass
+
+
+MARKS = {"passed": "PASS", "failed": "FAIL", "not started": "TODO", "incomplete": "SKIP", "no checkpoints": "----"}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    graded = {}
+    for lab_dir, results in _results.items():
+        run = config._queuelabs.runs[lab_dir]
+        selected = _selected_exercises(run.lab, results)
+        statuses = {ex.id: exercise_status(results.get(ex.id, [])) for ex in selected}
+        _print_table(terminalreporter, config, run, selected, statuses)
+        graded.update({ex.id: {"status": statuses[ex.id], "tests": results.get(ex.id, [])} for ex in selected})
+    path = config.getoption("grade_json")
+    if path and graded:
+        Path(path).write_text(json.dumps(graded, indent=2))
+
+
+def _print_table(tr, config: pytest.Config, run: LabRun, selected, statuses: dict[str, str]) -> None:
+    lab = run.lab
+    tr.section(f"Lab {lab.id}: {lab.title} - grading {_describe_code(config, run)}")
+    width = max(len(ex.title) for ex in selected) + 2
+    for ex in selected:
+        status = statuses[ex.id]
+        tr.write_line(f"  {MARKS[status]}  {ex.id:<5} {ex.title:<{width}} {status}")
+    done = sum(1 for s in statuses.values() if s == "passed")
+    first_open = next((ex for ex in selected if statuses[ex.id] != "passed"), None)
+    if first_open is not None:
+        tr.write_line("")
+        tr.write_line(f"Next: exercise {first_open.id}, in {_rel(run.code_dir / first_open.files[0])}")
+        tr.write_line(f"Hint: {' '.join(first_open.hints[0].split())}")
+        tr.write_line(f"More hints: make hint EX={first_open.id}")
+    tr.write_line("")
+    tr.write_line(f"{done} of {len(selected)} exercises complete")
+
+
+def _selected_exercises(lab: Lab, results: dict[str, list[dict]]):
+    """All of the lab's exercises, or only those whose checkpoints were run (-k, one file)."""
+    ran = set(results)
+    if ran and ran != {ex.id for ex in lab.exercises}:
+        return [ex for ex in lab.exercises if ex.id in ran]
+    return list(lab.exercises)
+
+
+def _describe_code(config: pytest.Config, run: LabRun) -> str:
+    code = config.getoption("code")
+    if code in CODE_CHOICES:
+        return {"exercise": "your code (exercise/)", "solution": "the reference solution"}[code]
+    return _rel(run.code_dir)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,60 @@
+"""The checkpoints' own corner of the stack, so they never touch a learner's data.
+
+Every process a checkpoint starts gets TEST_ENV (queuelabs/settings.py):
+MongoDB database `queuelabs_test`, Redis database 15 and the RabbitMQ vhost
+`queuelabs-test`. A lab's checkpoint run starts from empty stores and freshly
+declared queues (a queue keeps the arguments it was first declared with, so a
+stale one would hide a change such as x-max-priority).
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+import httpx
+
+from queuelabs.settings import RABBITMQ_MANAGEMENT_PORT, TEST_VHOST
+
+MANAGEMENT = f"http://127.0.0.1:{RABBITMQ_MANAGEMENT_PORT}/api"
+
+
+def rabbitmq_api(method: str, path: str, **kwargs) -> httpx.Response:
+    """One call to RabbitMQ's management API (HTTP), as guest."""
+    with httpx.Client(auth=("guest", "guest"), timeout=5) as http:
+        return http.request(method, f"{MANAGEMENT}{path}", **kwargs)
+
+
+def _queue_path(name: str, vhost: str) -> str:
+    return f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}"
+
+
+def queue_info(name: str, vhost: str = TEST_VHOST) -> dict | None:
+    """The management API's view of a queue (arguments, messages...), or None when it does not exist."""
+    response = rabbitmq_api("GET", _queue_path(name, vhost))
+    return response.json() if response.status_code == 200 else None
+
+
+def purge_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
+    for name in names:
+        rabbitmq_api("DELETE", f"{_queue_path(name, vhost)}/contents")
+
+
+def delete_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
+    for name in names:
+        rabbitmq_api("DELETE", _queue_path(name, vhost))
+
+
+def fresh_test_stack(queues: tuple[str, ...], needs: tuple[str, ...]) -> None:
+    """Empty the checkpoints' stores and delete their queues, for the services a lab needs."""
+    if "rabbitmq" in needs and queues:
+        delete_queues(queues)
+    if "redis" in needs:
+        import redis
+
+        redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5).flushdb()
+    if "mongodb" in needs:
+        from pymongo import MongoClient
+
+        with MongoClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=3000) as mongo:
+            mongo.drop_database(os.environ["MONGODB_DB"])

@@ -1,0 +1,139 @@
+"""The pytest plugin behind every test run (loaded by pyproject.toml's addopts).
+
+- `--code exercise|solution|PATH` chooses whose code is graded (default: the
+  learner's exercise/ folder).
+- Each test belongs to the lab whose lab.toml is nearest above it. Before a
+  lab's first test runs, its graded code is put on the import path (and the
+  previous lab's is taken off, with its modules), so `pytest labs/` can hold
+  several labs that each call their package `app`. Checkpoints import the
+  graded code inside tests and fixtures, never at module level.
+- Checkpoints never touch the learner's data: see isolation.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from queuelabs.labs import Lab, LabError, load_lab
+from queuelabs.settings import TEST_ENV
+
+from .spawn import Spawner, Worker
+
+pytest_plugins = ["queuelabs.testing.fixtures", "queuelabs.testing.grading"]
+
+
+@dataclass
+class LabRun:
+    """One lab's part of a test run: its graded code, its environment, what it started."""
+
+    lab: Lab
+    code_dir: Path
+    env: dict[str, str]
+    spawner: Spawner
+    api_url: str | None = None
+    worker: Worker | None = None
+    stack_checked: bool = False
+    fresh: bool = False
+    modules: set[str] = field(default_factory=set)
+
+    def stop(self) -> None:
+        self.spawner.stop_all()
+        self.api_url, self.worker = None, None
+
+
+@dataclass
+class RunState:
+    code: str
+    runs: dict[Path, LabRun] = field(default_factory=dict)
+    active: LabRun | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("queuelabs", "Queue Labs grader")
+    group.addoption(
+        "--code",
+        default=os.environ.get("QUEUELABS_CODE", "exercise"),
+        help="whose code to grade: exercise (yours, the default), solution, or a folder",
+    )
+    group.addoption("--grade-json", default=None, help="also write each exercise's outcome to this JSON file")
+    group.addoption(
+        "--show-logs",
+        action="store_true",
+        default=os.environ.get("CI") == "true",
+        help="print the last lines of every server's log under a failed checkpoint (default: only their paths; on in CI)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "exercise(id): the exercise this checkpoint grades, e.g. '2.3'")
+    config._queuelabs = RunState(code=config.getoption("code"))
+    os.environ.update(TEST_ENV)  # the graded code imported in this process uses the test stack too
+    # When the run is about one lab (the usual case), its code goes on the path
+    # now, so a checkpoint module may import it even while being collected.
+    labs = {lab_dir for arg in config.args if (lab_dir := _lab_dir(Path(arg.split("::")[0])))}
+    if len(labs) == 1:
+        _activate(config, _run_for_dir(config, labs.pop()))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state: RunState | None = getattr(config, "_queuelabs", None)
+    for run in (state.runs.values() if state else ()):
+        run.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    run = lab_run_for(item.config, item.path)
+    if run is not None:
+        _activate(item.config, run)
+
+
+def lab_run_for(config: pytest.Config, path: Path) -> LabRun | None:
+    lab_dir = _lab_dir(path)
+    return _run_for_dir(config, lab_dir) if lab_dir else None
+
+
+def _lab_dir(path: Path) -> Path | None:
+    """The nearest folder at or above `path` with a lab.toml."""
+    path = path.resolve()
+    for folder in (path, *path.parents):
+        if (folder / "lab.toml").is_file():
+            return folder
+    return None
+
+
+def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
+    state: RunState = config._queuelabs
+    if lab_dir not in state.runs:
+        lab = load_lab(lab_dir)
+        try:
+            code_dir = lab.code_dir(state.code)
+        except LabError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+        env.pop("QUEUELABS_BIND_HOST", None)
+        state.runs[lab_dir] = LabRun(lab=lab, code_dir=code_dir, env=env, spawner=Spawner(code_dir, env))
+    return state.runs[lab_dir]
+
+
+def _activate(config: pytest.Config, run: LabRun) -> None:
+    """Make `run`'s lab the one whose code is importable; stop what the previous lab started."""
+    state: RunState = config._queuelabs
+    if state.active is run:
+        return
+    if state.active is not None:
+        previous = state.active
+        previous.stop()
+        sys.path[:] = [p for p in sys.path if p != str(previous.code_dir)]
+        for name in list(sys.modules):  # its `app` must not answer for the next lab's `app`
+            if name.split(".")[0] in previous.modules:
+                del sys.modules[name]
+    sys.path.insert(0, str(run.code_dir))
+    run.modules = {p.stem for p in run.code_dir.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    os.environ.update(run.lab.manifest.checkpoints.env)
+    state.active = run

@@ -1,0 +1,104 @@
+"""Real processes for tests: a lab's API under a real server, a real Celery worker.
+
+Every process gets the checkpoints' isolated environment, its own log under
+.run/logs/checkpoints/, and is stopped (its whole process group) when the
+fixture that started it ends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from queuelabs.labs import Lab
+from queuelabs.processes import ManagedProcess, free_port
+from queuelabs.settings import LOG_DIR
+
+# Every process a test started and has not stopped yet: their logs are named
+# under a failed checkpoint (see grading.py).
+LIVE: list[ManagedProcess] = []
+
+
+class Spawner:
+    """Starts processes for tests and stops them when asked (the end of a fixture's scope)."""
+
+    def __init__(self, code_dir: Path, env: dict[str, str]):
+        self.code_dir, self.env = code_dir, env
+        self.started: list[ManagedProcess] = []
+
+    def __call__(
+        self,
+        argv: list[str],
+        *,
+        name: str | None = None,
+        port: int | None = None,
+        ready_url: str | None = None,
+        ready_log: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float = 30.0,
+    ) -> ManagedProcess:
+        argv = list(argv)
+        name = name or Path(argv[0]).name
+        if Path(argv[0]).name == "celery" and "worker" in argv:
+            # Unique, so a learner's own worker never answers for this one.
+            argv.append(f"--hostname=checkpoint-{uuid.uuid4().hex[:8]}@%h")
+            ready_log = ready_log or " ready."
+        log_path = LOG_DIR / "checkpoints" / f"{name}-{uuid.uuid4().hex[:6]}.log"
+        proc = ManagedProcess(name, argv, cwd=cwd or self.code_dir, env={**self.env, **(env or {})}, log_path=log_path)
+        proc.port = port
+        proc.url = f"http://127.0.0.1:{port}" if port else None
+        proc.start()
+        self.started.append(proc)
+        LIVE.append(proc)
+        try:
+            proc.wait_ready(port=None if ready_url else port, url=ready_url, log_text=ready_log, timeout=timeout)
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        return proc
+
+    def stop(self, proc: ManagedProcess) -> None:
+        proc.stop()
+        if proc in LIVE:
+            LIVE.remove(proc)
+        if proc in self.started:
+            self.started.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in reversed(list(self.started)):
+            self.stop(proc)
+
+
+def lab_process_starter(lab: Lab, spawner: Spawner):
+    """start("api") runs one of the lab's declared processes (lab.toml) on a free port."""
+
+    def start(process: str, *, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (), **kw):
+        port = free_port() if lab.processes[process].port else None
+        argv = lab.command(process, port=port, host="127.0.0.1") + list(extra_args)
+        return spawner(argv, name=process, port=port, env=env, **kw)
+
+    return start
+
+
+class Worker:
+    """One real `celery worker` process of a lab, started and stopped on demand."""
+
+    def __init__(self, start, process: str = "worker"):
+        self._start = start
+        self.process = process
+        self.proc: ManagedProcess | None = None
+
+    def start(self, concurrency: int = 2, *extra_args: str) -> "Worker":
+        if self.proc is None or not self.proc.alive():
+            self.proc = self._start(
+                self.process,
+                extra_args=(f"--concurrency={concurrency}", "--without-mingle", "--without-gossip", *extra_args),
+            )
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None
