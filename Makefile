@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump lab01 lab02 loadtest locust notebooks compose-config prove clean
+        reset jump lab01 lab02 loadtest locust notebooks compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -92,19 +92,24 @@ compose-config: setup ## validate docker-compose.yml with the real Compose CLI (
 	@$(QL) compose config --quiet && echo "docker-compose.yml: valid (with and without the lab profiles)"
 	@$(QL) compose --profile lab01 --profile lab02 config --quiet
 
+lint: setup ## maintainers: ruff lint and format check over the whole repository
+	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . && echo "lint: ruff check and ruff format --check pass"
+
 prove: setup ## maintainers: every solution passes, every untouched starter fails
 	@$(QL) prove $(LAB)
 
 test: setup ## everything CI runs
-	@echo "== 1/5 the committed starters match the generator"
+	@echo "== 1/6 lint (ruff)"
+	@$(MAKE) --no-print-directory lint
+	@echo "== 2/6 the committed starters match the generator"
 	@$(QL) starter --strict
-	@echo "== 2/5 docker-compose.yml"
+	@echo "== 3/6 docker-compose.yml"
 	@$(MAKE) --no-print-directory compose-config
-	@echo "== 3/5 the stack"
+	@echo "== 4/6 the stack"
 	@$(QL) up
-	@echo "== 4/5 the platform's own tests (generator, grader, stack, notebooks, load test)"
+	@echo "== 5/6 the platform's own tests (generator, grader, stack, notebooks, load test)"
 	@$(PY) -m pytest tests
-	@echo "== 5/5 every lab: solutions pass, untouched starters fail"
+	@echo "== 6/6 every lab: solutions pass, untouched starters fail"
 	@$(QL) prove
 
 clean: down ## stop everything and delete the run folder (data, logs)

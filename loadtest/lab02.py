@@ -103,8 +103,9 @@ class TaskSubmitter(HttpUser):
     @task(1)
     def unknown_task_is_404(self) -> None:
         """The contract: an id that was never submitted is 404, not an eternal PENDING."""
-        with self.client.get(f"/api/async/status/{uuid.uuid4()}", name="/api/async/status/[unknown id]",
-                             catch_response=True) as response:
+        with self.client.get(
+            f"/api/async/status/{uuid.uuid4()}", name="/api/async/status/[unknown id]", catch_response=True
+        ) as response:
             if response.status_code == 404:
                 response.success()
             else:

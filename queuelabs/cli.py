@@ -39,6 +39,7 @@ def _rel(path: Path) -> str:
 
 # --- the stack ------------------------------------------------------------------
 
+
 def cmd_up(args) -> int:
     unknown = [s for s in args.services if s not in SERVICES]
     if unknown:
@@ -50,9 +51,8 @@ def cmd_up(args) -> int:
 
 def cmd_down(args) -> int:
     for name in tracked_names():
-        if name.startswith("lab"):
-            if stop_detached(name):
-                print(f"[stack] {name} stopped")
+        if name.startswith("lab") and stop_detached(name):
+            print(f"[stack] {name} stopped")
     stack.down()
     return 0
 
@@ -68,7 +68,7 @@ def cmd_status(args) -> int:
         for name in labs:
             print(f"  {name:<16} pid {read_pid(name):<8} log .run/logs/{name}.log")
     print("URLs:")
-    print(f"  RabbitMQ management  http://127.0.0.1:15672 (guest / guest)")
+    print("  RabbitMQ management  http://127.0.0.1:15672 (guest / guest)")
     for lab in all_labs():
         print(f"  lab {lab.id} API          http://127.0.0.1:{lab.port}/docs")
     print(f"  Flower               http://127.0.0.1:{FLOWER_PORT}")
@@ -175,8 +175,10 @@ def cmd_lab(args) -> int:
                 print(f"stopped lab{lab.id}-{proc}")
         return 0
     start_lab(lab, args.code)
-    print(f"\nLab {lab.id} is running {'the reference solution' if args.code == 'solution' else 'your code'} "
-          f"({_rel(lab.code_dir(args.code))}):")
+    print(
+        f"\nLab {lab.id} is running {'the reference solution' if args.code == 'solution' else 'your code'} "
+        f"({_rel(lab.code_dir(args.code))}):"
+    )
     print(f"  API        http://127.0.0.1:{lab.port}/docs")
     if any("flower" in p for p in lab.processes):
         print(f"  Flower     http://127.0.0.1:{FLOWER_PORT}")
@@ -209,6 +211,7 @@ def cmd_run_process(args) -> int:
 
 
 # --- grading --------------------------------------------------------------------
+
 
 def _preflight(lab: Lab) -> bool:
     ok = True
@@ -290,13 +293,16 @@ def cmd_progress(args) -> int:
 
 # --- maintaining the starters -------------------------------------------------------
 
+
 def cmd_starter(args) -> int:
     labs = [find_lab(args.lab)] if args.lab else all_labs()
     failed = False
     for lab in labs:
         if args.write:
             changed = starter.write(lab)
-            print(f"lab {lab.id}: exercise/ {'regenerated: ' + ', '.join(changed) if changed else 'already up to date'}")
+            print(
+                f"lab {lab.id}: exercise/ {'regenerated: ' + ', '.join(changed) if changed else 'already up to date'}"
+            )
             continue
         problems = starter.differences(lab)
         if not problems:
@@ -308,8 +314,10 @@ def cmd_starter(args) -> int:
                 print(f"  {line}")
         else:
             # A learner's own work differs from the starter by design; CI checks the committed tree.
-            print(f"lab {lab.id}: exercise/ differs from the generated starter in {len(problems)} file(s) "
-                  "(your own work; CI enforces the match)")
+            print(
+                f"lab {lab.id}: exercise/ differs from the generated starter in {len(problems)} file(s) "
+                "(your own work; CI enforces the match)"
+            )
     return 1 if failed else 0
 
 
@@ -329,7 +337,16 @@ def cmd_prove(args) -> int:
                 own_tests = lab.dir / "tests"
                 if own_tests.is_dir():  # the solution's own unit tests, when the lab has them
                     print(f"\n=== lab {lab.id}: the solution's own tests ===", flush=True)
-                    argv = [sys.executable, "-m", "pytest", _rel(own_tests), "--code", "solution", "-p", "no:cacheprovider"]
+                    argv = [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        _rel(own_tests),
+                        "--code",
+                        "solution",
+                        "-p",
+                        "no:cacheprovider",
+                    ]
                     if subprocess.run(argv, cwd=REPO_ROOT).returncode != 0:
                         failures.append(f"lab {lab.id}: {_rel(own_tests)} failed on the solution")
             if args.side in ("both", "starter"):
@@ -365,7 +382,9 @@ def _judge(lab: Lab, report: Path, exit_code: int, *, want: str) -> list[str]:
             if want == "fail" and test["outcome"] != "failed":
                 problems.append(f"exercise {ex.id}: {test['test']} {test['outcome']} on the untouched starter")
     if want == "pass" and exit_code != 0 and not problems:
-        problems.append(f"lab {lab.id}: pytest exited {exit_code} on the solution (a test outside the exercises failed?)")
+        problems.append(
+            f"lab {lab.id}: pytest exited {exit_code} on the solution (a test outside the exercises failed?)"
+        )
     return problems
 
 
@@ -401,6 +420,7 @@ def cmd_jump(args) -> int:
 
 # --- tours, load and notebooks ----------------------------------------------------
 
+
 def cmd_compose(args) -> int:
     """docker compose with whichever Compose CLI is here (see stack.compose_command)."""
     return subprocess.run([*stack.compose_command(), *args.compose_args], cwd=REPO_ROOT).returncode
@@ -423,8 +443,10 @@ def _lab_running(lab: Lab, host: str | None):
     if host or http_status(f"http://127.0.0.1:{lab.port}/") is not None:
         yield
         return
-    print(f"Nothing answers on 127.0.0.1:{lab.port}: starting lab {lab.id}'s reference solution for this run "
-          f"(run `make lab{lab.id}` first to load-test your own code)")
+    print(
+        f"Nothing answers on 127.0.0.1:{lab.port}: starting lab {lab.id}'s reference solution for this run "
+        f"(run `make lab{lab.id}` first to load-test your own code)"
+    )
     started = []
     try:
         started = start_lab(lab, "solution")

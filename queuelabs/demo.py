@@ -30,8 +30,9 @@ def _start_lab(lab, probe_path: str) -> str:
         console.print(f"Lab {lab.id} already answers on {base}: using it")
         return base
     start_lab(lab, "solution")
-    console.print(f"Lab {lab.id}'s reference solution is running (logs in .run/logs/; "
-                  f"`make lab{lab.id}` swaps in your own code)")
+    console.print(
+        f"Lab {lab.id}'s reference solution is running (logs in .run/logs/; `make lab{lab.id}` swaps in your own code)"
+    )
     return base
 
 
@@ -66,8 +67,10 @@ def _ping_while_busy(base: str, variant: str) -> float:
 
     ignored: list[float] = []
     timings: list[float] = []
-    threads = [threading.Thread(target=timed_get, args=(f"{base}/report/sleep/{variant}?seconds=1", 0, ignored))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=timed_get, args=(f"{base}/report/sleep/{variant}?seconds=1", 0, ignored))
+        for _ in range(3)
+    ]
     threads += [threading.Thread(target=timed_get, args=(f"{base}/ping", 0.1 + 0.15 * i, timings)) for i in range(5)]
     for thread in threads:
         thread.start()
@@ -113,12 +116,16 @@ def run_demo() -> int:
     with httpx.Client(base_url=base, timeout=10) as client:
         for priority, iterations in TASKS:
             started = time.perf_counter()
-            reply = client.post("/api/async/process", json={"data": f"demo {priority}", "iterations": iterations, "priority": priority})
+            reply = client.post(
+                "/api/async/process", json={"data": f"demo {priority}", "iterations": iterations, "priority": priority}
+            )
             took_ms = (time.perf_counter() - started) * 1000
             reply.raise_for_status()
             task_id = reply.json()["task_id"]
             submitted.append((task_id, priority, iterations, took_ms))
-            console.print(f"  POST /api/async/process priority={priority:<6} -> {reply.status_code} in {took_ms:6.1f} ms  task {task_id[:8]}")
+            console.print(
+                f"  POST /api/async/process priority={priority:<6} -> {reply.status_code} in {took_ms:6.1f} ms  task {task_id[:8]}"
+            )
 
         console.print("\n5. The worker does the work; the API reports progress as it goes:")
         work_started = time.perf_counter()
@@ -135,7 +142,7 @@ def run_demo() -> int:
     console.print(table)
 
     console.print("\n6. Look around (the stack keeps running):")
-    console.print(f"  lab 01 app           http://127.0.0.1:8001/docs")
+    console.print("  lab 01 app           http://127.0.0.1:8001/docs")
     console.print(f"  lab 02 API docs      {base}/docs")
     console.print("  RabbitMQ management  http://127.0.0.1:15672  (guest / guest): Queues tab")
     console.print(f"  Flower               http://127.0.0.1:{FLOWER_PORT}: Tasks tab")
@@ -147,11 +154,18 @@ def run_demo() -> int:
 def _watch(client: httpx.Client, submitted) -> list[str]:
     """Poll every task's status and draw one progress bar per task."""
     finished: list[str] = []
-    columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TextColumn("{task.fields[state]:<9}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[state]:<9}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
-        bars = {tid: progress.add_task(f"{prio:<6} x{its:<3} {tid[:8]}", total=100, state="PENDING")
-                for tid, prio, its, _ in submitted}
+        bars = {
+            tid: progress.add_task(f"{prio:<6} x{its:<3} {tid[:8]}", total=100, state="PENDING")
+            for tid, prio, its, _ in submitted
+        }
         deadline = time.monotonic() + 180
         while len(finished) < len(submitted) and time.monotonic() < deadline:
             for tid, prio, _, _ in submitted:

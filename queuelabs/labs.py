@@ -13,7 +13,17 @@ from .settings import LABS_DIR
 
 CODE_CHOICES = ("exercise", "solution")
 
-__all__ = ["CODE_CHOICES", "Exercise", "Lab", "LabError", "Process", "all_labs", "find_exercise", "find_lab", "load_lab"]
+__all__ = [
+    "CODE_CHOICES",
+    "Exercise",
+    "Lab",
+    "LabError",
+    "Process",
+    "all_labs",
+    "find_exercise",
+    "find_lab",
+    "load_lab",
+]
 
 
 class LabError(Exception):
@@ -123,7 +133,7 @@ def find_lab(lab_id: str, root: Path = LABS_DIR) -> Lab:
 
 
 def find_exercise(exercise_id: str, root: Path = LABS_DIR) -> tuple[Lab, Exercise]:
-    """"2.1" lives in lab 02."""
+    """ "2.1" lives in lab 02."""
     try:
         lab = find_lab(exercise_id.split(".")[0], root)
         return lab, lab.exercise(exercise_id)

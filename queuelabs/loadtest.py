@@ -63,6 +63,7 @@ class Row:
 
 # --- finding things ------------------------------------------------------------------
 
+
 def _lab_id(lab_id: str) -> str:
     text = str(lab_id).strip()
     return text.zfill(2) if text.isdigit() else text
@@ -125,6 +126,7 @@ def _health_warning(host: str) -> str | None:
 
 # --- reading Locust's reports --------------------------------------------------------
 
+
 def _number(value: str) -> float:
     try:
         return float(value)
@@ -157,7 +159,9 @@ def read_failures(failures_csv: Path, limit: int = 5) -> list[str]:
     lines = []
     with open(failures_csv, newline="") as fh:
         for rec in csv.DictReader(fh):
-            lines.append(f"{rec.get('Occurrences', '?')}x {rec.get('Method', '')} {rec.get('Name', '')}: {rec.get('Error', '')}")
+            lines.append(
+                f"{rec.get('Occurrences', '?')}x {rec.get('Method', '')} {rec.get('Name', '')}: {rec.get('Error', '')}"
+            )
     return lines[:limit]
 
 
@@ -170,9 +174,11 @@ def format_table(rows: list[Row]) -> str:
     headers = ("endpoint", "requests", "failures", "p50", "p95", "p99", "req/s")
     # Locust's aggregate also counts the custom (non-HTTP) rows a scenario
     # reports, such as lab 02's task round trips; say so rather than mislead.
-    total_label = "all (incl. " + ", ".join(sorted(custom)) + ")" if (custom := {
-        r.method for r in rows if not r.is_total and r.method not in HTTP_METHODS
-    }) else "all requests"
+    total_label = (
+        "all (incl. " + ", ".join(sorted(custom)) + ")"
+        if (custom := {r.method for r in rows if not r.is_total and r.method not in HTTP_METHODS})
+        else "all requests"
+    )
     body = [
         (
             total_label if row.is_total else f"{row.method} {row.name}".strip(),
@@ -189,7 +195,7 @@ def format_table(rows: list[Row]) -> str:
 
     def fmt(cells) -> str:
         first = cells[0].ljust(widths[0])
-        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:])]
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
         return "  ".join([first, *rest])
 
     lines = [fmt(headers), fmt(["-" * w for w in widths])]
@@ -201,6 +207,7 @@ def format_table(rows: list[Row]) -> str:
 
 
 # --- running Locust ------------------------------------------------------------------
+
 
 def _run_locust(
     scenario: Path,
@@ -216,17 +223,26 @@ def _run_locust(
     """One headless run; Locust's own output goes to `<prefix>.log`."""
     argv = [
         *_locust_argv(),
-        "-f", str(scenario),
+        "-f",
+        str(scenario),
         "--headless",
-        "--host", host,
-        "-u", str(users),
-        "-r", str(spawn_rate),
-        "-t", f"{seconds}s",
-        "--csv", str(prefix),
-        "--html", str(prefix.with_suffix(".html")),
+        "--host",
+        host,
+        "-u",
+        str(users),
+        "-r",
+        str(spawn_rate),
+        "-t",
+        f"{seconds}s",
+        "--csv",
+        str(prefix),
+        "--html",
+        str(prefix.with_suffix(".html")),
         "--only-summary",
-        "--exit-code-on-error", "1",
-        "--loglevel", "WARNING",
+        "--exit-code-on-error",
+        "1",
+        "--loglevel",
+        "WARNING",
     ]
     log_path = prefix.with_suffix(".log")
     interactive = sys.stdout.isatty()
@@ -282,7 +298,9 @@ def _summarise(prefix: Path, rc: int) -> tuple[int, list[Row]]:
     """Print the table for one run; returns (failed requests, rows)."""
     stats = Path(f"{prefix}_stats.csv")
     if not stats.exists():
-        print(f"[loadtest] no statistics were written ({_rel(stats)} is missing); see {_rel(prefix.with_suffix('.log'))}")
+        print(
+            f"[loadtest] no statistics were written ({_rel(stats)} is missing); see {_rel(prefix.with_suffix('.log'))}"
+        )
         return -1, []
     rows = read_stats(stats)
     print(format_table(rows))
@@ -324,11 +342,20 @@ def run_loadtest(lab_id: str, *, users: int, spawn_rate: int, seconds: int, host
     base_env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")
 
     if lab_id == "01":
-        return _run_lab01(scenario, host=host, users=users, spawn_rate=spawn_rate, seconds=seconds, out=out, env=base_env)
+        return _run_lab01(
+            scenario, host=host, users=users, spawn_rate=spawn_rate, seconds=seconds, out=out, env=base_env
+        )
 
     prefix = out / f"lab{lab_id}"
     rc = _run_locust(
-        scenario, host=host, users=users, spawn_rate=spawn_rate, seconds=seconds, prefix=prefix, env=base_env, label=f"lab {lab_id}"
+        scenario,
+        host=host,
+        users=users,
+        spawn_rate=spawn_rate,
+        seconds=seconds,
+        prefix=prefix,
+        env=base_env,
+        label=f"lab {lab_id}",
     )
     print()
     failed, _ = _summarise(prefix, rc)
@@ -339,7 +366,9 @@ def run_loadtest(lab_id: str, *, users: int, spawn_rate: int, seconds: int, host
     return 2 if rc not in (0, 1) else 1
 
 
-def _run_lab01(scenario: Path, *, host: str, users: int, spawn_rate: int, seconds: int, out: Path, env: dict[str, str]) -> int:
+def _run_lab01(
+    scenario: Path, *, host: str, users: int, spawn_rate: int, seconds: int, out: Path, env: dict[str, str]
+) -> int:
     """The same scenario against the blocking and the fixed endpoints; compare the cheap request."""
     probes: dict[str, Row | None] = {}
     worst = 0
@@ -397,10 +426,14 @@ def open_web_ui(lab_id: str, host: str | None) -> int:
         print("[locust] opening the web UI anyway; start the lab before you press Start.")
     argv = [
         *_locust_argv(),
-        "-f", str(scenario),
-        "--host", host,
-        "--web-host", HOST,
-        "--web-port", str(LOCUST_PORT),
+        "-f",
+        str(scenario),
+        "--host",
+        host,
+        "--web-host",
+        HOST,
+        "--web-port",
+        str(LOCUST_PORT),
     ]
     print(f"[locust] web UI: http://{HOST}:{LOCUST_PORT}  (target {host}; Ctrl+C to stop)")
     env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")

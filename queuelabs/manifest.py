@@ -48,7 +48,7 @@ class Process(_Strict):
     reload: bool = False
 
     @model_validator(mode="after")
-    def _port_for_http(self) -> "Process":
+    def _port_for_http(self) -> Process:
         if self.ready == "http" and self.port is None:
             raise ValueError("a process with ready = 'http' needs a port")
         if "{port}" in self.command and self.port is None:
@@ -80,7 +80,7 @@ class LoadTest(_Strict):
     seconds: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
-    def _compare_needs_variants(self) -> "LoadTest":
+    def _compare_needs_variants(self) -> LoadTest:
         if bool(self.variants) != bool(self.compare):
             raise ValueError("variants and compare go together")
         return self
@@ -114,7 +114,7 @@ class Manifest(_Strict):
         return exercises
 
     @model_validator(mode="after")
-    def _api_is_a_process(self) -> "Manifest":
+    def _api_is_a_process(self) -> Manifest:
         api = self.processes.get(self.lab.api)
         if api is None or api.port is None:
             raise ValueError(f"lab.api names {self.lab.api!r}, which must be a process with a port")

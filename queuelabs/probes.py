@@ -5,7 +5,6 @@ answers, or a short reason when it does not; none of them raises."""
 from __future__ import annotations
 
 import socket
-
 from urllib.parse import urlsplit
 
 from .settings import SERVICES, service_url

@@ -86,7 +86,7 @@ class ManagedProcess:
         self.port: int | None = None
         self.url: str | None = None
 
-    def start(self) -> "ManagedProcess":
+    def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -181,6 +181,7 @@ def _ready(port, url, log_text, log_path: Path) -> bool:
 
 
 # --- detached processes for the CLI, tracked by pid file -------------------
+
 
 def pid_file(name: str) -> Path:
     return PID_DIR / f"{name}.pid"

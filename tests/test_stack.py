@@ -28,7 +28,10 @@ def test_a_closed_port_gives_a_short_reason_quickly(name, url):
     assert reason == "connection refused"
     assert elapsed < 5, "probes must be bounded"
     line = probes.down_message(name, reason, url.format(port=port))
-    assert line == f"{probes.SERVICES[name].title} is not answering on 127.0.0.1:{port} (connection refused): start the stack with: make up"
+    assert (
+        line
+        == f"{probes.SERVICES[name].title} is not answering on 127.0.0.1:{port} (connection refused): start the stack with: make up"
+    )
 
 
 @pytest.mark.parametrize("name", ["rabbitmq", "redis", "mongodb"])
@@ -40,7 +43,11 @@ def test_check_with_redis_down_prints_one_line_not_a_traceback():
     env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     done = subprocess.run(
         [sys.executable, "-m", "queuelabs.cli", "check", "02"],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=60,
     )
     assert done.returncode == 3
     lines = done.stdout.strip().splitlines()

@@ -11,7 +11,8 @@ FastAPI, `(400,)` for DRF).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -27,6 +28,7 @@ def client(base_url: str) -> httpx.Client:
 
 
 # --- submitting and polling -------------------------------------------------------
+
 
 def submit(http: httpx.Client, data: str = "hello queue", iterations: int = 3, priority: str = "normal") -> dict:
     """POST /api/async/process; checks the 202 answer and returns its body (plus `location`)."""
@@ -77,10 +79,13 @@ def check_progress(progress: Any, total: int) -> None:
     assert progress["total"] == total, f"progress total should be {total}: {progress}"
     assert 0 <= progress["current"] <= total, f"progress current out of range: {progress}"
     assert 0 <= progress["percent"] <= 100, f"percent out of range: {progress}"
-    assert progress["percent"] == int(progress["current"] * 100 / total), f"percent does not match current/total: {progress}"
+    assert progress["percent"] == int(progress["current"] * 100 / total), (
+        f"percent does not match current/total: {progress}"
+    )
 
 
 # --- the checks -------------------------------------------------------------------
+
 
 def check_submit_answers_202_at_once(
     base_url: str, *, iterations: int = 30, task_state: Callable[[str], str] | None = None
@@ -102,8 +107,12 @@ def check_submit_answers_202_at_once(
         now = state(task_id)
         assert now not in TERMINAL, f"the task was already {now} when the 202 arrived: did the endpoint wait for it?"
         # ...and a worker does run it to the end.
-        final = wait_for(lambda: (s := state(task_id)) in TERMINAL and s, timeout=20, interval=0.05,
-                         what=f"task {task_id} to finish (is a worker consuming its queue?)")
+        final = wait_for(
+            lambda: (s := state(task_id)) in TERMINAL and s,
+            timeout=20,
+            interval=0.05,
+            what=f"task {task_id} to finish (is a worker consuming its queue?)",
+        )
         assert final == "SUCCESS", f"the submitted task ended {final}"
         return task_id
 

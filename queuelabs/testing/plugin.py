@@ -82,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     state: RunState | None = getattr(config, "_queuelabs", None)
-    for run in (state.runs.values() if state else ()):
+    for run in state.runs.values() if state else ():
         run.stop()
 
 

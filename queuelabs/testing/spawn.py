@@ -90,7 +90,7 @@ class Worker:
         self.process = process
         self.proc: ManagedProcess | None = None
 
-    def start(self, concurrency: int = 2, *extra_args: str) -> "Worker":
+    def start(self, concurrency: int = 2, *extra_args: str) -> Worker:
         if self.proc is None or not self.proc.alive():
             self.proc = self._start(
                 self.process,

@@ -17,7 +17,6 @@ the same run makes the result independent of how fast the machine is.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from dataclasses import dataclass, field
 

@@ -18,8 +18,6 @@ def test_async_driver_keeps_ping_fast(app_server):
         assert call.elapsed >= SECONDS * 0.9, f"{call.path} answered in {timing.ms(call.elapsed)}"
     print(fixed.summary())
 
-    blocking = timing.run(
-        app_server.url, f"/report/db/blocking?seconds={SECONDS}", n_slow=N_SLOW, measure_idle=False
-    )
+    blocking = timing.run(app_server.url, f"/report/db/blocking?seconds={SECONDS}", n_slow=N_SLOW, measure_idle=False)
     assert_blocking_is_much_worse(blocking, fixed)
     print(f"blocking: loaded p50 {timing.ms(blocking.loaded_p50)}")

@@ -34,7 +34,9 @@ def test_explicit_queues_and_routes(celery_app, worker):
     create_missing = setting(celery_app, "task_create_missing_queues")
     assert create_missing is False, f"task_create_missing_queues is {create_missing!r}: set it to False"
     declared = sorted(q.name for q in (setting(celery_app, "task_queues") or ()))
-    assert {"reports", "emails"} <= set(declared), f"task_queues declares {declared or 'nothing'}: expected reports and emails"
+    assert {"reports", "emails"} <= set(declared), (
+        f"task_queues declares {declared or 'nothing'}: expected reports and emails"
+    )
     router = celery_app.amqp.router
     for task, queue in (("reports.process", "reports"), ("emails.send_welcome", "emails")):
         routed = router.route({}, task)["queue"].name

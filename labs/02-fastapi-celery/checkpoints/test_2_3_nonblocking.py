@@ -13,8 +13,8 @@ import time
 import httpx
 import pytest
 
-from queuelabs.testing.checks import fail_if_not_started
 from queuelabs.settings import TEST_VHOST
+from queuelabs.testing.checks import fail_if_not_started
 
 
 @pytest.mark.exercise("2.3")

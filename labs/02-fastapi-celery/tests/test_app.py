@@ -1,6 +1,5 @@
 """GET /health, the items, and the error answers (501 for starter code, 503 when a server is down)."""
 
-
 import httpx
 import pytest
 

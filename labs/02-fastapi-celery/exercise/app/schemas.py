@@ -58,6 +58,7 @@ class Item(ItemCreate):
 
 # --- background work --------------------------------------------------------
 
+
 class ProcessRequest(BaseModel):
     data: str = Field(min_length=1, max_length=MAX_DATA_LENGTH, description="the text to process")
     iterations: int = Field(default=10, ge=1, le=MAX_ITERATIONS)
@@ -88,6 +89,7 @@ class TaskStatus(BaseModel):
 
 
 # --- health -------------------------------------------------------------------
+
 
 class Health(BaseModel):
     status: Literal["healthy", "degraded"]

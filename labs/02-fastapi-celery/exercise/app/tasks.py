@@ -22,6 +22,7 @@ logger = get_task_logger(__name__)
 @celery_app.task(name="reports.process", bind=True)
 def process_report(self, data: str, iterations: int) -> dict[str, Any]:
     """The heavy task: process `data`, report PROGRESS after each iteration, store the result once."""
+
     # TODO Exercise 2.2: Report progress from the heavy task. In process_report: call
     # services.process_data(data, iterations, step_seconds=settings.TASK_STEP_SECONDS,
     # on_progress=...) with a callback that publishes each progress dict as the PROGRESS

@@ -66,8 +66,12 @@ class CeleryConfig:
     # Explicit queues: a typo in a route is an error, not a silent new queue.
     task_queues = (
         Queue("default", Exchange("default", type="direct"), routing_key="default"),
-        Queue("reports", Exchange("reports", type="direct"), routing_key="reports",
-              queue_arguments=REPORTS_QUEUE_ARGUMENTS),
+        Queue(
+            "reports",
+            Exchange("reports", type="direct"),
+            routing_key="reports",
+            queue_arguments=REPORTS_QUEUE_ARGUMENTS,
+        ),
         Queue("emails", Exchange("emails", type="direct"), routing_key="emails"),
     )
     task_default_queue = "default"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -22,10 +23,11 @@ from app.db import ITEMS
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- items ------------------------------------------------------------------
+
 
 def _item_out(doc: dict[str, Any]) -> dict[str, Any]:
     doc = dict(doc)
@@ -61,6 +63,7 @@ async def get_item(db: AsyncDatabase, item_id: str) -> dict[str, Any] | None:
 # Celery cannot tell "queued, not started yet" from "never heard of it": the
 # result backend answers PENDING for any id at all. So the API writes down
 # every id it submits, and the status endpoint answers 404 for the others.
+
 
 def submission_key(task_id: str) -> str:
     return f"queuelabs:lab02:submitted:{task_id}"
@@ -144,6 +147,7 @@ def store_result(collection: Collection, task_id: str, result: dict[str, Any]) -
 
 
 # --- the welcome email ---------------------------------------------------------
+
 
 class EmailServiceUnavailable(Exception):
     """The mail server could not be reached right now: worth retrying later.

@@ -22,14 +22,13 @@ logger = get_task_logger(__name__)
 @celery_app.task(name="reports.process", bind=True)
 def process_report(self, data: str, iterations: int) -> dict[str, Any]:
     """The heavy task: process `data`, report PROGRESS after each iteration, store the result once."""
+
     # BEGIN EXERCISE 2.2
     def report(progress: dict[str, Any]) -> None:
         # Written to the result backend (Redis); GET /api/async/status reads it.
         self.update_state(state="PROGRESS", meta=progress)
 
-    result = services.process_data(
-        data, iterations, step_seconds=settings.TASK_STEP_SECONDS, on_progress=report
-    )
+    result = services.process_data(data, iterations, step_seconds=settings.TASK_STEP_SECONDS, on_progress=report)
     services.store_result(sync_database()[TASK_RESULTS], self.request.id, result)
     return result  # JSON-safe: stored in Redis as the task's result
     # END EXERCISE 2.2
@@ -52,6 +51,8 @@ def send_welcome_email(self, email: str, name: str) -> dict[str, Any]:
     logger.info("Sending a welcome email to %s", email)
     outbox = sync_database()[OUTBOX]
     return services.send_welcome_email(outbox, self.request.id, email, name, seconds=settings.EMAIL_SECONDS)
+
+
 # STARTER
 # @celery_app.task
 # def send_welcome_email(email: str, name: str) -> dict:

@@ -9,7 +9,7 @@ answer in time counts as down; the whole answer takes about one time limit.
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable
+from collections.abc import Awaitable
 
 from fastapi import APIRouter, Request, Response, status
 from kombu import Connection
@@ -46,7 +46,7 @@ async def _bounded(check: Awaitable[None], timeout: float) -> str:
     try:
         await asyncio.wait_for(check, timeout)
         return "ok"
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return f"down: no answer within {timeout:g} s"
     except Exception as exc:  # any failure of a probe means "down"; say why in one line
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -64,7 +64,7 @@ async def health(request: Request, response: Response) -> Health:
         "worker": asyncio.to_thread(check_worker, ping_time),
     }
     outcomes = await asyncio.gather(*(_bounded(check, limit) for check in checks.values()))
-    services = dict(zip(checks, outcomes))
+    services = dict(zip(checks, outcomes, strict=True))
     down = [name for name, state in services.items() if state != "ok"]
     if down:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
