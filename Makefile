@@ -18,14 +18,14 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump lab01 lab02 loadtest locust notebooks compose-config prove lint clean
+        reset jump stop start loadtest locust notebooks compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
 	@echo
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^lab%/labNN/' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02"
+	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1"
 
 setup: $(STAMP) ## create .venv from the lock file (quick when nothing changed)
 
@@ -49,18 +49,23 @@ logs: setup ## the last lines of every log (NAME=lab02 for one, or add FOLLOW=1)
 demo: setup ## bring everything up and tour the finished system
 	@$(QL) demo
 
-lab01: setup ## start lab 01's app on :8001 (CODE=solution for the reference, STOP=1 to stop)
-	@$(QL) lab 01 --code $(CODE) $(if $(STOP),--stop)
+lab%: setup ## start lab NN's processes, reloading on save: make lab02 (CODE=solution, STOP=1)
+	@$(QL) lab $* --code $(CODE) $(if $(STOP),--stop)
 
-lab02: setup ## start lab 02's API :8002, worker and Flower :5555 (CODE=, STOP=1)
-	@$(QL) lab 02 --code $(CODE) $(if $(STOP),--stop)
+stop: setup ## stop one service or lab process: make stop NAME=redis, make stop NAME=lab02-worker
+	@test -n "$(NAME)" || { echo "which one? make stop NAME=lab02-worker (or redis, rabbitmq, mongodb)"; exit 2; }
+	@$(QL) stop $(NAME)
 
-check: setup ## grade your exercises: make check LAB=02 (all labs without LAB)
-	@$(QL) check $(LAB) --code $(CODE)
+start: setup ## start it again: make start NAME=redis, make start NAME=lab02-worker
+	@test -n "$(NAME)" || { echo "which one? make start NAME=lab02-worker (or redis, rabbitmq, mongodb)"; exit 2; }
+	@$(QL) start $(NAME) --code $(CODE)
 
-hint: setup ## the hints of one exercise: make hint EX=2.1
+check: setup ## grade your exercises: make check LAB=02, one exercise: make check EX=2.3
+	@$(QL) check $(LAB) --code $(CODE) $(if $(EX),--exercise $(EX))
+
+hint: setup ## the next hint of one exercise: make hint EX=2.1 (ALL=1 for every hint)
 	@test -n "$(EX)" || { echo "which exercise? make hint EX=2.1"; exit 2; }
-	@$(QL) hint $(EX)
+	@$(QL) hint $(EX) $(if $(ALL),--all)
 
 progress: setup ## every lab, every exercise: done or not
 	@$(QL) progress

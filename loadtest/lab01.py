@@ -6,15 +6,15 @@ Two kinds of users share the server:
 - CheapUser, all the other users, call GET /ping, named "cheap" in the
   statistics.
 
-LAB01_VARIANT chooses which slow report the slow users hit:
+LOADTEST_VARIANT chooses which slow report the slow users hit:
   blocking  /report/sleep/blocking   time.sleep inside async def: freezes the loop
   fixed     /report/sleep/fixed      await asyncio.sleep: the loop stays free
 
 Compare the "cheap" percentiles of the two runs (`make loadtest LAB=01`
 does both). By hand, against `make lab01 CODE=solution`:
 
-  LAB01_VARIANT=blocking locust -f loadtest/lab01.py --headless -u 10 -r 10 -t 15s
-  LAB01_VARIANT=fixed    locust -f loadtest/lab01.py --headless -u 10 -r 10 -t 15s
+  LOADTEST_VARIANT=blocking locust -f loadtest/lab01.py --headless -u 10 -r 10 -t 15s
+  LOADTEST_VARIANT=fixed    locust -f loadtest/lab01.py --headless -u 10 -r 10 -t 15s
 
 Other settings: QUEUELABS_API_URL (default http://127.0.0.1:8001, or
 --host), LAB01_SLOW_SECONDS (default 0.5), LAB01_SLOW_USERS (default 3).
@@ -36,9 +36,9 @@ VARIANTS = {
     "fixed": "/report/sleep/fixed",
 }
 
-VARIANT = os.environ.get("LAB01_VARIANT", "blocking").strip().lower()
+VARIANT = os.environ.get("LOADTEST_VARIANT", "blocking").strip().lower()
 if VARIANT not in VARIANTS:
-    raise SystemExit(f"LAB01_VARIANT must be one of {', '.join(VARIANTS)}, not {VARIANT!r}")
+    raise SystemExit(f"LOADTEST_VARIANT must be one of {', '.join(VARIANTS)}, not {VARIANT!r}")
 SLOW_SECONDS = float(os.environ.get("LAB01_SLOW_SECONDS", "0.5"))
 SLOW_USERS = int(os.environ.get("LAB01_SLOW_USERS", "3"))
 HOST = os.environ.get("QUEUELABS_API_URL", "http://127.0.0.1:8001")

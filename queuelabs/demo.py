@@ -13,9 +13,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import stack
+from .errors import StackError
 from .labs import find_lab
 from .processes import http_status
+from .runner import start_lab
 from .settings import FLOWER_PORT
+from .waiting import eventually
 
 console = Console()
 TASKS = [("low", 6), ("normal", 6), ("high", 6), ("normal", 10)]  # (priority, iterations)
@@ -23,8 +26,6 @@ TASKS = [("low", 6), ("normal", 6), ("high", 6), ("normal", 10)]  # (priority, i
 
 def _start_lab(lab, probe_path: str) -> str:
     """Reuse the lab when it answers; else start its reference solution in the background."""
-    from .cli import start_lab
-
     base = f"http://127.0.0.1:{lab.port}"
     if _answers(f"{base}{probe_path}"):
         console.print(f"Lab {lab.id} already answers on {base}: using it")
@@ -39,9 +40,7 @@ def _start_lab(lab, probe_path: str) -> str:
 def _show_the_freeze() -> None:
     """Lab 01 in one table: /ping while slow reports run, blocking vs awaited."""
     base = _start_lab(find_lab("01"), "/ping")
-    deadline = time.monotonic() + 60
-    while not _answers(f"{base}/ping") and time.monotonic() < deadline:
-        time.sleep(0.3)
+    eventually(lambda: _answers(f"{base}/ping"), timeout=60, interval=0.3)
     table = Table(title="GET /ping while 3 slow reports (1 s each) are running")
     table.add_column("the slow report is")
     table.add_column("median /ping", justify="right")
@@ -84,19 +83,20 @@ def _answers(url: str) -> bool:
 
 
 def _wait_healthy(base: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
+    last: dict = {}
+
+    def healthy() -> bool:
+        try:
+            reply = httpx.get(f"{base}/health", timeout=3)
+            last["body"] = reply.json()
+            return reply.status_code == 200
+        except (httpx.HTTPError, ValueError):
+            return False
+
     with console.status("Waiting for the API and a worker to answer /health ..."):
-        while time.monotonic() < deadline:
-            try:
-                reply = httpx.get(f"{base}/health", timeout=3)
-                body = reply.json()
-                if reply.status_code == 200:
-                    return body
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.5)
-    raise stack.StackError(f"lab 02 is not healthy after {timeout:g} s ({body}): see `make logs NAME=lab02`")
+        if eventually(healthy, timeout=timeout, interval=0.5):
+            return last["body"]
+    raise StackError(f"lab 02 is not healthy after {timeout:g} s ({last.get('body')}): see `make logs NAME=lab02`")
 
 
 def run_demo() -> int:
@@ -166,8 +166,8 @@ def _watch(client: httpx.Client, submitted) -> list[str]:
             tid: progress.add_task(f"{prio:<6} x{its:<3} {tid[:8]}", total=100, state="PENDING")
             for tid, prio, its, _ in submitted
         }
-        deadline = time.monotonic() + 180
-        while len(finished) < len(submitted) and time.monotonic() < deadline:
+
+        def poll_once() -> bool:
             for tid, prio, _, _ in submitted:
                 if f"{prio} {tid[:8]}" in finished:
                     continue
@@ -178,5 +178,7 @@ def _watch(client: httpx.Client, submitted) -> list[str]:
                     percent = 100
                     finished.append(f"{prio} {tid[:8]}")
                 progress.update(bars[tid], completed=percent, state=state)
-            time.sleep(0.2)
+            return len(finished) == len(submitted)
+
+        eventually(poll_once, timeout=180, interval=0.2)
     return [name.split()[0] for name in finished]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .errors import LabError
 from .manifest import Exercise, Manifest, Process, load_manifest
 from .settings import LABS_DIR
 
@@ -24,10 +25,6 @@ __all__ = [
     "find_lab",
     "load_lab",
 ]
-
-
-class LabError(Exception):
-    """A mistake in how a lab was asked for; the message is one line for a learner."""
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,11 @@ answers, or a short reason when it does not; none of them raises."""
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import urlsplit
 
 from .settings import SERVICES, service_url
 
 START_HINT = "start the stack with: make up"
-
-
-def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def probe_rabbitmq(url: str, timeout: float = 2.0) -> str | None:

@@ -1,7 +1,7 @@
 """Where things are: the repository, the run folder, the services and their ports.
 
 Every value can be overridden from the environment (see .env.example); the
-defaults are the local ones from DESIGN.md, all bound to 127.0.0.1.
+defaults are the local ones (docs/maintainers.md lists the ports), all bound to 127.0.0.1.
 """
 
 from __future__ import annotations

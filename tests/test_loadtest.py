@@ -1,6 +1,8 @@
 """Short headless Locust runs through the same runner `make loadtest` uses."""
 
-from queuelabs.loadtest import REPORTS_DIR, read_stats, run_loadtest
+from queuelabs.labs import find_lab
+from queuelabs.loadtest import REPORTS_DIR, run_loadtest
+from queuelabs.locust_report import read_stats
 
 
 def _newest_report(lab_id: str):
@@ -9,7 +11,7 @@ def _newest_report(lab_id: str):
 
 def test_lab02_api_has_zero_failed_requests(run_solution):
     running = run_solution("02", "api", "worker", env={"TASK_STEP_SECONDS": "0.05"})
-    rc = run_loadtest("02", users=10, spawn_rate=10, seconds=10, host=running["api"].url)
+    rc = run_loadtest(find_lab("02"), users=10, spawn_rate=10, seconds=10, host=running["api"].url)
     assert rc == 0, "the load test saw failed requests: see the table above"
     rows = read_stats(_newest_report("02") / "lab02_stats.csv")
     total = next(r for r in rows if r.is_total)
@@ -19,7 +21,7 @@ def test_lab02_api_has_zero_failed_requests(run_solution):
 def test_lab01_blocking_variant_is_ten_times_worse(run_solution):
     """Issue #4: the cheap endpoint's p95 while the blocking variant runs is >= 10x the fixed one's."""
     running = run_solution("01", "app")
-    rc = run_loadtest("01", users=6, spawn_rate=6, seconds=8, host=running["app"].url)
+    rc = run_loadtest(find_lab("01"), users=6, spawn_rate=6, seconds=8, host=running["app"].url)
     assert rc == 0
     report = _newest_report("01")
     p95 = {}

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from queuelabs.testing.checks import check_response, fail_if_not_started, wait_for
+from queuelabs.waiting import WaitTimeout, wait_until
 
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
 KNOWN_STATES = {"PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE"}
@@ -55,21 +56,23 @@ def status(http: httpx.Client, task_id: str) -> dict:
 def follow(http: httpx.Client, task_id: str, *, timeout: float = 20.0, interval: float = 0.03) -> list[dict]:
     """Poll the status until the task ends; every answer seen, in order. Fails on FAILURE."""
     seen: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def ended() -> bool:
         body = status(http, task_id)
         seen.append(body)
         if body["status"] == "FAILURE":
             fail_if_not_started(body.get("error", ""))
             raise AssertionError(f"task {task_id} failed: {body.get('error')}")
-        if body["status"] in TERMINAL:
-            return seen
-        if time.monotonic() > deadline:
-            states = " -> ".join(dict.fromkeys(b["status"] for b in seen))
-            raise AssertionError(
-                f"task {task_id} did not finish within {timeout:g} s (seen: {states}); is a worker consuming its queue?"
-            )
-        time.sleep(interval)
+        return body["status"] in TERMINAL
+
+    try:
+        wait_until(ended, timeout=timeout, interval=interval)
+    except WaitTimeout:
+        states = " -> ".join(dict.fromkeys(b["status"] for b in seen))
+        raise AssertionError(
+            f"task {task_id} did not finish within {timeout:g} s (seen: {states}); is a worker consuming its queue?"
+        ) from None
+    return seen
 
 
 def check_progress(progress: Any, total: int) -> None:
@@ -194,8 +197,8 @@ def check_priorities_reorder_queued_work(
         names = {tid: f"low {i}" for i, tid in enumerate(low_ids)} | {high_id: "high"}
         start_worker()
         finished: list[str] = []
-        deadline = time.monotonic() + 30
-        while len(finished) < len(names):
+
+        def all_finished() -> bool:
             for tid in names:
                 if tid in finished:
                     continue
@@ -205,9 +208,14 @@ def check_priorities_reorder_queued_work(
                     raise AssertionError(f"task {names[tid]} failed: {body.get('error')}")
                 if body["status"] == "SUCCESS":
                     finished.append(tid)
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not every task finished within 30 s (finished: {[names[t] for t in finished]})")
-            time.sleep(0.02)
+            return len(finished) == len(names)
+
+        try:
+            wait_until(all_finished, timeout=30, interval=0.02)
+        except WaitTimeout:
+            raise AssertionError(
+                f"not every task finished within 30 s (finished: {[names[t] for t in finished]})"
+            ) from None
         order = [names[t] for t in finished]
         assert order[0] == "high", (
             f"finishing order {order}: the high-priority task, queued last, should have run first. "

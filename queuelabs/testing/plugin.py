@@ -60,6 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("QUEUELABS_CODE", "exercise"),
         help="whose code to grade: exercise (yours, the default), solution, or a folder",
     )
+    group.addoption("--exercise", default=None, help="run only the checkpoints of this exercise, e.g. 2.3")
     group.addoption("--grade-json", default=None, help="also write each exercise's outcome to this JSON file")
     group.addoption(
         "--show-logs",
@@ -78,6 +79,19 @@ def pytest_configure(config: pytest.Config) -> None:
     labs = {lab_dir for arg in config.args if (lab_dir := _lab_dir(Path(arg.split("::")[0])))}
     if len(labs) == 1:
         _activate(config, _run_for_dir(config, labs.pop()))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("exercise")
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("exercise")
+        (keep if marker is not None and str(marker.args[0]) == wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

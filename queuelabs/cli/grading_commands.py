@@ -1,0 +1,98 @@
+"""Grading: check, hint, progress, prove."""
+
+from __future__ import annotations
+
+import click
+
+from .. import gradebook
+from ..labs import CODE_CHOICES, all_labs, find_exercise, find_lab
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("lab_id", required=False)
+@click.option("--code", default="exercise", show_default=True, help="exercise (yours), solution, or a folder")
+@click.option("--exercise", "exercise_id", default=None, help="grade one exercise only, e.g. 2.3")
+@click.option("--strict", is_flag=True, help="exit 1 unless every exercise passes (for scripts)")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def check(lab_id: str | None, code: str, exercise_id: str | None, strict: bool, pytest_args: tuple[str, ...]) -> None:
+    """Grade a lab's exercises (your code by default; every lab without LAB)."""
+    if exercise_id:
+        lab, _ = find_exercise(exercise_id)
+        labs = [lab]
+    else:
+        labs = [find_lab(lab_id)] if lab_id else [lab for lab in all_labs() if lab.exercises]
+    worst = 0
+    for lab in labs:
+        down = gradebook.services_down(lab)
+        if down:
+            click.echo("\n".join(down))
+            raise SystemExit(3)
+        gradebook.PROGRESS_DIR.mkdir(parents=True, exist_ok=True)
+        report = gradebook.report_path(lab, code) if code in CODE_CHOICES and not exercise_id else None
+        extra = ["-rN", *(["--exercise", exercise_id] if exercise_id else []), *pytest_args]
+        # -rN: the exercise table is the summary; pytest's own list of FAILED lines would repeat it.
+        result = gradebook.run_checkpoints(lab, code, extra, report)
+        # 1 means "graded, not everything passes yet": the table said so. Anything
+        # else (pytest could not run, a usage error) is a real error.
+        worst = max(worst, 0 if result == 1 and not strict else result)
+    raise SystemExit(worst)
+
+
+@click.command()
+@click.argument("exercise_id")
+@click.option("--all", "all_hints", is_flag=True, help="every hint at once")
+def hint(exercise_id: str, all_hints: bool) -> None:
+    """The next hint of one exercise (each call shows one more; --all for all)."""
+    lab, ex = find_exercise(exercise_id)
+    click.echo(f"Exercise {ex.id}: {ex.title}")
+    files = ", ".join(gradebook.rel(lab.exercise_dir / f) for f in ex.files)
+    click.echo(f"Edit:     {files} (look for `TODO Exercise {ex.id}`)")
+    click.echo(f"Lesson:   {gradebook.rel(lab.dir / 'README.md')}")
+    click.echo(f"Check:    make check EX={ex.id}")
+    for number, text in gradebook.next_hints(ex, all_hints=all_hints):
+        click.echo(f"\nHint {number} of {len(ex.hints)}:\n{text}")
+    if not all_hints:
+        click.echo(f"\n(`make hint EX={ex.id}` again for the next one, ALL=1 for all)")
+
+
+MARKS = {"passed": "PASS", "failed": "FAIL", "not started": "TODO"}
+
+
+@click.command()
+def progress() -> None:
+    """Every lab, every exercise: done or not."""
+    total = done = 0
+    for lab in all_labs():
+        if not lab.exercises:
+            continue
+        click.echo(f"Lab {lab.id}: {lab.title}")
+        for ex_id, status in gradebook.progress_of(lab).items():
+            click.echo(f"  {MARKS.get(status, ' ?? ')}  {ex_id:<5} {lab.exercise(ex_id).title:<50} {status}")
+            total += 1
+            done += status == "passed"
+    click.echo(f"\n{done} of {total} exercises complete (from your last `make check LAB=NN` of each lab)")
+
+
+@click.command()
+@click.argument("lab_id", required=False)
+@click.option("--side", type=click.Choice(["both", "solution", "starter"]), default="both", show_default=True)
+def prove(lab_id: str | None, side: str) -> None:
+    """Maintainers: every solution passes its checkpoints, every untouched starter fails them."""
+    labs = [find_lab(lab_id)] if lab_id else [lab for lab in all_labs() if lab.exercises]
+    failures = []
+    for lab in labs:
+        down = gradebook.services_down(lab)
+        if down:
+            click.echo("\n".join(down))
+            raise SystemExit(3)
+        failures += gradebook.prove(lab, side)
+    click.echo()
+    if failures:
+        click.echo("PROVE FAILED:")
+        for line in failures:
+            click.echo(f"  {line}")
+        raise SystemExit(1)
+    click.echo("prove: every solution passes and every untouched starter fails its checkpoints")
+
+
+COMMANDS = [check, hint, progress, prove]

@@ -1,0 +1,88 @@
+"""A lab's processes: start them all (`make labNN`), or one process or service at a time."""
+
+from __future__ import annotations
+
+import click
+
+from .. import native, runner, stack
+from ..errors import LabError
+from ..labs import CODE_CHOICES, all_labs, find_lab
+from ..settings import FLOWER_PORT, SERVICES
+
+CODE_OPTION = click.option(
+    "--code", default="exercise", show_default=True, help="exercise (yours) or solution (the reference)"
+)
+
+
+@click.command()
+@click.argument("lab_id")
+@CODE_OPTION
+@click.option("--stop", is_flag=True, help="stop the lab's processes")
+def lab(lab_id: str, code: str, stop: bool) -> None:
+    """Start a lab's processes (API, worker...) in the background and wait until each is ready."""
+    the_lab = find_lab(lab_id)
+    if stop:
+        for name in runner.stop_lab(the_lab):
+            click.echo(f"stopped {name}")
+        return
+    if code not in CODE_CHOICES:
+        raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")
+    runner.start_lab(the_lab, code)
+    who = "the reference solution" if code == "solution" else "your code (it reloads when you save)"
+    click.echo(
+        f"\nLab {the_lab.id} is running {who} ({the_lab.code_dir(code).relative_to(the_lab.dir.parent.parent)}):"
+    )
+    click.echo(f"  API        http://127.0.0.1:{the_lab.port}/docs")
+    if "flower" in the_lab.processes:
+        click.echo(f"  Flower     http://127.0.0.1:{FLOWER_PORT}")
+    if "rabbitmq" in the_lab.needs:
+        vhost = f"vhost {runner.REFERENCE_VHOST}" if code == "solution" else "vhost /"
+        click.echo(f"  RabbitMQ   http://127.0.0.1:15672 (guest / guest), {vhost}")
+    click.echo(f"  Logs       make logs NAME=lab{the_lab.id}      Stop: make lab{the_lab.id} STOP=1")
+
+
+def _lab_process(name: str):
+    """`lab02-worker` -> (lab 02, "worker")."""
+    for candidate in all_labs():
+        for process, process_name in candidate.process_names.items():
+            if process_name == name:
+                return candidate, process
+    names = [*SERVICES, *(n for lab in all_labs() for n in lab.process_names.values())]
+    raise LabError(f"there is no service or process {name!r} (choose from: {', '.join(names)})")
+
+
+@click.command()
+@click.argument("name")
+def stop(name: str) -> None:
+    """Stop one service (redis) or lab process (lab02-worker), for the lessons' failure experiments."""
+    if name in SERVICES:
+        if stack.mode() == "docker":
+            raise SystemExit(stack.compose_run("stop", name))
+        stopped = native.STOPPERS[name]()
+        click.echo(f"{name}: {'stopped' if stopped else 'was not running from this project'}")
+        return
+    _lab_process(name)  # a clear error for a typo
+    click.echo(f"{name}: {'stopped' if runner.stop_process(name) else 'was not running'}")
+
+
+@click.command()
+@click.argument("name")
+@CODE_OPTION
+def start(name: str, code: str) -> None:
+    """Start one service (redis) or lab process (lab02-worker) again."""
+    if name in SERVICES:
+        stack.up([name])
+        return
+    the_lab, process = _lab_process(name)
+    runner.start_process(the_lab, process, code)
+
+
+@click.command("run-process", hidden=True)
+@click.argument("lab_id")
+@click.argument("process")
+def run_process(lab_id: str, process: str) -> None:
+    """Run one declared process of a lab in the foreground (docker compose's entry point)."""
+    runner.run_in_foreground(find_lab(lab_id), process)
+
+
+COMMANDS = [lab, stop, start, run_process]

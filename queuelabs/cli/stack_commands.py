@@ -1,0 +1,89 @@
+"""The stack: up, down, status, logs, compose."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import click
+
+from .. import stack
+from ..errors import StackError
+from ..labs import all_labs
+from ..processes import read_pid, tracked_names
+from ..runner import code_of, last_error, stop_process
+from ..settings import FLOWER_PORT, LOG_DIR, REPO_ROOT, SERVICES
+
+
+@click.command()
+@click.argument("services", nargs=-1, type=click.Choice(list(SERVICES)))
+def up(services: tuple[str, ...]) -> None:
+    """Start RabbitMQ, Redis and MongoDB (docker compose, or natively)."""
+    stack.up(list(services) or None)
+    click.echo()
+    print_status()
+
+
+@click.command()
+def down() -> None:
+    """Stop everything the project started (lab processes, then the servers)."""
+    for name in tracked_names():
+        if name.startswith("lab") and stop_process(name):
+            click.echo(f"[stack] {name} stopped")
+    stack.down()
+
+
+@click.command()
+def status() -> None:
+    """Each service and lab process: answering, running or exited, and the URLs."""
+    print_status()
+
+
+def print_status() -> None:
+    click.echo(f"Stack ({stack.mode()} mode):")
+    for title, address, state, owner in stack.status_rows():
+        click.echo(f"  {title:<9} {state:<10} {address:<48} {owner}")
+    labs = [n for n in tracked_names() if n.startswith("lab")]
+    if labs:
+        click.echo("Lab processes (`make labNN`):")
+        for name in labs:
+            pid = read_pid(name)
+            if pid:
+                click.echo(
+                    f"  {name:<16} running   pid {pid:<8} code {code_of(name) or '?'}/  log .run/logs/{name}.log"
+                )
+            else:
+                click.echo(f"  {name:<16} EXITED    {last_error(name)}")
+    click.echo("URLs:")
+    click.echo("  RabbitMQ management  http://127.0.0.1:15672 (guest / guest)")
+    for lab in all_labs():
+        click.echo(f"  lab {lab.id} API           http://127.0.0.1:{lab.port}/docs")
+    click.echo(f"  Flower               http://127.0.0.1:{FLOWER_PORT}")
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("-f", "--follow", is_flag=True, help="keep printing new lines")
+@click.option("-n", "--lines", default=20, show_default=True)
+def logs(name: str | None, follow: bool, lines: int) -> None:
+    """The last lines of every log in .run/logs (NAME for one)."""
+    files = sorted(LOG_DIR.glob("*.log")) if LOG_DIR.exists() else []
+    if name:
+        files = [f for f in files if f.stem.startswith(name)]
+    if not files:
+        raise StackError("no logs yet: they appear in .run/logs/ once `make up` or `make labNN` started something")
+    if follow:
+        os.execvp("tail", ["tail", "-n", str(lines), "-F", *map(str, files)])
+    for path in files:
+        click.echo(f"==> {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} <==")
+        click.echo(subprocess.run(["tail", "-n", str(lines), str(path)], capture_output=True, text=True).stdout)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("compose_args", nargs=-1, type=click.UNPROCESSED)
+def compose(compose_args: tuple[str, ...]) -> None:
+    """docker compose, with Docker's plugin or the bundled Compose CLI."""
+    raise SystemExit(subprocess.run([*stack.compose_command(), *compose_args], cwd=REPO_ROOT).returncode)
+
+
+COMMANDS = [up, down, status, logs, compose]

@@ -1,0 +1,68 @@
+"""The tour: the demo, headless load tests and the Locust web UI."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from .. import runner
+from ..labs import Lab, find_lab
+from ..processes import http_status
+
+
+@click.command()
+def demo() -> None:
+    """Bring everything up and show the finished system."""
+    from ..demo import run_demo
+
+    raise SystemExit(run_demo())
+
+
+@contextlib.contextmanager
+def lab_answering(lab: Lab, host: str | None):
+    """Use the lab that already answers; else run its reference solution just for this."""
+    if host or http_status(f"http://127.0.0.1:{lab.port}/") is not None:
+        yield
+        return
+    click.echo(
+        f"Nothing answers on 127.0.0.1:{lab.port}: starting lab {lab.id}'s reference solution for this run "
+        f"(run `make lab{lab.id}` first to load-test your own code)"
+    )
+    started = []
+    try:
+        started = runner.start_lab(lab, "solution")
+        yield
+    finally:
+        for name in started:
+            runner.stop_process(name)
+
+
+@click.command()
+@click.argument("lab_id")
+@click.option("--users", type=int, default=None, help="simulated users (default: the lab's lab.toml)")
+@click.option("--rate", type=int, default=None, help="users started per second")
+@click.option("--seconds", type=int, default=None, help="how long the run lasts")
+@click.option("--host", default=None, help="the API's base URL (default: the lab's port on 127.0.0.1)")
+def loadtest(lab_id: str, users: int | None, rate: int | None, seconds: int | None, host: str | None) -> None:
+    """A headless Locust run with CSV and HTML reports."""
+    from ..loadtest import run_loadtest
+
+    lab = find_lab(lab_id)
+    with lab_answering(lab, host):
+        raise SystemExit(run_loadtest(lab, users=users, spawn_rate=rate, seconds=seconds, host=host))
+
+
+@click.command()
+@click.argument("lab_id")
+@click.option("--host", default=None)
+def locust(lab_id: str, host: str | None) -> None:
+    """The Locust web UI on 127.0.0.1:8089."""
+    from ..loadtest import open_web_ui
+
+    lab = find_lab(lab_id)
+    with lab_answering(lab, host):
+        raise SystemExit(open_web_ui(lab, host))
+
+
+COMMANDS = [demo, loadtest, locust]

@@ -1,0 +1,144 @@
+"""Grading outside pytest: run a lab's checkpoints, prove a lab, remember progress and hints.
+
+`make check` runs the checkpoints in a pytest subprocess (the grader plugin
+prints the table); `make prove` checks that every solution passes and every
+untouched starter fails; `make progress` and `make hint` read what was saved
+in .run/progress/.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import probes, starter
+from .labs import Exercise, Lab
+from .settings import REPO_ROOT, RUN_DIR
+
+PROGRESS_DIR = RUN_DIR / "progress"
+HINTS_FILE = PROGRESS_DIR / "hints.json"
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def services_down(lab: Lab) -> list[str]:
+    """One line per service the lab needs that does not answer."""
+    lines = []
+    for name in lab.needs:
+        reason = probes.probe(name, timeout=2.0)
+        if reason is not None:
+            lines.append(probes.down_message(name, reason))
+    return lines
+
+
+def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
+    argv = [sys.executable, "-m", "pytest", rel(lab.checkpoints_dir), "--code", code, "-p", "no:cacheprovider"]
+    if grade_json is not None:
+        argv += ["--grade-json", str(grade_json)]
+    return subprocess.run(argv + extra, cwd=REPO_ROOT).returncode
+
+
+def report_path(lab: Lab, code: str) -> Path:
+    return PROGRESS_DIR / f"{lab.id}-{code}.json"
+
+
+def clear_reports(lab: Lab) -> None:
+    """Grades of code that was replaced (reset, jump) no longer hold."""
+    for report in PROGRESS_DIR.glob(f"{lab.id}-*.json"):
+        report.unlink()
+
+
+# --- prove: every solution passes, every untouched starter fails ---------------------
+
+
+def prove(lab: Lab, side: str = "both") -> list[str]:
+    """The problems found (an empty list means the lab is proven)."""
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory(prefix=f"queuelabs-{lab.id}-") as tmp:
+        if side in ("both", "solution"):
+            print(f"\n=== lab {lab.id}: every checkpoint must PASS on the solution ===", flush=True)
+            report = Path(tmp) / "solution.json"
+            failures += judge(lab, report, run_checkpoints(lab, "solution", [], report), want="pass")
+            own_tests = lab.dir / "tests"
+            if own_tests.is_dir():  # the solution's own tests, when the lab has them
+                print(f"\n=== lab {lab.id}: the solution's own tests ===", flush=True)
+                argv = [sys.executable, "-m", "pytest", rel(own_tests), "--code", "solution", "-p", "no:cacheprovider"]
+                if subprocess.run(argv, cwd=REPO_ROOT).returncode != 0:
+                    failures.append(f"lab {lab.id}: {rel(own_tests)} failed on the solution")
+        if side in ("both", "starter"):
+            print(f"\n=== lab {lab.id}: every checkpoint must FAIL on the untouched starter ===", flush=True)
+            starter_dir = Path(tmp) / "exercise"
+            starter.write(lab, starter_dir)
+            report = Path(tmp) / "starter.json"
+            code = run_checkpoints(lab, str(starter_dir), ["--tb=no"], report)
+            failures += judge(lab, report, code, want="fail")
+    return failures
+
+
+def judge(lab: Lab, report: Path, exit_code: int, *, want: str) -> list[str]:
+    if not report.exists():
+        return [f"lab {lab.id}: pytest ended before grading (exit {exit_code})"]
+    data = json.loads(report.read_text())
+    problems = []
+    for ex in lab.exercises:
+        tests = data.get(ex.id, {}).get("tests", [])
+        if not tests:
+            problems.append(f"lab {lab.id} exercise {ex.id}: has no checkpoint")
+            continue
+        for test in tests:
+            if want == "pass" and test["outcome"] != "passed":
+                problems.append(f"exercise {ex.id}: {test['test']} {test['outcome']} on the solution")
+            if want == "fail" and test["outcome"] != "failed":
+                problems.append(f"exercise {ex.id}: {test['test']} {test['outcome']} on the untouched starter")
+    if want == "pass" and exit_code != 0 and not problems:
+        problems.append(
+            f"lab {lab.id}: pytest exited {exit_code} on the solution (a test outside the exercises failed?)"
+        )
+    return problems
+
+
+# --- progress ------------------------------------------------------------------------
+
+
+def progress_of(lab: Lab) -> dict[str, str]:
+    """Each exercise: passed / failed / not started / not checked yet."""
+    report = report_path(lab, "exercise")
+    checked = json.loads(report.read_text()) if report.exists() else {}
+    checked_at = report.stat().st_mtime if report.exists() else 0
+    result = {}
+    for ex in lab.exercises:
+        paths = [lab.exercise_dir / f for f in ex.files]
+        texts = [p.read_text(errors="replace") for p in paths if p.exists()]
+        edited_since = any(p.exists() and p.stat().st_mtime > checked_at for p in paths)
+        if any(f"Exercise {ex.id} is not done yet" in t or f"TODO Exercise {ex.id}:" in t for t in texts) and (
+            ex.id not in checked or edited_since
+        ):
+            result[ex.id] = "not started"
+        elif ex.id in checked and not edited_since:
+            result[ex.id] = checked[ex.id]["status"]
+        else:
+            result[ex.id] = "not checked yet"
+    return result
+
+
+# --- hints, one at a time --------------------------------------------------------------
+
+
+def next_hints(ex: Exercise, *, all_hints: bool) -> list[tuple[int, str]]:
+    """The hints to show now: the next one not yet seen (the last again once all were), or all."""
+    if all_hints:
+        return list(enumerate(ex.hints, 1))
+    seen = json.loads(HINTS_FILE.read_text()) if HINTS_FILE.exists() else {}
+    shown = min(seen.get(ex.id, 0) + 1, len(ex.hints))
+    seen[ex.id] = shown
+    PROGRESS_DIR.mkdir(parents=True, exist_ok=True)
+    HINTS_FILE.write_text(json.dumps(seen, indent=2))
+    return [(shown, ex.hints[shown - 1])]

@@ -1,0 +1,109 @@
+"""Reading Locust's reports back: `_stats.csv` rows and a plain-text table.
+
+A table that reads the same in a terminal, a CI log or on a projector.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of Locust's `_stats.csv`."""
+
+    method: str
+    name: str
+    requests: int
+    failures: int
+    p50: float
+    p95: float
+    p99: float
+    rps: float
+
+    @property
+    def is_total(self) -> bool:
+        return self.name == "Aggregated"
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0  # Locust writes "N/A" for percentiles of an endpoint with no data
+
+
+def read_stats(stats_csv: Path) -> list[Row]:
+    rows: list[Row] = []
+    with open(stats_csv, newline="") as fh:
+        for rec in csv.DictReader(fh):
+            rows.append(
+                Row(
+                    method=rec.get("Type", ""),
+                    name=rec.get("Name", ""),
+                    requests=int(_number(rec.get("Request Count", "0"))),
+                    failures=int(_number(rec.get("Failure Count", "0"))),
+                    p50=_number(rec.get("50%", "0")),
+                    p95=_number(rec.get("95%", "0")),
+                    p99=_number(rec.get("99%", "0")),
+                    rps=_number(rec.get("Requests/s", "0")),
+                )
+            )
+    return rows
+
+
+def read_failures(failures_csv: Path, limit: int = 5) -> list[str]:
+    if not failures_csv.exists():
+        return []
+    lines = []
+    with open(failures_csv, newline="") as fh:
+        for rec in csv.DictReader(fh):
+            lines.append(
+                f"{rec.get('Occurrences', '?')}x {rec.get('Method', '')} {rec.get('Name', '')}: {rec.get('Error', '')}"
+            )
+    return lines[:limit]
+
+
+def ms(value: float) -> str:
+    return f"{value:,.0f} ms"
+
+
+def format_table(rows: list[Row]) -> str:
+    """A plain-text table that reads the same in a terminal, a CI log or on a projector."""
+    headers = ("endpoint", "requests", "failures", "p50", "p95", "p99", "req/s")
+    # Locust's aggregate also counts the custom (non-HTTP) rows a scenario
+    # reports, such as lab 02's task round trips; say so rather than mislead.
+    total_label = (
+        "all (incl. " + ", ".join(sorted(custom)) + ")"
+        if (custom := {r.method for r in rows if not r.is_total and r.method not in HTTP_METHODS})
+        else "all requests"
+    )
+    body = [
+        (
+            total_label if row.is_total else f"{row.method} {row.name}".strip(),
+            f"{row.requests:,}",
+            f"{row.failures:,}",
+            ms(row.p50),
+            ms(row.p95),
+            ms(row.p99),
+            f"{row.rps:.1f}",
+        )
+        for row in sorted(rows, key=lambda r: (r.is_total, r.name))
+    ]
+    widths = [max(len(h), *(len(line[i]) for line in body)) if body else len(h) for i, h in enumerate(headers)]
+
+    def fmt(cells) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest])
+
+    lines = [fmt(headers), fmt(["-" * w for w in widths])]
+    for cells in body:
+        if cells[0] == total_label:
+            lines.append(fmt(["-" * w for w in widths]))
+        lines.append(fmt(cells))
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""Run a lab's declared processes (lab.toml) in the background: `make labNN`, the demo, load tests.
+
+Each process is tracked by a pid file and logs to .run/logs/<lab>-<process>.log.
+`make labNN` waits until every process is ready (its port answers HTTP, or the
+worker answers a Celery ping) and says in one line when one died or its port
+was taken. The learner's code reloads on save; the reference never does.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from urllib.parse import urlsplit, urlunsplit
+
+from . import probes, stack
+from .errors import LabError
+from .labs import Lab
+from .processes import http_status, pid_file, port_open, read_pid, resolve, start_detached, stop_detached, tail
+from .settings import LOCAL_ENV, LOG_DIR
+from .waiting import WaitTimeout, wait_until
+
+# The reference solution, run natively (demo, CODE=solution, load tests), gets
+# its own RabbitMQ vhost: its queues (x-max-priority...) never clash with the
+# learner's in `/`.
+REFERENCE_VHOST = "queuelabs-reference"
+READY_TIMEOUT = 45.0
+
+
+def lab_env(code: str, *, reference_vhost: bool = True) -> dict[str, str]:
+    """The environment of a lab's processes: the learner's stack, or the reference's vhost."""
+    env = {**LOCAL_ENV, **os.environ, "PYTHONUNBUFFERED": "1", "QUEUELABS_CODE": code}
+    if code == "solution" and reference_vhost:
+        broker = urlsplit(env["CELERY_BROKER_URL"])
+        env["CELERY_BROKER_URL"] = urlunsplit(broker._replace(path=f"/{REFERENCE_VHOST}"))
+    return env
+
+
+def code_of(name: str) -> str | None:
+    """Which code (exercise / solution) a running process was started from."""
+    path = pid_file(name).with_suffix(".code")
+    return path.read_text().strip() if path.exists() and read_pid(name) else None
+
+
+def worker_hostname(lab: Lab, process: str) -> str:
+    return f"lab{lab.id}-{process}@{os.uname().nodename}"
+
+
+def command_for(lab: Lab, process: str, code: str) -> list[str]:
+    """The argv `make labNN` runs: the declared command, named, and reloading on save for the learner."""
+    argv = lab.command(process)
+    declared = lab.processes[process]
+    if declared.ready == "celery":
+        argv.append(f"--hostname={worker_hostname(lab, process)}")
+    if declared.reload and code == "exercise":
+        if argv[0] in ("uvicorn", "gunicorn"):
+            argv += ["--reload"]
+        else:  # a Celery worker has no reload of its own: restart it when a .py file changes
+            argv = ["watchfiles", "--filter", "python", shlex.join(resolve(argv)), "."]
+    return argv
+
+
+def _ready(lab: Lab, process: str, env: dict[str, str]) -> bool:
+    declared = lab.processes[process]
+    if declared.ready == "http":
+        return http_status(f"http://127.0.0.1:{declared.port}/", timeout=2) is not None
+    if declared.ready == "celery":
+        return _worker_answers(env["CELERY_BROKER_URL"], worker_hostname(lab, process))
+    return True
+
+
+def _worker_answers(broker_url: str, hostname: str) -> bool:
+    from celery import Celery
+
+    app = Celery(broker=broker_url)
+    try:
+        return bool(app.control.ping(destination=[hostname], timeout=1.0))
+    except Exception:  # the broker not answering yet is "not ready", not a crash
+        return False
+    finally:
+        app.close()
+
+
+def _prepare(lab: Lab, code: str) -> dict[str, str]:
+    missing = [n for n in lab.needs if probes.probe(n, timeout=1.0)]
+    if missing:
+        stack.up(missing)
+    if code == "solution" and "rabbitmq" in lab.needs and (problem := stack.ensure_vhost(REFERENCE_VHOST)):
+        print(f"note: {problem}")
+    return lab_env(code)
+
+
+def _launch(lab: Lab, process: str, code: str, env: dict[str, str]) -> bool:
+    """Start one process unless it already runs from the same code; True when it was started."""
+    name = lab.process_names[process]
+    running = code_of(name)
+    if running == code:
+        print(f"{name:<16} already running from {running}/ (pid {read_pid(name)})")
+        return False
+    if read_pid(name):
+        print(f"{name:<16} was running {running}/: restarting it from {code}/")
+        stop_detached(name)
+    port = lab.processes[process].port
+    if port and port_open(port):
+        raise LabError(f"{name} cannot start: port {port} is taken by another program (stop it, or `make down`)")
+    start_detached(name, command_for(lab, process, code), cwd=lab.code_dir(code), env=env)
+    pid_file(name).with_suffix(".code").write_text(code)
+    return True
+
+
+def start_process(lab: Lab, process: str, code: str) -> None:
+    """Start one of the lab's processes (`make start NAME=lab02-worker`) and wait until it is ready."""
+    env = _prepare(lab, code)
+    if _launch(lab, process, code, env):
+        _wait_ready(lab, process, env)
+
+
+def start_lab(lab: Lab, code: str) -> list[str]:
+    """Start the lab's processes from `code` (exercise or solution), and wait until each is ready.
+
+    Processes already running from the same code are kept; from other code they
+    are restarted, so "your code" is never a lie. Returns the names started;
+    raises LabError with one line when a process dies, its port is taken, or it
+    is not ready in time."""
+    env = _prepare(lab, code)
+    started = [process for process in lab.processes if _launch(lab, process, code, env)]
+    for process in started:
+        _wait_ready(lab, process, env)
+    return [lab.process_names[p] for p in started]
+
+
+def _wait_ready(lab: Lab, process: str, env: dict[str, str]) -> None:
+    name = lab.process_names[process]
+
+    def ready() -> bool:
+        if read_pid(name) is None:
+            raise LabError(f"{name} exited during start-up: {last_error(name)} (log: .run/logs/{name}.log)")
+        return _ready(lab, process, env)
+
+    try:
+        wait_until(ready, timeout=READY_TIMEOUT, interval=0.3)
+    except WaitTimeout:
+        raise LabError(
+            f"{name} was not ready after {READY_TIMEOUT:g} s: {last_error(name)} (log: .run/logs/{name}.log)"
+        ) from None
+    print(f"{name:<16} ready ({' '.join(lab.command(process))})")
+
+
+def last_error(name: str) -> str:
+    """The most telling line of a process's log: its last error, else its last line."""
+    lines = [line.strip() for line in tail(LOG_DIR / f"{name}.log", 60).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if any(word in line for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
+            return line[:240]
+    return lines[-1][:240] if lines else "(empty log)"
+
+
+def stop_process(name: str) -> bool:
+    """Stop one tracked process (`lab02-worker`); True if it was running."""
+    stopped = stop_detached(name)
+    pid_file(name).with_suffix(".code").unlink(missing_ok=True)
+    return stopped
+
+
+def stop_lab(lab: Lab) -> list[str]:
+    return [name for name in lab.process_names.values() if stop_process(name)]
+
+
+def run_in_foreground(lab: Lab, process: str) -> None:
+    """Replace this process with one of the lab's (docker compose runs each service this way)."""
+    code = os.environ.get("QUEUELABS_CODE", "exercise")
+    argv = resolve(command_for(lab, process, "solution"))  # no reload inside a container
+    os.chdir(lab.code_dir(code))
+    # Compose's RabbitMQ has the one vhost `/`: the reference's own vhost is a native-stack affair.
+    os.execvpe(argv[0], argv, lab_env(code, reference_vhost=False))
