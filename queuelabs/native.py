@@ -173,8 +173,9 @@ def _start_mongodb() -> None:
         "127.0.0.1",
         "--port",
         "27017",
-        # A replica set of one: transactions, change streams and Django's
-        # atomic() need one, and it costs about two seconds at start-up.
+        # A replica set of one: transactions and change streams need one
+        # (django_mongodb_backend.transaction.atomic; Django's own atomic()
+        # is not a transaction on this backend). It costs about 2 s at start-up.
         "--replSet",
         MONGO_REPLICA_SET,
         "--quiet",
