@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository's .env (labs/01-sync-vs-async/solution/app/config.py -> the
+# repository root), whatever folder the server was started from. The real
+# environment wins over the file.
+ENV_FILE = Path(__file__).resolve().parents[4] / ".env"
 
 
 def _default_cpu_workers() -> int:
@@ -14,6 +20,8 @@ def _default_cpu_workers() -> int:
 
 
 class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
+
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_db: str = "queuelabs"
     # How long a MongoDB call may wait for a server before giving up.
