@@ -117,5 +117,6 @@ test: setup ## everything CI runs
 	@echo "== 6/6 every lab: solutions pass, untouched starters fail"
 	@$(QL) prove
 
-clean: down ## stop everything and delete the run folder (data, logs)
-	rm -rf .run
+clean: down ## stop everything and delete the run folder (data, logs); your backups in .run/backups are kept
+	@find .run -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} + 2>/dev/null || true
+	@echo "removed .run/ (data, logs, pids, grades); kept .run/backups/ (your saved exercise folders)"

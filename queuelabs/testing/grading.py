@@ -24,6 +24,42 @@ from .spawn import LIVE
 
 # Each lab's exercises' checkpoint outcomes, filled in as tests report.
 _results: dict[Path, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+# Code that does not compile: graded once, as one message, instead of a failure per test.
+_syntax_errors: dict[Path, str] = {}
+
+
+def compile_error(code_dir: Path) -> str | None:
+    """The first syntax error in the graded code, as a few lines with file, line and the offending line."""
+    for path in sorted(code_dir.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        source = path.read_text(errors="replace")
+        try:
+            compile(source, str(path), "exec")
+        except SyntaxError as exc:
+            line = (exc.text or "").rstrip() or source.splitlines()[(exc.lineno or 1) - 1]
+            return f"{_rel(path)}, line {exc.lineno}\n      {line.strip()}\n  SyntaxError: {exc.msg}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A lab whose code does not compile is not graded test by test: it is reported once."""
+    keep = []
+    for item in items:
+        run = lab_run_for(config, item.path)
+        if run is not None and run.lab.dir not in _syntax_errors and (error := compile_error(run.code_dir)):
+            _syntax_errors[run.lab.dir] = error
+        if run is None or run.lab.dir not in _syntax_errors:
+            keep.append(item)
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _syntax_errors and exitstatus in (0, 5):
+        session.exitstatus = 1  # not graded is not passed
 
 
 def _not_started(excinfo: pytest.ExceptionInfo | None) -> str | None:
@@ -99,6 +135,12 @@ MARKS = {"passed": "PASS", "failed": "FAIL", "not started": "TODO", "incomplete"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    for lab_dir, error in _syntax_errors.items():
+        run = config._queuelabs.runs[lab_dir]
+        terminalreporter.section(f"Lab {run.lab.id}: your code does not compile, so nothing could be graded")
+        terminalreporter.write_line(f"  {error}")
+        terminalreporter.write_line("")
+        terminalreporter.write_line(f"Next: fix that line, then `make check LAB={run.lab.id}` again.")
     graded = {}
     for lab_dir, results in _results.items():
         run = config._queuelabs.runs[lab_dir]
