@@ -42,11 +42,14 @@ def _todo(lab: Lab, exercise_id: str, indent: str) -> list[str]:
     return lines
 
 
-def render(lab: Lab, text: str, where: str = "<text>", rel: str | None = None) -> tuple[str, set[str]]:
+def render(
+    lab: Lab, text: str, where: str = "<text>", rel: str | None = None, blocks: dict[str, list[str]] | None = None
+) -> tuple[str, set[str]]:
     """The starter version of one solution file, and the exercise ids found in it.
 
     `rel` is the file's path in the code folder: a region of an exercise whose
-    `files` (lab.toml) do not name it is an error."""
+    `files` (lab.toml) do not name it is an error. `blocks`, when given,
+    collects the text each region became (exercise id -> its blocks)."""
     out: list[str] = []
     found: set[str] = set()
     lines = text.splitlines()
@@ -85,12 +88,15 @@ def render(lab: Lab, text: str, where: str = "<text>", rel: str | None = None) -
             elif starter is not None:
                 starter.append(_uncomment(lines[j], where, j))
             j += 1
-        out.extend(_todo(lab, ex_id, indent))
+        block = _todo(lab, ex_id, indent)
         if starter is not None:
-            out.extend(starter)
+            block.extend(starter)
         else:
             title = lab.exercise(ex_id).title.replace('"', "'")
-            out.append(f'{indent}raise NotImplementedError("Exercise {ex_id} is not done yet: {title}")')
+            block.append(f'{indent}raise NotImplementedError("Exercise {ex_id} is not done yet: {title}")')
+        out.extend(block)
+        if blocks is not None:
+            blocks.setdefault(ex_id, []).append("\n".join(block))
         found.add(ex_id)
         i = j + 1
     trailing = "\n" if text.endswith("\n") else ""
@@ -135,6 +141,32 @@ def generate(lab: Lab) -> dict[str, bytes]:
     missing = [ex.id for ex in lab.exercises if ex.id not in seen]
     if missing:
         raise RegionError(f"{lab.name}: no BEGIN EXERCISE region for {', '.join(missing)}")
+    return result
+
+
+def untouched(lab: Lab, code_dir: Path) -> set[str]:
+    """The exercises whose every starter block is still in the code as generated: not started.
+
+    Rustlings' "I AM NOT DONE" marker without the marker: the learner starts an
+    exercise by changing its block, and from then on it is graded for real."""
+    blocks: dict[str, list[tuple[str, str]]] = {}
+    for path in _solution_files(lab):
+        rel = str(path.relative_to(lab.solution_dir))
+        try:
+            text = path.read_text("utf-8")
+        except UnicodeDecodeError:
+            continue
+        found: dict[str, list[str]] = {}
+        render(lab, text, rel, None, found)
+        for ex_id, texts in found.items():
+            blocks.setdefault(ex_id, []).extend((rel, t) for t in texts)
+    result = set()
+    for ex_id, pieces in blocks.items():
+        contents = {
+            rel: (code_dir / rel).read_text(errors="replace") if (code_dir / rel).exists() else "" for rel, _ in pieces
+        }
+        if all(block in contents[rel] for rel, block in pieces):
+            result.add(ex_id)
     return result
 
 

@@ -44,11 +44,12 @@ def grade(lab, code, tmp_path):
     return done, json.loads(report.read_text())
 
 
-def test_untouched_starter_is_not_started_or_failed(toy, tmp_path):
+def test_untouched_starter_reads_not_started(toy, tmp_path):
+    """99.2's starter runs (a STARTER body, no NotImplementedError) and fails its test: untouched, it is still TODO."""
     done, report = grade(toy, "exercise", tmp_path)
     assert done.returncode == 1
     assert report["99.1"]["status"] == "not started"
-    assert report["99.2"]["status"] == "failed"
+    assert report["99.2"]["status"] == "not started"
     assert "Exercise 99.1 not started: edit " in done.stdout and "TODO Exercise 99.1" in done.stdout
     assert "Traceback" not in done.stdout
     assert "0 of 2 exercises complete" in done.stdout
@@ -62,6 +63,27 @@ def test_solution_passes_everything(toy, tmp_path):
     assert {ex: r["status"] for ex, r in report.items()} == {"99.1": "passed", "99.2": "passed"}
     assert "2 of 2 exercises complete" in done.stdout
     assert "grading the reference solution" in done.stdout
+
+
+def test_a_half_done_exercise_fails_with_what_is_still_missing(toy, tmp_path):
+    maths = toy.exercise_dir / "toy/maths.py"
+    text = maths.read_text()
+    start = text.index("    # TODO Exercise 99.2")
+    end = text.index("\n\n", start) if "\n\n" in text[start:] else len(text)
+    maths.write_text(text[:start] + '    return "Hi"  # started, not right yet' + text[end:])
+    done, report = grade(toy, "exercise", tmp_path)
+    assert report["99.2"]["status"] == "failed", done.stdout
+    assert "FAIL  99.2" in done.stdout and "still missing:" in done.stdout
+
+
+def test_a_syntax_error_is_reported_once_with_its_line(toy, tmp_path):
+    maths = toy.exercise_dir / "toy/maths.py"
+    maths.write_text(maths.read_text() + "\ndef broken(:\n")
+    done, _ = grade(toy, "exercise", tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.count("SyntaxError") == 1 and "toy/maths.py, line" in done.stdout
+    assert "def broken(:" in done.stdout and "Traceback" not in done.stdout
+    assert len(done.stdout.splitlines()) < 30
 
 
 def test_solving_one_exercise_moves_the_count(toy, tmp_path):

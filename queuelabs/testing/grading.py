@@ -82,7 +82,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     run = lab_run_for(item.config, item.path)
+    marker = item.get_closest_marker("exercise")
+    exercise_id = str(marker.args[0]) if marker is not None else None
     reason = _not_started(call.excinfo) if report.failed else None
+    if report.failed and run is not None and exercise_id in run.untouched:
+        reason = f"Exercise {exercise_id} is not done yet"  # its starter block is still as generated
     if report.failed and LIVE and not reason:
         if item.config.getoption("show_logs"):  # what the servers said when the test failed
             for proc in list(LIVE):
@@ -90,10 +94,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         else:  # a learner gets where to look, not a wall of server output
             paths = ", ".join(f"{p.name}: {_rel(p.log_path)}" for p in LIVE)
             report.sections.append(("server logs", paths))
-    marker = item.get_closest_marker("exercise")
-    if marker is None or run is None:
+    if exercise_id is None or run is None:
         return
-    exercise_id = str(marker.args[0])
     if report.when == "call" or report.failed or report.skipped:
         if reason:
             report.longrepr = _not_started_line(run, exercise_id, reason)
@@ -102,8 +104,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             return
         outcome_name = "passed" if report.passed else ("skipped" if report.skipped else "failed")
         _results[run.lab.dir][exercise_id].append(
-            {"test": item.nodeid, "outcome": outcome_name, "not_started": bool(reason)}
+            {"test": item.nodeid, "outcome": outcome_name, "not_started": bool(reason), "why": _first_line(call)}
         )
+
+
+def _first_line(call: pytest.CallInfo) -> str:
+    """What a failed checkpoint said first: the thing still missing, in one line."""
+    if call.excinfo is None:
+        return ""
+    lines = [line.strip() for line in str(call.excinfo.value).splitlines() if line.strip()]
+    return (lines[0] if lines else call.excinfo.typename)[:200]
 
 
 def _not_started_line(run: LabRun, exercise_id: str, reason: str) -> str:
@@ -141,7 +151,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         terminalreporter.write_line(f"  {error}")
         terminalreporter.write_line("")
         terminalreporter.write_line(f"Next: fix that line, then `make check LAB={run.lab.id}` again.")
-    graded = {}
+    graded = {
+        ex.id: {"status": "failed", "tests": [], "why": "the code does not compile"}
+        for lab_dir in _syntax_errors
+        for ex in config._queuelabs.runs[lab_dir].lab.exercises
+    }
     for lab_dir, results in _results.items():
         run = config._queuelabs.runs[lab_dir]
         selected = _selected_exercises(run.lab, results)
@@ -157,9 +171,13 @@ def _print_table(tr, config: pytest.Config, run: LabRun, selected, statuses: dic
     lab = run.lab
     tr.section(f"Lab {lab.id}: {lab.title} - grading {_describe_code(config, run)}")
     width = max(len(ex.title) for ex in selected) + 2
+    results = _results[lab.dir]
     for ex in selected:
         status = statuses[ex.id]
         tr.write_line(f"  {MARKS[status]}  {ex.id:<5} {ex.title:<{width}} {status}")
+        why = next((r["why"] for r in results.get(ex.id, []) if r["outcome"] == "failed" and r["why"]), "")
+        if status == "failed" and why:
+            tr.write_line(f"{'':9}still missing: {why}")
     done = sum(1 for s in statuses.values() if s == "passed")
     first_open = next((ex for ex in selected if statuses[ex.id] != "passed"), None)
     if first_open is not None:

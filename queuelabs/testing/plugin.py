@@ -21,6 +21,7 @@ import pytest
 
 from queuelabs.labs import Lab, LabError, load_lab
 from queuelabs.settings import TEST_ENV
+from queuelabs.starter import untouched
 
 from .spawn import Spawner, Worker
 
@@ -40,6 +41,8 @@ class LabRun:
     stack_checked: bool = False
     fresh: bool = False
     modules: set[str] = field(default_factory=set)
+    # Exercises whose starter blocks are still as generated: "not started", whatever a test says.
+    untouched: set[str] = field(default_factory=set)
 
     def stop(self) -> None:
         self.spawner.stop_all()
@@ -131,7 +134,9 @@ def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
             raise pytest.UsageError(str(exc)) from None
         env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
         env.pop("QUEUELABS_BIND_HOST", None)
-        state.runs[lab_dir] = LabRun(lab=lab, code_dir=code_dir, env=env, spawner=Spawner(code_dir, env))
+        state.runs[lab_dir] = LabRun(
+            lab=lab, code_dir=code_dir, env=env, spawner=Spawner(code_dir, env), untouched=untouched(lab, code_dir)
+        )
     return state.runs[lab_dir]
 
 
