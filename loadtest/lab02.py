@@ -1,6 +1,6 @@
 """Lab 02 under load: the API keeps answering while the workers do the heavy lifting.
 
-Two kinds of simulated users share the API (DESIGN.md, "The HTTP contract"):
+Two kinds of simulated users share the API (the HTTP contract in lab 02's lesson):
 
 - TaskSubmitter: submits a small heavy task (POST /api/async/process), then
   polls GET /api/async/status/{id} until SUCCESS or FAILURE. It also records
