@@ -109,24 +109,34 @@ def judge(lab: Lab, report: Path, exit_code: int, *, want: str) -> list[str]:
 
 
 def progress_of(lab: Lab) -> dict[str, str]:
-    """Each exercise: passed / failed / not started / not checked yet."""
+    """Each exercise: passed / failed / not started / not checked yet.
+
+    "not started" needs no check: the exercise's starter blocks are still as
+    generated. Otherwise the last `make check` says, unless a file changed since."""
     report = report_path(lab, "exercise")
     checked = json.loads(report.read_text()) if report.exists() else {}
     checked_at = report.stat().st_mtime if report.exists() else 0
+    fresh = starter.untouched(lab, lab.exercise_dir)
     result = {}
     for ex in lab.exercises:
         paths = [lab.exercise_dir / f for f in ex.files]
-        texts = [p.read_text(errors="replace") for p in paths if p.exists()]
         edited_since = any(p.exists() and p.stat().st_mtime > checked_at for p in paths)
-        if any(f"Exercise {ex.id} is not done yet" in t or f"TODO Exercise {ex.id}:" in t for t in texts) and (
-            ex.id not in checked or edited_since
-        ):
+        if ex.id in fresh:
             result[ex.id] = "not started"
         elif ex.id in checked and not edited_since:
             result[ex.id] = checked[ex.id]["status"]
         else:
             result[ex.id] = "not checked yet"
     return result
+
+
+def record_solved(lab: Lab) -> None:
+    """After `make jump`: the lab's exercise/ is the reference, which passes every checkpoint (CI proves it)."""
+    PROGRESS_DIR.mkdir(parents=True, exist_ok=True)
+    solved = {
+        ex.id: {"status": "passed", "tests": [], "why": "the reference solution (make jump)"} for ex in lab.exercises
+    }
+    report_path(lab, "exercise").write_text(json.dumps(solved, indent=2))
 
 
 # --- hints, one at a time --------------------------------------------------------------

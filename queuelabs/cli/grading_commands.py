@@ -64,12 +64,13 @@ MARKS = {"passed": "PASS", "failed": "FAIL", "not started": "TODO"}
 def progress() -> None:
     """Every lab, every exercise: done or not."""
     total = done = 0
+    width = max((len(ex.title) for lab in all_labs() for ex in lab.exercises), default=40) + 2
     for lab in all_labs():
         if not lab.exercises:
             continue
         click.echo(f"Lab {lab.id}: {lab.title}")
         for ex_id, status in gradebook.progress_of(lab).items():
-            click.echo(f"  {MARKS.get(status, ' ?? ')}  {ex_id:<5} {lab.exercise(ex_id).title:<50} {status}")
+            click.echo(f"  {MARKS.get(status, ' ?? ')}  {ex_id:<5} {lab.exercise(ex_id).title:<{width}} {status}")
             total += 1
             done += status == "passed"
     click.echo(f"\n{done} of {total} exercises complete (from your last `make check LAB=NN` of each lab)")

@@ -80,6 +80,7 @@ def jump(lab_id: str) -> None:
         shutil.rmtree(lab.exercise_dir)
         shutil.copytree(lab.solution_dir, lab.exercise_dir, ignore=shutil.ignore_patterns("__pycache__"))
         gradebook.clear_reports(lab)
+        gradebook.record_solved(lab)
         click.echo(
             f"lab {lab.id}: solved with the reference solution (your version is saved in {gradebook.rel(saved)})"
         )
