@@ -15,6 +15,8 @@ import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from queuelabs.offline_docs import serve_docs_offline
+
 from . import db
 from .config import settings
 from .pool import make_process_pool
@@ -44,6 +46,7 @@ app = FastAPI(
     description="One slow report, served blocking, in threads, awaited, in processes and in the background.",
     lifespan=lifespan,
 )
+serve_docs_offline(app)  # /docs and /redoc from local files: they work without internet
 
 
 @app.exception_handler(NotImplementedError)
