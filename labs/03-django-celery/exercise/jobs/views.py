@@ -78,13 +78,13 @@ def enqueue(
     request: Request, task: Task, *, kwargs: dict[str, Any], priority: int | None = None, what: str
 ) -> Response:
     """Persist the intent, publish once it is committed, answer 202 + Location at once."""
-    # TODO Exercise 3.3: Submit: persist the intent, publish on commit, 202 at once. In
-    # enqueue: make a task id, write the intent (services.record_intent) inside a
-    # MongoDB transaction, publish the task only once that transaction has committed
+    # TODO Exercise 3.3: Submit: record the intent, publish on commit, 202. In enqueue:
+    # make a task id, write the intent (services.record_intent) inside a MongoDB
+    # transaction, publish the task only once that transaction has committed
     # (jobs.publisher.publish, bounded in time), and answer 202 with a Location header
     # pointing at the status URL.
     # `make hint EX=3.3` shows more hints; `make check LAB=03` grades your work.
-    raise NotImplementedError("Exercise 3.3 is not done yet: Submit: persist the intent, publish on commit, 202 at once")
+    raise NotImplementedError("Exercise 3.3 is not done yet: Submit: record the intent, publish on commit, 202")
 
 
 class ProcessSubmit(APIView):
