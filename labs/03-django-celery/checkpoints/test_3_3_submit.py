@@ -1,0 +1,86 @@
+"""Exercise 3.3: submit = persist the intent, publish once committed, answer 202 + Location at once.
+
+The fault checkpoint freezes the real RabbitMQ (SIGSTOP of its process, by pid):
+a submission must end in a one-line 503 within the publish time limit, and a
+request that needs no broker, sent meanwhile, must answer quickly.
+"""
+
+import os
+import threading
+import time
+
+import httpx
+import pytest
+
+from queuelabs.testing import contract
+from queuelabs.testing.checks import fail_if_not_started
+from queuelabs.testing.faults import frozen, service_pid
+
+
+@pytest.mark.exercise("3.3")
+def test_submit_answers_202_at_once_with_location(api, worker, celery_app):
+    # Follow the task in the result backend, so 3.3 passes before 3.4 is written.
+    def state(task_id):
+        return celery_app.backend.get_task_meta(task_id, cache=False)["status"]
+
+    contract.check_submit_answers_202_at_once(api, task_state=state)
+
+
+@pytest.mark.exercise("3.3")
+def test_submit_rejects_bad_input_with_400(api, worker):
+    contract.check_submit_rejects_bad_input(api, bad_input=(400,))
+
+
+@pytest.mark.exercise("3.3")
+def test_the_intent_is_written_before_the_answer(api, worker):
+    from pymongo import MongoClient
+
+    with contract.client(api) as http:
+        task_id = contract.submit(http, data="remember me", iterations=1)["task_id"]
+    with MongoClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=3000) as mongo:
+        found = mongo[os.environ["MONGODB_DB"]]["jobs_submission"].find_one({"_id": task_id})
+    assert found is not None, f"no Submission document for task {task_id}: record the intent (services.record_intent)"
+    assert found.get("task_name") == "reports.process", f"the Submission names {found.get('task_name')!r}"
+
+
+@pytest.mark.exercise("3.3")
+def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, worker):
+    with contract.client(api) as http:  # a warm API: it has published before
+        contract.submit(http, data="warm up", iterations=1)
+    box = {}
+
+    def submit():
+        start = time.monotonic()
+        try:
+            with httpx.Client(timeout=15) as http:
+                box["response"] = http.post(f"{api}/api/async/process", json={"data": "x", "iterations": 1})
+        except httpx.TimeoutException:
+            box["response"] = None
+        box["took"] = time.monotonic() - start
+
+    with frozen(service_pid("rabbitmq")):
+        thread = threading.Thread(target=submit)
+        thread.start()
+        time.sleep(0.3)  # the submission is now waiting for RabbitMQ
+        start = time.monotonic()
+        with httpx.Client(timeout=15) as http:
+            probe = http.get(f"{api}/api/items")
+        probe_took = time.monotonic() - start
+        thread.join(20)
+    response = box.get("response")
+    assert response is not None, (
+        "with RabbitMQ frozen the submission hung for 15 s: give every broker call a time limit"
+    )
+    if response.status_code == 501:
+        fail_if_not_started(response.text)
+    assert response.status_code == 503, (
+        f"with RabbitMQ frozen, the submission should end in a one-line 503, got {response.status_code}: "
+        f"{response.text[:200]}"
+    )
+    assert "RabbitMQ" in response.json().get("detail", ""), f"the 503 should name RabbitMQ: {response.text[:200]}"
+    assert probe.status_code == 200, f"GET /api/items answered {probe.status_code} while RabbitMQ was frozen"
+    assert probe_took < box["took"] / 3, (
+        f"GET /api/items took {probe_took:.2f} s while a submission waited {box['took']:.2f} s for RabbitMQ"
+    )
+    with contract.client(api) as http:  # thawed: accepted again
+        contract.submit(http, data="after the thaw", iterations=1)

@@ -1,0 +1,30 @@
+"""Exercise 3.5: a real `celery beat` queues the digest on time, on its own queue, and a worker runs it."""
+
+import httpx
+import pytest
+
+from queuelabs.testing.checks import wait_for
+
+
+def latest(api):
+    response = httpx.get(f"{api}/api/digests/latest", timeout=5)
+    return response.json() if response.status_code == 200 else None
+
+
+@pytest.mark.exercise("3.5")
+def test_beat_queues_the_digest_periodically_on_the_digests_queue(api, worker, beat):
+    # The checkpoints set DIGEST_INTERVAL_SECONDS=1: one digest a second.
+    first = wait_for(
+        lambda: latest(api),
+        timeout=10,
+        interval=0.3,
+        what="a digest at /api/digests/latest (is the task in CELERY_BEAT_SCHEDULE?)",
+    )
+    assert first.get("queue") == "digests", f"the digest ran from the queue {first.get('queue')!r}, not 'digests'"
+    second = wait_for(
+        lambda: (d := latest(api)) and d["id"] != first["id"] and d,
+        timeout=10,
+        interval=0.3,
+        what="a second digest: beat should queue it every DIGEST_INTERVAL_SECONDS",
+    )
+    assert second["created_at"] > first["created_at"], f"digests out of order: {first} then {second}"

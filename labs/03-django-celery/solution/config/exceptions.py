@@ -1,0 +1,76 @@
+"""Short, honest error answers: one line of JSON, never a stack trace or an HTML page.
+
+DRF calls `exception_handler` for every exception a view raises. Its own
+exceptions (validation, 404...) keep their status; starter code that is not
+written yet is a 501 naming the exercise; a server that is down is a 503
+naming it and the command that starts it. config/urls.py answers Django's own
+404s and 500s (outside DRF views) in JSON too.
+"""
+
+from __future__ import annotations
+
+import amqp.exceptions
+import kombu.exceptions
+import pymongo.errors
+import redis.exceptions
+from django.db import DatabaseError
+from django.http import JsonResponse
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+START_HINT = "start the stack with: make up"
+
+
+def _down(service: str, exc: BaseException) -> Response:
+    cause = exc.__cause__
+    if isinstance(cause, TimeoutError) or isinstance(exc, TimeoutError):
+        reason = "no answer in time"  # a hung server: the socket time-out fired
+    else:
+        reason = (str(exc) or str(cause or "")).splitlines()[0] if (str(exc) or cause) else type(exc).__name__
+    reason = reason.split(" (configured timeouts")[0].split(", Timeout:")[0][:160]
+    return Response({"detail": f"{service} is not answering ({reason}): {START_HINT}"}, status=503)
+
+
+def _service_down(exc: BaseException) -> Response | None:
+    if isinstance(exc, pymongo.errors.ConnectionFailure | pymongo.errors.ServerSelectionTimeoutError):
+        return _down("MongoDB", exc)
+    if isinstance(exc, DatabaseError) and isinstance(exc.__cause__, pymongo.errors.ConnectionFailure):
+        return _down("MongoDB", exc.__cause__)
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return _down("Redis", exc)
+    if isinstance(exc, amqp.exceptions.PreconditionFailed):
+        reason = str(exc).splitlines()[0][:200]
+        detail = (
+            f"RabbitMQ refused to declare a queue ({reason}): delete the old queue, see the lesson's Troubleshooting"
+        )
+        return Response({"detail": detail}, status=503)
+    if isinstance(exc, kombu.exceptions.OperationalError | amqp.exceptions.ConnectionError | TimeoutError):
+        return _down("RabbitMQ", exc)
+    return None
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, NotImplementedError) and str(exc).startswith("Exercise "):
+        return Response({"detail": str(exc)}, status=status.HTTP_501_NOT_IMPLEMENTED)
+    down = _service_down(exc)
+    if down is not None:
+        return down
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, ValidationError):
+        # Every error is {"detail": ...}: DRF's field errors go under it.
+        response.data = {"detail": response.data}
+    return response  # None: Django's handler500 answers (config/urls.py)
+
+
+def not_found(request, exception=None) -> JsonResponse:
+    return JsonResponse({"detail": f"no route {request.path}: see /docs"}, status=404)
+
+
+def server_error(request) -> JsonResponse:
+    return JsonResponse({"detail": "Internal Server Error: see the API's log"}, status=500)
+
+
+def bad_request(request, exception=None) -> JsonResponse:
+    return JsonResponse({"detail": "Bad Request (is the Host header in DJANGO_ALLOWED_HOSTS?)"}, status=400)

@@ -1,0 +1,222 @@
+"""Django settings for lab 03, read from the environment with safe local defaults.
+
+The variable names are lab 02's (MONGODB_URL, MONGODB_DB, REDIS_URL,
+CELERY_BROKER_URL, CELERY_RESULT_BACKEND...), listed in the repository's
+`.env.example`. The repository's `.env`, if there is one, is read wherever the
+process starts (its path comes from this file's, not from the working
+directory); the real environment wins over it. The checkpoints point the same
+names at their own database, Redis index and RabbitMQ vhost.
+
+Every Celery setting is here too, as CELERY_<NAME>: config/celery_app.py loads
+them with `config_from_object("django.conf:settings", namespace="CELERY")`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from dotenv import load_dotenv
+from kombu import Exchange, Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent  # the code folder: solution/ or exercise/
+# The repository root is the first folder above with a pyproject.toml.
+REPO_ROOT = next((p for p in BASE_DIR.parents if (p / "pyproject.toml").is_file()), BASE_DIR)
+load_dotenv(REPO_ROOT / ".env", override=False)
+
+
+def env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+# --- the services ---------------------------------------------------------------
+MONGODB_URL = env("MONGODB_URL", "mongodb://127.0.0.1:27017/?directConnection=true")
+MONGODB_DB = env("MONGODB_DB", "queuelabs")
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# --- the lab's knobs (the checkpoints make the work short) ------------------------
+TASK_STEP_SECONDS = float(env("TASK_STEP_SECONDS", "0.5"))  # one iteration of the heavy task
+EMAIL_SECONDS = float(env("EMAIL_SECONDS", "1.0"))  # "sending" a welcome email
+HEALTH_TIMEOUT_SECONDS = float(env("HEALTH_TIMEOUT_SECONDS", "0.8"))  # each check of GET /health
+PUBLISH_TIMEOUT_SECONDS = float(env("PUBLISH_TIMEOUT_SECONDS", "2.0"))  # every broker call of a submission
+RESULT_TTL_SECONDS = int(env("RESULT_TTL_SECONDS", str(24 * 3600)))  # results and submission records
+DIGEST_INTERVAL_SECONDS = float(env("DIGEST_INTERVAL_SECONDS", "3600"))  # how often beat queues the digest
+
+# --- Django -----------------------------------------------------------------------
+SECRET_KEY = env("DJANGO_SECRET_KEY", "insecure-local-only-key-for-queue-labs")
+DEBUG = env("DJANGO_DEBUG", "false").lower() in ("1", "true", "yes")
+# Django answers 400 to any other Host header: Location headers are built from a
+# host it has checked, never from whatever a client sends.
+ALLOWED_HOSTS = env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+
+INSTALLED_APPS = [
+    "config.apps.MongoAdminConfig",
+    "config.apps.MongoAuthConfig",
+    "config.apps.MongoContentTypesConfig",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_mongodb_backend",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+# The contract's paths have no trailing slash, and a POST cannot be redirected.
+APPEND_SLASH = False
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django_mongodb_backend",
+        "HOST": MONGODB_URL,
+        "NAME": MONGODB_DB,
+        # MongoClient options: timeoutMS bounds each whole operation, retries included:
+        # a server that is down or hung costs 2 s, not 30.
+        "OPTIONS": {"timeoutMS": 2000, "serverSelectionTimeoutMS": 2000, "connectTimeoutMS": 2000},
+    }
+}
+DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
+MIGRATION_MODULES = {
+    "admin": "mongo_migrations.admin",
+    "auth": "mongo_migrations.auth",
+    "contenttypes": "mongo_migrations.contenttypes",
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The API is open (as lab 02's); sessions are for the admin only.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Queue Labs, lab 03: Django + Celery",
+    "DESCRIPTION": "Items on MongoDB; heavy work queued through RabbitMQ to Celery workers.",
+    "VERSION": "1.0.0",
+    # Swagger UI and ReDoc from the sidecar package: they work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
+
+# --- Celery (config/celery_app.py reads every CELERY_* name) ------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_EXPIRES = RESULT_TTL_SECONDS
+CELERY_RESULT_EXTENDED = True
+
+# Fail fast when a server is down, instead of hanging the caller.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower shows every task as it moves
+
+# JSON only: never unpickle what comes off a network.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledge after the task ran, give it back if the worker dies, hold one at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TRACK_STARTED = True
+
+# The same queues as lab 02, plus one for the periodic digest. Priorities only
+# work on a queue declared with x-max-priority.
+MAX_PRIORITY = 10
+PRIORITY_LEVELS = {"low": 1, "normal": 5, "high": 9}
+CELERY_TASK_QUEUES = (
+    Queue("default", Exchange("default", type="direct"), routing_key="default"),
+    Queue(
+        "reports",
+        Exchange("reports", type="direct"),
+        routing_key="reports",
+        queue_arguments={"x-max-priority": MAX_PRIORITY},
+    ),
+    Queue("emails", Exchange("emails", type="direct"), routing_key="emails"),
+    Queue("digests", Exchange("digests", type="direct"), routing_key="digests"),
+)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_CREATE_MISSING_QUEUES = False
+
+# BEGIN EXERCISE 3.6
+# Each kind of work goes to its own queue, read by the workers meant for it:
+# emails to the `emails` queue, which only the emails worker (-Q emails) reads.
+# Exact names are matched before the glob patterns.
+CELERY_TASK_ROUTES = {
+    "reports.hourly_digest": {"queue": "digests"},
+    "reports.*": {"queue": "reports"},
+    "emails.*": {"queue": "emails"},
+}
+# STARTER
+# CELERY_TASK_ROUTES = {
+#     "reports.hourly_digest": {"queue": "digests"},
+#     "reports.*": {"queue": "reports"},
+# }
+# END EXERCISE 3.6
+
+# BEGIN EXERCISE 3.5
+# Periodic work: ONE `celery beat` process reads this table and queues the task
+# on time; workers run it. A static table, because django-celery-beat (schedules
+# in the database) does not work on MongoDB.
+CELERY_BEAT_SCHEDULE = {
+    "hourly-digest": {
+        "task": "reports.hourly_digest",
+        "schedule": DIGEST_INTERVAL_SECONDS,
+        "options": {"queue": "digests", "expires": DIGEST_INTERVAL_SECONDS},
+    },
+}
+# STARTER
+# CELERY_BEAT_SCHEDULE: dict = {}
+# END EXERCISE 3.5
+# beat remembers when each entry last ran in a small file: keep it out of the code folder.
+CELERY_BEAT_SCHEDULE_FILENAME = env(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(Path(tempfile.gettempdir()) / "queuelabs-lab03-celerybeat-schedule")
+)

@@ -1,0 +1,161 @@
+"""The API's views: DRF, synchronous, one request per gunicorn thread.
+
+Django views here are plain `def` functions (no event loop): a blocking call
+(the ORM, Redis, publishing) holds one thread of one gunicorn worker, not the
+whole server. That is why every blocking call still has a time limit: a hung
+server would otherwise hold threads until none is left.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from bson import ObjectId
+from celery import Task
+from celery.result import AsyncResult
+from django.conf import settings
+from django.urls import reverse
+from django_mongodb_backend import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobs import services
+from jobs.models import Digest, Item
+from jobs.publisher import publish
+from jobs.serializers import (
+    DigestSerializer,
+    ItemSerializer,
+    ListQuerySerializer,
+    ProcessRequestSerializer,
+    TaskAcceptedSerializer,
+    TaskStatusSerializer,
+    WelcomeEmailSerializer,
+)
+from jobs.tasks import process_report, send_welcome_email
+
+# --- items: ordinary, fast CRUD ------------------------------------------------------
+
+
+class ItemListCreate(APIView):
+    @extend_schema(parameters=[ListQuerySerializer], responses=ItemSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = ListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        skip, limit = query.validated_data["skip"], query.validated_data["limit"]
+        items = Item.objects.order_by("-created_at")[skip : skip + limit]
+        return Response(ItemSerializer(items, many=True).data)
+
+    @extend_schema(request=ItemSerializer, responses={201: ItemSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ItemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = serializer.save()
+        # MongoDB keeps datetimes to the millisecond: answer what was stored, not
+        # the microseconds Python had before the write.
+        item.refresh_from_db()
+        return Response(ItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class ItemDetail(APIView):
+    @extend_schema(responses={200: ItemSerializer, 404: None})
+    def get(self, request: Request, item_id: str) -> Response:
+        # A malformed id cannot name an item: 404, like an unknown one.
+        item = Item.objects.filter(pk=ObjectId(item_id)).first() if ObjectId.is_valid(item_id) else None
+        if item is None:
+            raise NotFound(f"no item with id {item_id}")
+        return Response(ItemSerializer(item).data)
+
+
+# --- background work -----------------------------------------------------------------
+
+
+def enqueue(
+    request: Request, task: Task, *, kwargs: dict[str, Any], priority: int | None = None, what: str
+) -> Response:
+    """Persist the intent, publish once it is committed, answer 202 + Location at once."""
+    # BEGIN EXERCISE 3.3
+    task_id = str(uuid4())
+    # django.db.transaction.atomic() does nothing on MongoDB; the backend's own
+    # atomic() is a real MongoDB transaction, and on_commit runs AFTER it commits:
+    # the task is published only once its record is safely written.
+    with transaction.atomic():
+        services.record_intent(task_id, task.name, kwargs, priority)
+        transaction.on_commit(lambda: publish(task, task_id, kwargs, priority))
+    # Django checked the Host header against ALLOWED_HOSTS: the URL is ours.
+    location = request.build_absolute_uri(reverse("task-status", args=[task_id]))
+    body = {"task_id": task_id, "status": "PENDING", "message": f"{what} queued: follow it at {location}"}
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+    # END EXERCISE 3.3
+
+
+class ProcessSubmit(APIView):
+    @extend_schema(request=ProcessRequestSerializer, responses={202: TaskAcceptedSerializer, 503: None})
+    def post(self, request: Request) -> Response:
+        """Queue the heavy task. Answers in milliseconds, however long the work takes."""
+        body = ProcessRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data, iterations = body.validated_data["data"], body.validated_data["iterations"]
+        return enqueue(
+            request,
+            process_report,
+            kwargs={"data": data, "iterations": iterations},
+            priority=settings.PRIORITY_LEVELS[body.validated_data["priority"]],
+            what=f"Processing of {iterations} iterations",
+        )
+
+
+class TaskStatusView(APIView):
+    @extend_schema(responses={200: TaskStatusSerializer, 404: None})
+    def get(self, request: Request, task_id: str) -> Response:
+        """PENDING, STARTED, PROGRESS (with `progress`), SUCCESS (with `result`) or FAILURE (with `error`)."""
+        # BEGIN EXERCISE 3.4
+        # Celery answers PENDING for ANY id, even one it never saw: check our record first.
+        if not services.was_submitted(task_id):
+            raise NotFound(f"no task with id {task_id} was submitted")
+        result = AsyncResult(task_id)
+        state, info = result.state, result.info
+        answer: dict[str, Any] = {"task_id": task_id, "status": state}
+        if state == "PROGRESS":
+            answer["progress"] = info  # {current, total, percent, message}
+        elif state == "SUCCESS":
+            answer["result"] = info
+        elif state in ("FAILURE", "RETRY"):
+            answer["error"] = f"{type(info).__name__}: {info}"  # info is the exception
+        return Response(answer)
+        # END EXERCISE 3.4
+
+
+class WelcomeEmail(APIView):
+    @extend_schema(
+        request=WelcomeEmailSerializer,
+        parameters=[OpenApiParameter("user_email", str), OpenApiParameter("user_name", str)],
+        responses={202: TaskAcceptedSerializer, 503: None},
+    )
+    def post(self, request: Request) -> Response:
+        """Queue a welcome email: a JSON body {email, name}, or ?user_email=...&user_name=..."""
+        params = request.query_params
+        if "user_email" in params or "user_name" in params:
+            given = {"email": params.get("user_email"), "name": params.get("user_name")}
+        else:
+            given = request.data
+        body = WelcomeEmailSerializer(data=given)
+        body.is_valid(raise_exception=True)
+        email, name = body.validated_data["email"], body.validated_data["name"]
+        return enqueue(
+            request, send_welcome_email, kwargs={"email": email, "name": name}, what=f"Welcome email to {email}"
+        )
+
+
+class LatestDigest(APIView):
+    @extend_schema(responses={200: DigestSerializer, 404: None})
+    def get(self, request: Request) -> Response:
+        """The newest digest written by the periodic task (queued by celery beat)."""
+        digest = Digest.objects.order_by("-created_at").first()
+        if digest is None:
+            raise NotFound("no digest yet: is celery beat running? (make lab03 starts it)")
+        return Response(DigestSerializer(digest).data)
