@@ -39,13 +39,26 @@ def one_line(text: str, limit: int = 200) -> str:
 
 
 def _short(value: Any) -> Any:
-    """A bad input, small enough to show back."""
+    """A bad input, small enough to show back, and safe to write as JSON."""
+    if isinstance(value, bytes):  # a body that is not JSON at all
+        value = value[: MAX_ECHO * 4].decode("utf-8", "replace")
     if isinstance(value, str):
-        return one_line(value, MAX_ECHO) if len(value) > MAX_ECHO or "\n" in value else one_line(value)
+        return one_line(value, MAX_ECHO)
     if isinstance(value, bool | int | float) or value is None:
         return value
-    text = json.dumps(value, default=str, ensure_ascii=True)
-    return value if len(text) <= MAX_ECHO else f"{text[: MAX_ECHO - 1]}…"
+    text = json.dumps(value, default=str, ensure_ascii=True)  # ASCII: lone surrogates become \ud800
+    return _utf8(json.loads(text)) if len(text) <= MAX_ECHO else f"{text[: MAX_ECHO - 1]}…"
+
+
+def _utf8(value: Any) -> Any:
+    """`value` with every string made encodable (a lone surrogate written as its escape)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_utf8(key): _utf8(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_utf8(item) for item in value]
+    return value
 
 
 async def validation_failed(request: Request, exc: RequestValidationError) -> JSONResponse:
