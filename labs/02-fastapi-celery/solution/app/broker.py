@@ -6,7 +6,8 @@ packets) after the API has already been talking to it:
 
 - `broker_connection_timeout` only limits *opening* a connection. A warm
   connection is already open, so a publish on it never meets that limit:
-  it waits for RabbitMQ's reply (a queue declaration, a confirm) forever.
+  it waits for RabbitMQ's reply (a queue declaration, a confirm) forever,
+  or "succeeds" into the socket's buffer while RabbitMQ hears nothing.
 - apply_async takes a connection and a producer from Celery's pools, and
   declares the queue on a fresh pooled connection. Neither step has a time
   limit: with RabbitMQ frozen, every thread of the API ended up stuck there,
@@ -14,13 +15,15 @@ packets) after the API has already been talking to it:
 
 So the API owns one connection for publishing, with a time limit on every
 socket read and write (`read_timeout`, `write_timeout`), on opening
-(`connect_timeout`), and on RabbitMQ's confirm of each message
-(`confirm_publish`, `confirm_timeout`): a 202 means RabbitMQ has the task.
-One publish at a time uses it, in a thread, behind an asyncio lock that is
-itself acquired with a time limit, so waiting for the broker never takes a
-thread and never lasts longer than BROKER_TIMEOUT_SECONDS. After a failure
-the link fails fast for a moment instead of queueing every request behind
-a broker that does not answer, then reconnects.
+(`connect_timeout`), and on RabbitMQ's confirms (publisher confirms: the
+broker acknowledges each message it has safely taken): a 202 means
+RabbitMQ has the task. One thread owns that connection and publishes for
+every request; a request waits for its turn in a queue, for at most half
+the time limit, and awaits the outcome without holding a thread. Under
+load the thread takes every waiting message at once, publishes them all,
+then waits once for their confirms. After a failure the link fails fast for
+a moment, instead of queueing every request behind a broker that does not
+answer, then reconnects.
 
 The messages are published with `send_task` by an app without a result
 backend: the API never waits for a result, so it need not subscribe to one
@@ -30,16 +33,18 @@ in Redis on every submission (which apply_async does with the Redis backend).
 from __future__ import annotations
 
 import asyncio
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import amqp.exceptions
 from celery import Celery
 from kombu import Connection
 
-T = TypeVar("T")
+MAX_BATCH = 200  # messages published before waiting for their confirms
 
 
 class BrokerUnavailable(Exception):
@@ -50,13 +55,6 @@ class BrokerRefused(BrokerUnavailable):
     """RabbitMQ answered, with an error (a queue declared with other arguments...)."""
 
 
-def _reason(exc: BaseException) -> str:
-    if _timed_out(exc):
-        return "no answer in time"
-    text = (str(exc).splitlines() or [""])[0] or type(exc).__name__
-    return text[:160]
-
-
 def _timed_out(exc: BaseException | None) -> bool:
     while exc is not None:
         if isinstance(exc, socket.timeout | TimeoutError):
@@ -65,29 +63,50 @@ def _timed_out(exc: BaseException | None) -> bool:
     return False
 
 
-class BoundedConnection:
-    """One kombu connection, used by one thread at a time, every step with a time limit."""
+def _reason(exc: BaseException) -> str:
+    if _timed_out(exc):
+        return "no answer in time"
+    text = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+    return text[:160]
 
-    def __init__(self, url: str, timeout: float, *, confirm_publish: bool = False):
-        self.url, self.timeout, self.confirm_publish = url, timeout, confirm_publish
-        self._lock = asyncio.Lock()
+
+Work = Callable[[Connection], Any]
+
+
+class BoundedConnection:
+    """One kombu connection, owned by one thread, every step with a time limit.
+
+    `await link.run(work)` hands `work(connection)` to the thread and awaits
+    its outcome. Calls that queue up meanwhile are run as one batch, then
+    `_finish_batch` runs once (the publisher waits for confirms there).
+    """
+
+    def __init__(self, url: str, timeout: float):
+        self.url, self.timeout = url, timeout
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
         self._fail_fast_until = 0.0
         self._last_failure = ""
+
+    # --- in the owning thread ---------------------------------------------------
 
     def _connect(self) -> Connection:
         connection = Connection(
             self.url,
             connect_timeout=self.timeout,
-            heartbeat=0,  # nobody reads between publishes: every call is a round trip instead
-            transport_options={
-                "read_timeout": self.timeout,
-                "write_timeout": self.timeout,
-                "confirm_publish": self.confirm_publish,
-            },
+            heartbeat=0,  # nobody reads between calls: every call is a round trip instead
+            transport_options={"read_timeout": self.timeout, "write_timeout": self.timeout},
         )
         connection.connect()
+        self._prepare(connection)
         return connection
+
+    def _prepare(self, connection: Connection) -> None:
+        """Set a new connection up (the publisher turns confirms on)."""
+
+    def _finish_batch(self, connection: Connection) -> None:
+        """After a batch of calls (the publisher waits for their confirms)."""
 
     def _drop(self) -> None:
         """Forget the connection without talking to the broker (it may be frozen)."""
@@ -98,47 +117,126 @@ class BoundedConnection:
                 pass
         self._connection = None
 
-    def _call(self, work: Callable[[Connection], T]) -> T:
-        """BLOCKING: run `work` on the connection; a warm connection the broker dropped is retried once."""
+    def _run_batch(self, works: list[Work]) -> list[Any]:
+        """Run every call, then finish the batch; a warm connection the broker dropped is retried once."""
         warm = self._connection is not None
-        if not warm:
-            self._connection = self._connect()
-        try:
-            return work(self._connection)
-        except Exception as exc:
-            self._drop()
-            if not warm or _timed_out(exc) or "PRECONDITION_FAILED" in str(exc):
-                raise
-            # The connection was closed under us (RabbitMQ restarted): once more, on a new one.
-            self._connection = self._connect()
-            return work(self._connection)
+        for attempt in ("first", "again"):
+            if self._connection is None:
+                self._connection = self._connect()
+            try:
+                values = [work(self._connection) for work in works]
+                self._finish_batch(self._connection)
+                return values
+            except Exception as exc:
+                self._drop()
+                if attempt == "again" or not warm or _timed_out(exc) or "PRECONDITION_FAILED" in str(exc):
+                    raise
+                # The connection was closed under us (RabbitMQ restarted): once more, on a new one.
+        raise AssertionError("unreachable")
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
-        """Run `work(connection)` in a thread; BrokerUnavailable after about `timeout` seconds at most."""
-        if time.monotonic() < self._fail_fast_until:
-            raise BrokerUnavailable(self._last_failure)
+    def _outcomes(self, works: list[Work]) -> tuple[bool, list[Any] | BrokerUnavailable]:
+        if time.monotonic() < self._fail_fast_until:  # it failed a moment ago: do not queue everyone behind it
+            return False, BrokerUnavailable(self._last_failure)
         try:
-            await asyncio.wait_for(self._lock.acquire(), self.timeout)
-        except TimeoutError:
-            raise BrokerUnavailable(f"still busy with another call after {self.timeout:g} s") from None
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(None, self._call, work)
-        # The lock is released when the thread is done, even if this request is
-        # cancelled meanwhile: two threads must never share the connection.
-        future.add_done_callback(lambda _: self._lock.release())
-        try:
-            return await asyncio.shield(future)
-        except BrokerUnavailable:
-            raise
+            return True, self._run_batch(works)
         except Exception as exc:
             if "PRECONDITION_FAILED" in str(exc):
-                raise BrokerRefused(_reason(exc)) from exc
+                return False, BrokerRefused(_reason(exc))
             self._last_failure = _reason(exc)
             self._fail_fast_until = time.monotonic() + self.timeout / 2
-            raise BrokerUnavailable(self._last_failure) from exc
+            return False, BrokerUnavailable(self._last_failure)
+
+    def _serve(self) -> None:
+        """The thread that owns the connection: takes every waiting call, runs them, answers each."""
+        while (job := self._jobs.get()) is not None:
+            batch = [job]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            if None in batch:
+                batch.remove(None)
+                self._jobs.put(None)  # stop after this batch
+            late = time.monotonic() - self.timeout / 2
+            for _work, queued_at, loop, future in batch:  # waited too long: answer now, do not run late
+                if queued_at < late:
+                    error = BrokerUnavailable(f"busy: waited over {self.timeout / 2:g} s for a turn")
+                    loop.call_soon_threadsafe(_settle, future, False, error)
+            batch = [job for job in batch if job[1] >= late]
+            if not batch:
+                continue
+            ok, values = self._outcomes([work for work, *_ in batch])
+            for index, (_, _, loop, future) in enumerate(batch):
+                loop.call_soon_threadsafe(_settle, future, ok, values[index] if ok else values)
+        self._drop()
+
+    # --- on the event loop --------------------------------------------------------
+
+    async def run(self, work: Work) -> Any:
+        """`work(connection)`, run by the thread; BrokerUnavailable within a few time limits at most."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="broker link", daemon=True)
+            self._thread.start()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((work, time.monotonic(), loop, future))
+        return await future
 
     def close(self) -> None:
-        self._drop()
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(self.timeout * 2)
+            self._thread = None
+
+
+def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
+    if future.done():  # the request was cancelled meanwhile (the client went away)
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+class ConfirmedConnection(BoundedConnection):
+    """A BoundedConnection with publisher confirms: a batch ends when RabbitMQ confirmed all of it."""
+
+    def _prepare(self, connection: Connection) -> None:
+        channel = connection.default_channel
+        channel.confirm_select()  # from now on RabbitMQ acks (or nacks) every message, numbered 1, 2, 3...
+        self.producer = connection.Producer()
+        self._published = 0
+        self._unconfirmed: set[int] = set()
+        self._refused = False
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+
+    def _on_ack(self, tag: int, multiple: bool) -> None:
+        if multiple:  # every message up to `tag`
+            self._unconfirmed = {t for t in self._unconfirmed if t > tag}
+        else:
+            self._unconfirmed.discard(tag)
+
+    def _on_nack(self, tag: int, multiple: bool) -> None:
+        self._on_ack(tag, multiple)
+        self._refused = True
+
+    def published(self) -> None:
+        """Called after each publish on this connection: one more message to be confirmed."""
+        self._published += 1
+        self._unconfirmed.add(self._published)
+
+    def _finish_batch(self, connection: Connection) -> None:
+        deadline = time.monotonic() + self.timeout
+        while self._unconfirmed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("RabbitMQ did not confirm the messages in time")
+            connection.drain_events(timeout=remaining)  # reads the acks; socket.timeout if none comes
+        if self._refused:
+            self._refused = False
+            raise amqp.exceptions.InternalError("RabbitMQ refused (nack) a message")
 
 
 class TaskPublisher:
@@ -148,7 +246,7 @@ class TaskPublisher:
         # The same queues and routes as the workers' app, and no result backend.
         self.app = Celery("lab02-api", config_source=celery_config, set_as_current=False)
         self.app.conf.result_backend = None
-        self.link = BoundedConnection(url, timeout, confirm_publish=True)
+        self.link = ConfirmedConnection(url, timeout)
         self.timeout = timeout
 
     def _send(self, connection: Connection, name: str, kwargs: dict[str, Any], task_id: str, priority: int | None):
@@ -157,13 +255,14 @@ class TaskPublisher:
             kwargs=kwargs,
             task_id=task_id,
             priority=priority,
-            producer=connection.Producer(),  # queues are declared once per connection (kombu remembers)
-            retry=False,  # BoundedConnection retries a dropped connection once; no more
+            producer=self.link.producer,  # declares each queue once per connection (kombu remembers)
+            retry=False,  # the link retries a dropped connection once; no more
             timeout=self.timeout,
-            confirm_timeout=self.timeout,
         )
+        self.link.published()
 
     async def publish(self, name: str, *, kwargs: dict[str, Any], task_id: str, priority: int | None = None) -> None:
+        """Returns once RabbitMQ confirmed the message; BrokerUnavailable (a 503) otherwise."""
         await self.link.run(lambda connection: self._send(connection, name, kwargs, task_id, priority))
 
     def close(self) -> None:
