@@ -159,16 +159,18 @@ class BoundedConnection:
                 batch.remove(None)
                 self._jobs.put(None)  # stop after this batch
             late = time.monotonic() - self.timeout / 2
-            for _work, queued_at, loop, future in batch:  # waited too long: answer now, do not run late
+            loop = batch[0][2]  # the API's event loop (one per process)
+            answers = []
+            for _work, queued_at, _loop, future in batch:  # waited too long: answer now, do not run late
                 if queued_at < late:
                     error = BrokerUnavailable(f"busy: waited over {self.timeout / 2:g} s for a turn")
-                    loop.call_soon_threadsafe(_settle, future, False, error)
+                    answers.append((future, False, error))
             batch = [job for job in batch if job[1] >= late]
-            if not batch:
-                continue
-            ok, values = self._outcomes([work for work, *_ in batch])
-            for index, (_, _, loop, future) in enumerate(batch):
-                loop.call_soon_threadsafe(_settle, future, ok, values[index] if ok else values)
+            if batch:
+                ok, values = self._outcomes([work for work, *_ in batch])
+                answers += [(job[3], ok, values[index] if ok else values) for index, job in enumerate(batch)]
+            if answers:  # one wake-up of the event loop for the whole batch
+                loop.call_soon_threadsafe(_settle_all, answers)
         self._drop()
 
     # --- on the event loop --------------------------------------------------------
@@ -190,13 +192,14 @@ class BoundedConnection:
             self._thread = None
 
 
-def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
-    if future.done():  # the request was cancelled meanwhile (the client went away)
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle_all(answers: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    for future, ok, value in answers:
+        if future.done():  # the request was cancelled meanwhile (the client went away)
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class ConfirmedConnection(BoundedConnection):
