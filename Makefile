@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump stop start loadtest locust notebooks compose-config prove lint clean
+        reset jump stop start loadtest locust bench notebooks compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -85,6 +85,9 @@ loadtest: setup ## headless Locust run with CSV/HTML reports: make loadtest LAB=
 locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 	@test -n "$(LAB)" || { echo "which lab? make locust LAB=02"; exit 2; }
 	@$(QL) locust $(LAB)
+
+bench: setup ## the reference API against the naive anti-pattern, same load, one run: make bench LAB=02
+	@$(PY) -m queuelabs.bench $(or $(LAB),02)
 
 notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks
 	@$(UV) sync --frozen --quiet --inexact --group notebooks

@@ -33,18 +33,21 @@ class CeleryConfig:
     broker_url = settings.CELERY_BROKER_URL
     result_backend = settings.CELERY_RESULT_BACKEND
     result_expires = settings.RESULT_TTL_SECONDS
-    result_extended = True  # keep the task's name and arguments with its result
 
-    # Fail fast when a server is down, instead of hanging the caller.
+    # Fail fast when a server is down, instead of hanging the caller. (The
+    # API publishes through its own bounded connection: app/broker.py.)
     broker_connection_timeout = 2
     broker_connection_retry_on_startup = True
     task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
     redis_socket_connect_timeout = 2
     redis_socket_timeout = 5
 
-    # Events, so Flower can show every task as it moves.
+    # Events, so Flower can show every task as it moves. The workers send
+    # them (received, started, succeeded...); a "sent" event from the API
+    # would be a second message per submission, for a state Flower shows
+    # anyway as soon as a worker receives the task.
     worker_send_task_events = True
-    task_send_sent_event = True
+    task_send_sent_event = False
 
     # TODO Exercise 2.1: Configure the Celery app. In CeleryConfig: JSON only
     # (task_serializer, result_serializer, accept_content), task_acks_late and
@@ -57,3 +60,8 @@ class CeleryConfig:
 
 celery_app = Celery("lab02", include=["app.tasks"])
 celery_app.config_from_object(CeleryConfig)
+
+
+def queue_names() -> list[str]:
+    """The queues the workers consume (Celery's default queue, `celery`, when none are declared)."""
+    return [queue.name for queue in getattr(CeleryConfig, "task_queues", None) or ()] or ["celery"]

@@ -1,42 +1,65 @@
 """The FastAPI application: `uvicorn app.main:app`.
 
 The lifespan opens the clients once per process (inside uvicorn's event
-loop, which AsyncMongoClient needs) and closes them on shutdown. The
-exception handlers turn two kinds of trouble into short, honest answers:
-starter code that is not written yet (501) and a server that is down (503).
+loop, which AsyncMongoClient needs) and closes them on shutdown; routes get
+them through the typed dependencies of app/api/deps.py. Every client has a
+time limit on every call, so a server that is down or frozen costs a
+request about a second and a one-line 503 (app/api/errors.py), never a hang.
 """
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-import amqp.exceptions
-import kombu.exceptions
-import pymongo.errors
-import redis.exceptions
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from app.api import errors
 from app.api.main import api_router
+from app.broker import BrokerProbe, TaskPublisher
+from app.celery_app import CeleryConfig, queue_names
 from app.core.config import settings
 from app.db import async_database, make_async_client
 
-START_HINT = "start the stack with: make up"
+
+def make_redis(url: str) -> Redis:
+    """An async Redis client that gives up after DATABASE_TIMEOUT_SECONDS.
+
+    redis-py retries a failed command 10 times by default, timeouts included:
+    seconds of waiting for a server that is frozen. Here a command is retried
+    once, and only when the connection was refused or dropped (a pooled
+    connection left over from before a Redis restart), never after a timeout.
+    """
+    limit = settings.DATABASE_TIMEOUT_SECONDS
+    return Redis.from_url(
+        url,
+        socket_timeout=limit,
+        socket_connect_timeout=limit,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        decode_responses=True,
+    )
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     mongo = make_async_client()
-    app.state.mongo = mongo
     app.state.db = async_database(mongo)
-    app.state.redis = Redis.from_url(
-        settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
-    )
+    app.state.redis = make_redis(settings.REDIS_URL)
+    same = settings.CELERY_RESULT_BACKEND == settings.REDIS_URL
+    app.state.results = app.state.redis if same else make_redis(settings.CELERY_RESULT_BACKEND)
+    app.state.publisher = TaskPublisher(CeleryConfig, settings.CELERY_BROKER_URL, settings.BROKER_TIMEOUT_SECONDS)
+    app.state.broker_probe = BrokerProbe(settings.CELERY_BROKER_URL, queue_names(), settings.HEALTH_TIMEOUT_SECONDS)
     try:
         yield
     finally:
+        app.state.publisher.close()
+        app.state.broker_probe.close()
         await app.state.redis.aclose()
+        if not same:
+            await app.state.results.aclose()
         await mongo.close()
 
 
@@ -46,47 +69,10 @@ app = FastAPI(
     lifespan=lifespan,
 )
 app.include_router(api_router)
+app.add_middleware(errors.BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+errors.install(app)
 
 
 @app.get("/", include_in_schema=False)
 async def index() -> dict[str, str]:
     return {"docs": "/docs", "health": "/health", "submit": "POST /api/async/process"}
-
-
-@app.exception_handler(NotImplementedError)
-async def not_implemented(request: Request, exc: NotImplementedError) -> JSONResponse:
-    message = str(exc)
-    if message.startswith("Exercise "):  # starter code: say which exercise, not "500"
-        return JSONResponse({"detail": message}, status_code=501)
-    return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
-
-
-def _down(service: str, exc: Exception) -> JSONResponse:
-    reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-    reason = reason.split(" (configured timeouts")[0].split(", Timeout:")[0][:160]
-    detail = f"{service} is not answering ({reason}): {START_HINT}"
-    return JSONResponse({"detail": detail}, status_code=503)
-
-
-@app.exception_handler(pymongo.errors.ConnectionFailure)
-async def mongodb_down(request: Request, exc: Exception) -> JSONResponse:
-    return _down("MongoDB", exc)
-
-
-@app.exception_handler(redis.exceptions.ConnectionError)
-@app.exception_handler(redis.exceptions.TimeoutError)
-async def redis_down(request: Request, exc: Exception) -> JSONResponse:
-    return _down("Redis", exc)
-
-
-@app.exception_handler(kombu.exceptions.OperationalError)
-async def rabbitmq_down(request: Request, exc: Exception) -> JSONResponse:
-    return _down("RabbitMQ", exc)
-
-
-@app.exception_handler(amqp.exceptions.PreconditionFailed)
-async def queue_arguments_changed(request: Request, exc: Exception) -> JSONResponse:
-    # A queue keeps the arguments it was first declared with (x-max-priority...).
-    reason = str(exc).splitlines()[0][:200]
-    detail = f"RabbitMQ refused to declare a queue ({reason}): delete the old queue, see the lesson's Troubleshooting"
-    return JSONResponse({"detail": detail}, status_code=503)

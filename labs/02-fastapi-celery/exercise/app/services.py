@@ -109,8 +109,10 @@ def process_data(
     if not 1 <= iterations <= 1_000:
         raise ValueError(f"iterations must be between 1 and 1000, not {iterations}")
     digest = hashlib.sha256(data.encode()).hexdigest()
+    processed_items = []
     for i in range(1, iterations + 1):
         digest = hashlib.sha256(f"{digest}:{i}".encode()).hexdigest()
+        processed_items.append(f"{data.upper()}_ITERATION_{i}")
         time.sleep(step_seconds)
         if on_progress is not None:
             on_progress(progress(i, iterations, f"Processed iteration {i} of {iterations}"))
@@ -120,6 +122,9 @@ def process_data(
         "words": len(data.split()),
         "preview": data[:60].upper(),
         "digest": digest,
+        # The shape of the source material's walkthrough: one entry per iteration, and their number.
+        "processed_items": processed_items,
+        "total": len(processed_items),
         "completed_at": now().isoformat(),
     }
 

@@ -21,7 +21,12 @@ from pymongo.database import Database
 
 from app.core.config import settings
 
+# Workers can afford to wait a little for MongoDB; the API cannot: every
+# operation of its client (server selection, connecting, the query, one retry
+# on a dropped pooled connection included) ends within DATABASE_TIMEOUT_SECONDS
+# (`timeoutMS`, PyMongo's client-side operation timeout), then the API answers 503.
 TIMEOUTS = {"serverSelectionTimeoutMS": 2_000, "connectTimeoutMS": 2_000, "socketTimeoutMS": 10_000}
+API_TIMEOUTS = {"timeoutMS": int(settings.DATABASE_TIMEOUT_SECONDS * 1000)}
 
 ITEMS = "items"
 TASK_RESULTS = "task_results"
@@ -29,7 +34,7 @@ OUTBOX = "outbox"
 
 
 def make_async_client() -> AsyncMongoClient:
-    return AsyncMongoClient(settings.MONGODB_URL, tz_aware=True, **TIMEOUTS)
+    return AsyncMongoClient(settings.MONGODB_URL, tz_aware=True, **API_TIMEOUTS)
 
 
 def async_database(client: AsyncMongoClient) -> AsyncDatabase:

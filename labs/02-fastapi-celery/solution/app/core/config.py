@@ -1,19 +1,27 @@
-"""Settings, read from the environment (and a `.env` file) with safe local defaults.
+"""Settings, read from the environment (and the repository's `.env` file) with safe local defaults.
 
 Every variable is listed in the repository's `.env.example`. The checkpoints
 point the same names at their own database, Redis index and RabbitMQ vhost.
+The `.env` file is found from this file's place, not from the working
+directory, so `uvicorn`, `celery` and a notebook read the same settings
+wherever they were started.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# labs/02-fastapi-celery/<solution or exercise>/app/core/config.py -> the repository
+_HERE = Path(__file__).resolve()
+REPO_ROOT = _HERE.parents[5] if len(_HERE.parents) > 5 else _HERE.parent
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=REPO_ROOT / ".env", extra="ignore")
 
     MONGODB_URL: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     MONGODB_DB: str = "queuelabs"
@@ -28,6 +36,12 @@ class Settings(BaseSettings):
     EMAIL_SECONDS: float = Field(default=1.0, ge=0)
     # Each check of GET /health gives up after this long.
     HEALTH_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
+    # Every call to RabbitMQ (connect, declare, publish and its confirm) gives up after this long: 503.
+    BROKER_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
+    # Every call to MongoDB or Redis gives up after this long: 503.
+    DATABASE_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
+    # The largest request body the API reads (413 above it).
+    MAX_BODY_BYTES: int = Field(default=256 * 1024, gt=0)
     # How long task results, and the record that an id was submitted, are kept.
     RESULT_TTL_SECONDS: int = Field(default=24 * 3600, gt=0)
 

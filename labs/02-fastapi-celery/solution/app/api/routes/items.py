@@ -10,9 +10,14 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from app import services
 from app.api.deps import DbDep
-from app.schemas import Item, ItemCreate
+from app.api.errors import one_line
+from app.schemas import ErrorDetail, Item, ItemCreate
 
-router = APIRouter()
+router = APIRouter(
+    prefix="/api/items",
+    tags=["items (synchronous)"],
+    responses={503: {"model": ErrorDetail, "description": "MongoDB did not answer in time"}},
+)
 
 
 @router.get("", response_model=list[Item])
@@ -25,9 +30,9 @@ async def create_item(item: ItemCreate, db: DbDep):
     return await services.create_item(db, item.model_dump())
 
 
-@router.get("/{item_id}", response_model=Item)
+@router.get("/{item_id}", response_model=Item, responses={404: {"model": ErrorDetail, "description": "no such item"}})
 async def get_item(item_id: str, db: DbDep):
     found = await services.get_item(db, item_id)
     if found is None:  # unknown, or not even a valid ObjectId: either way, no such item
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item with id {item_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item with id {one_line(item_id, 100)}")
     return found

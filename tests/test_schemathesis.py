@@ -1,0 +1,78 @@
+"""Property-based tests of each lab's reference API: whatever a client sends, never a 5xx.
+
+schemathesis reads the API's own OpenAPI schema and generates requests from
+it: valid ones, and invalid ones (wrong types, missing fields, odd strings,
+other content types...). Its `not_a_server_error` check fails on any 5xx.
+`/health` is left out: without a worker it answers 503 on purpose (its own
+tests cover it). No worker runs, so the tasks it submits only wait in the
+queues, which are emptied before and after.
+
+The same run works against any lab that implements the HTTP contract: lab
+03 (Django) joins by adding its id and schema path to LABS.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from queuelabs.labs import find_lab
+from queuelabs.testing.isolation import purge_queues
+
+# lab id -> where its API serves its OpenAPI schema
+LABS = {"02": "/openapi.json"}
+MIN_CASES = 500
+SEED = os.environ.get("SCHEMATHESIS_SEED", "20261122")  # fixed: CI runs the same cases every time
+
+
+def run_schemathesis(
+    schema_url: str,
+    *,
+    max_examples: int = 100,
+    exclude_paths: tuple[str, ...] = ("/health",),
+    seed: str = SEED,
+    timeout: float = 180,
+) -> tuple[int, str, int]:
+    """Run schemathesis against `schema_url` (its server is the base URL); (exit code, output, cases generated)."""
+    argv = [
+        str(Path(sys.executable).parent / "st"),
+        "run",
+        schema_url,
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        str(max_examples),
+        "--workers",
+        "2",
+        "--request-timeout",
+        "10",
+        "--seed",
+        seed,
+        "--generation-database",
+        "none",
+        "--no-color",
+    ]
+    for path in exclude_paths:
+        argv += ["--exclude-path", path]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
+    output = done.stdout + done.stderr
+    found = re.search(r"(\d+) generated", output)
+    return done.returncode, output, int(found.group(1)) if found else 0
+
+
+@pytest.mark.parametrize("lab_id", sorted(LABS))
+def test_no_generated_request_gets_a_server_error(lab_id, run_solution):
+    queues = find_lab(lab_id).manifest.checkpoints.queues
+    api = run_solution(lab_id, "api")["api"].url
+    purge_queues(queues)
+    try:
+        code, output, generated = run_schemathesis(f"{api}{LABS[lab_id]}")
+    finally:
+        purge_queues(queues)  # nobody will ever run these tasks
+    assert code == 0, f"schemathesis found requests that lab {lab_id} answers with a 5xx:\n{output[-6000:]}"
+    assert generated >= MIN_CASES, f"only {generated} cases were generated (expected {MIN_CASES}+):\n{output[-2000:]}"
