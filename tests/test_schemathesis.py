@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,10 @@ def run_schemathesis(
     ]
     for path in exclude_paths:
         argv += ["--exclude-path", path]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
+    with tempfile.TemporaryDirectory() as workdir:  # schemathesis keeps a cache (.schemathesis/) in its cwd
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, cwd=workdir, env={**os.environ, "NO_COLOR": "1"}
+        )
     output = done.stdout + done.stderr
     found = re.search(r"(\d+) generated", output)
     return done.returncode, output, int(found.group(1)) if found else 0

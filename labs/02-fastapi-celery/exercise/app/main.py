@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.api import errors
-from app.api.main import api_router
+from app.api.main import routers
 from app.broker import BrokerProbe, TaskPublisher
 from app.celery_app import CeleryConfig, queue_names
 from app.core.config import settings
@@ -68,7 +68,8 @@ app = FastAPI(
     description="Items on MongoDB; heavy work queued through RabbitMQ to Celery workers.",
     lifespan=lifespan,
 )
-app.include_router(api_router)
+for router in routers:
+    app.include_router(router)
 app.add_middleware(errors.BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
 errors.install(app)
 

@@ -98,7 +98,8 @@ class BoundedConnection:
             heartbeat=0,  # nobody reads between calls: every call is a round trip instead
             transport_options={"read_timeout": self.timeout, "write_timeout": self.timeout},
         )
-        connection.connect()
+        # One attempt: kombu's connect() tries twice, each up to connect_timeout.
+        connection.ensure_connection(max_retries=0)
         self._prepare(connection)
         return connection
 

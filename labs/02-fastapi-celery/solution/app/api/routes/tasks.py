@@ -88,7 +88,8 @@ def describe_failure(error: Any) -> str:
     message = error.get("exc_message")
     if isinstance(message, list | tuple):
         message = message[0] if len(message) == 1 else ", ".join(map(str, message))
-    return one_line(f"{error.get('exc_type', 'Error')}: {message}", 300)
+    message = str(message).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
+    return one_line(f"{error.get('exc_type', 'Error')}: {message}", 200)
 
 
 async def read_state(results: Redis, task_id: str) -> tuple[str, Any]:
