@@ -88,6 +88,7 @@ def replay_dead_letter(task_id: str, limit: int = 1_000) -> dict[str, Any] | Non
                 death = (headers.get("x-death") or [{}])[0]
                 headers.pop("x-death", None)
                 headers.update(retries=0)  # a fresh budget of retries
+                celery_app.backend.forget(task_id)  # its old FAILURE would hide the new run: PENDING again
                 producer = conn.Producer(channel)
                 producer.publish(
                     message.body,

@@ -14,7 +14,12 @@ from pymongo.database import Database
 
 from app.core.config import settings
 
-TIMEOUTS = {"serverSelectionTimeoutMS": 2_000, "connectTimeoutMS": 2_000, "socketTimeoutMS": 10_000}
+# A server that stops answering mid-call is an error after MONGODB_SOCKET_TIMEOUT_MS, not a hang.
+TIMEOUTS = {
+    "serverSelectionTimeoutMS": 2_000,
+    "connectTimeoutMS": 2_000,
+    "socketTimeoutMS": settings.MONGODB_SOCKET_TIMEOUT_MS,
+}
 
 TASK_RESULTS = "task_results"  # one document per task id: the stored effect of the task
 TASK_ATTEMPTS = "task_attempts"  # one document per attempt: the timeline of a task

@@ -88,7 +88,8 @@ def charge(self, data: str, iterations: int) -> dict[str, Any]:
     #     result = {**work, "charge_id": receipt["charge_id"], "amount": receipt["amount"]}
     #     services.store_result(db[TASK_RESULTS], task_id, result)
     # except Exception as exc:  # the seed: retry everything, bugs included
-    #     raise self.retry(exc=exc, countdown=services.backoff_delay(retries, base=1, cap=1))
+    #     delay = services.backoff_delay(retries, base=settings.RETRY_BASE_SECONDS, cap=settings.RETRY_CAP_SECONDS)
+    #     raise self.retry(exc=exc, countdown=delay) from None
     # END EXERCISE 4.1
     services.record_outcome(db, task_id, retries=retries, outcome="success")
     return result

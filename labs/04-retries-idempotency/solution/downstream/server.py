@@ -10,6 +10,7 @@ environment or PUT /faults) or on demand (`*_next` counts, used first):
   fail        answer 503 without charging           (a retry will do)
   hang        sleep hang_seconds, then charge       (the caller gave up; the charge happens anyway)
   lose_reply  charge, then answer 503               (the caller thinks it failed; it did not)
+  refuse      answer 402 without charging           (a refusal: asking again changes nothing)
 
 GET /charges lists every charge and counts the calls: the record the
 checkpoints and the chaos suite count effects from. DELETE /charges forgets
@@ -29,7 +30,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("fail", "hang", "lose_reply")
+FAULTS = ("fail", "hang", "lose_reply", "refuse")
 
 
 def start_faults() -> dict[str, float]:
@@ -37,10 +38,12 @@ def start_faults() -> dict[str, float]:
         "fail_rate": float(os.environ.get("DOWNSTREAM_FAIL_RATE", "0")),
         "hang_rate": float(os.environ.get("DOWNSTREAM_HANG_RATE", "0")),
         "lose_reply_rate": float(os.environ.get("DOWNSTREAM_LOSE_REPLY_RATE", "0")),
+        "refuse_rate": 0.0,
         "hang_seconds": float(os.environ.get("DOWNSTREAM_HANG_SECONDS", "30")),
         "fail_next": 0,
         "hang_next": 0,
         "lose_reply_next": 0,
+        "refuse_next": 0,
     }
 
 
@@ -150,6 +153,8 @@ class Handler(BaseHTTPRequestHandler):
         fault = LEDGER.pick_fault()
         if fault == "fail":
             return self._send(503, {"detail": "payment service unavailable, try again later"})
+        if fault == "refuse":
+            return self._send(402, {"detail": "card declined"})
         if fault == "hang":
             time.sleep(LEDGER.faults["hang_seconds"])
         receipt = LEDGER.charge(reference, amount, self.headers.get("Idempotency-Key"))

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     MONGODB_URL: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     MONGODB_DB: str = "queuelabs"
+    MONGODB_SOCKET_TIMEOUT_MS: int = Field(default=10_000, gt=0)
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     CELERY_BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
     CELERY_RESULT_BACKEND: str = "redis://127.0.0.1:6379/0"
