@@ -81,11 +81,15 @@ class ChargeApi:
     def status(self, task_id: str) -> dict:
         return check_response(self.http.get(f"/api/async/status/{task_id}"), expected=200).json()
 
-    def wait_done(self, task_ids: list[str], *, timeout: float = 20.0, want: str | None = "SUCCESS") -> dict[str, dict]:
-        """Poll until every task is SUCCESS or FAILURE; their last answers. `want`: the end each must reach."""
+    def wait_done(
+        self, task_ids: list[str], *, timeout: float = 25.0, stall: float = 8.0, want: str | None = "SUCCESS"
+    ) -> dict[str, dict]:
+        """Poll until every task is SUCCESS or FAILURE; their last answers. Fails after `timeout`, or
+        sooner when nothing moved (no status or attempt count changed) for `stall` seconds."""
         done: dict[str, dict] = {}
         last: dict[str, dict] = {}
         deadline = time.monotonic() + timeout
+        moved_at, seen = time.monotonic(), None
         while len(done) < len(task_ids):
             for task_id in task_ids:
                 if task_id not in done:
@@ -93,18 +97,25 @@ class ChargeApi:
                     if body["status"] in ("SUCCESS", "FAILURE"):
                         fail_if_not_started(body.get("error", ""))
                         done[task_id] = body
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            signature = [(last[t]["status"], last[t].get("attempts")) for t in task_ids]
+            if signature != seen:
+                moved_at, seen = now, signature
+            if now > deadline or now - moved_at > stall:
                 stuck = Counter(last[t]["status"] for t in task_ids if t not in done)
+                why = f"within {timeout:g} s" if now > deadline else f"(nothing moved for {stall:g} s)"
                 raise AssertionError(
-                    f"{len(task_ids) - len(done)} of {len(task_ids)} tasks did not finish within {timeout:g} s "
-                    f"(still {dict(stuck)}): lost, or stuck on something that never answers"
+                    f"{len(task_ids) - len(done)} of {len(task_ids)} tasks did not finish {why}, "
+                    f"still {dict(stuck)}: lost, waiting a long retry, or stuck on something that never answers"
                 )
             time.sleep(0.1)
         if want is not None:
             wrong = {t: b for t, b in done.items() if b["status"] != want}
-            assert not wrong, f"{len(wrong)} task(s) ended {next(iter(wrong.values()))['status']}, not {want}: " + (
-                f"{next(iter(wrong.values())).get('error')}"
-            )
+            if wrong:
+                example = next(iter(wrong.values()))
+                raise AssertionError(
+                    f"{len(wrong)} task(s) ended {example['status']}, not {want}: {example.get('error')}"
+                )
         return done
 
 

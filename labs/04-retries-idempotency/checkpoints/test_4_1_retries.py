@@ -27,7 +27,7 @@ def test_backoff_grows_is_capped_and_uses_full_jitter():
 def test_transient_failures_are_retried_until_the_charge_succeeds(charges, worker, downstream):
     downstream.faults(fail_next=2)  # the payment service answers 503 twice, then works
     task_id = charges.task_id("retry me", 2)
-    final = charges.wait_done([task_id], timeout=20)[task_id]
+    final = charges.wait_done([task_id], timeout=15)[task_id]
     outcomes = [attempt.get("outcome") for attempt in final["history"]]
     assert outcomes == ["retry", "retry", "success"], (
         f"expected two retries then a success, the timeline says {outcomes}"

@@ -20,7 +20,7 @@ def test_a_hang_becomes_a_retry_and_still_charges_once(charges, worker, downstre
     downstream.faults(hang_next=1)  # the first call hangs (then charges anyway, late)
     started = time.monotonic()
     task_id = charges.task_id("hang on", 1)
-    final = charges.wait_done([task_id], timeout=hang + 15)[task_id]
+    final = charges.wait_done([task_id], timeout=hang + 10)[task_id]
     first = final["history"][0]
     assert first.get("outcome") == "retry", (
         f"the hung call should have timed out and been retried; the first attempt says {first}"

@@ -16,7 +16,7 @@ def dead_letters(charges) -> dict[str, dict]:
 def test_exhausted_retries_are_dead_lettered_then_replayed(charges, worker, downstream):
     downstream.faults(fail_rate=1)  # down for good
     task_id = charges.task_id("doomed", 1)
-    final = charges.wait_done([task_id], timeout=20, want="FAILURE")[task_id]
+    final = charges.wait_done([task_id], timeout=15, want="FAILURE")[task_id]
     assert final["attempts"] >= 2, "the task should have been retried before giving up"
     letter = wait_until(lambda: dead_letters(charges).get(task_id), timeout=5, what="the dead letter")
     assert letter["reason"] == "rejected" and letter["queue"] == "payments", letter
@@ -32,5 +32,5 @@ def test_exhausted_retries_are_dead_lettered_then_replayed(charges, worker, down
 def test_a_poison_message_is_dead_lettered(charges, worker, celery_app):
     task_id = str(uuid.uuid4())
     celery_app.send_task("payments.no_such_task", task_id=task_id, queue="payments")  # no worker can run it
-    letter = wait_until(lambda: dead_letters(charges).get(task_id), timeout=10, what="the poison message's dead letter")
+    letter = wait_until(lambda: dead_letters(charges).get(task_id), timeout=6, what="the poison message's dead letter")
     assert letter["task"] == "payments.no_such_task"

@@ -24,5 +24,5 @@ def test_an_outage_while_tasks_run_loses_none(service, charges, worker, downstre
     time.sleep(0.3)
     with faults.frozen(faults.service_pid(service)):  # the server stops answering: an outage
         time.sleep(OUTAGE)
-    charges.wait_done(task_ids, timeout=45)
+    charges.wait_done(task_ids, timeout=30)
     assert not downstream.duplicated(), f"charged more than once: {downstream.duplicated()}"
