@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump lab01 lab02 loadtest locust notebooks compose-config prove lint clean
+        reset jump lab01 lab02 lab04 chaos loadtest locust notebooks compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -54,6 +54,13 @@ lab01: setup ## start lab 01's app on :8001 (CODE=solution for the reference, ST
 
 lab02: setup ## start lab 02's API :8002, worker and Flower :5555 (CODE=, STOP=1)
 	@$(QL) lab 02 --code $(CODE) $(if $(STOP),--stop)
+
+lab04: setup ## start lab 04's API :8004, worker, payment service :8044 and Flower :5555 (CODE=, STOP=1)
+	@$(QL) lab 04 --code $(CODE) $(if $(STOP),--stop)
+
+chaos: setup ## the fault suite against a lab's reference, native stack: make chaos LAB=04
+	@test -n "$(LAB)" || { echo "which lab? make chaos LAB=04"; exit 2; }
+	@$(PY) -m queuelabs.chaos $(LAB)
 
 check: setup ## grade your exercises: make check LAB=02 (all labs without LAB)
 	@$(QL) check $(LAB) --code $(CODE)
