@@ -173,13 +173,14 @@ def row_rabbitmq_kill(system: System) -> tuple[list[str], Counter]:
     ids: list[str] = []
     stop = threading.Event()
 
-    def keep_submitting() -> None:
+    def keep_submitting() -> None:  # about 40 submissions a second, before, during and after the crash
         while not stop.is_set():
             task_id = system.submit(2)
             if task_id:
                 ids.append(task_id)
+            time.sleep(0.05)
 
-    threads = [threading.Thread(target=keep_submitting) for _ in range(4)]
+    threads = [threading.Thread(target=keep_submitting) for _ in range(2)]
     for t in threads:
         t.start()
     time.sleep(3)
