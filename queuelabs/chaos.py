@@ -205,6 +205,18 @@ def row_outage(service: str, seconds: float) -> Callable[[System], tuple[list[st
     return run
 
 
+def row_down(service: str, seconds: float) -> Callable[[System], tuple[list[str], Counter]]:
+    def run(system: System) -> tuple[list[str], Counter]:
+        ids = submit_many(system, 40, iterations=10)
+        time.sleep(2)  # Redis writes its append-only file every second: the submissions are on disk
+        faults.send(faults.service_pid(service), faults.Kill.SIGKILL)  # down: connections refused
+        time.sleep(seconds)
+        stack.up([service])
+        return ids, Counter()
+
+    return run
+
+
 def pid_of(system: System, service: str) -> int:
     return system.procs["downstream"].pid if service == "downstream" else faults.service_pid(service)
 
@@ -229,8 +241,10 @@ def rows(system: System) -> list[tuple[str, Callable]]:
     out = [
         ("kill -9: 2 pool children, then the worker (100 tasks)", row_worker_kills),
         ("RabbitMQ kill -9 while submitting", row_rabbitmq_kill),
-        ("Redis outage, 10 s (40 tasks)", row_outage("redis", 10)),
-        ("MongoDB outage, 25 s (40 tasks)", row_outage("mongodb", 25)),
+        ("Redis frozen, 10 s (40 tasks)", row_outage("redis", 10)),
+        ("Redis kill -9, down 10 s (40 tasks)", row_down("redis", 10)),
+        ("MongoDB frozen, 25 s (40 tasks)", row_outage("mongodb", 25)),
+        ("MongoDB kill -9, down 25 s (40 tasks)", row_down("mongodb", 25)),
     ]
     if system.downstream:
         out.append(("payment service frozen, 15 s (40 tasks)", row_outage("downstream", 15)))
@@ -261,7 +275,7 @@ def run(lab_id: str) -> int:
             dup = system.effects(ids) + sum((n - 1) * count for n, count in orders.items() if n > 1)
             lost = len(ids) - succeeded - len(dead)
             table.append((title, len(ids), succeeded, len(dead), lost, dup))
-            print(f"[chaos]   {dict(Counter(states.values()))}", flush=True)
+            print(f"[chaos]   final states: {dict(Counter(states.values()))}", flush=True)
     finally:
         system.down()
     print(f"\nLab {lab.id} ({lab.title}), reference solution, native stack:\n")
