@@ -33,7 +33,7 @@ FAIL_RATE = float(os.environ.get("LOADTEST_DOWNSTREAM_FAIL_RATE", "0.2"))
 REPEAT_SHARE = 0.2  # orders sent twice with the same key
 POLL_INTERVAL = 0.5
 TASK_TIMEOUT = float(os.environ.get("LOADTEST_TASK_TIMEOUT", "60"))
-SETTLE_SECONDS = float(os.environ.get("LOADTEST_SETTLE_SECONDS", "60"))
+SETTLE_SECONDS = float(os.environ.get("LOADTEST_SETTLE_SECONDS", "40"))
 
 SUBMIT = "/api/async/process"
 STATUS = "/api/async/status/[id]"

@@ -16,6 +16,8 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from app.api.main import api_router
 from app.broker import BrokerUnavailable
@@ -31,7 +33,14 @@ async def lifespan(app: FastAPI):
     app.state.mongo = mongo
     app.state.db = async_database(mongo)
     app.state.redis = Redis.from_url(
-        settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
+        settings.REDIS_URL,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        decode_responses=True,
+        # After a Redis restart every pooled connection is dead: reconnect and try again once,
+        # instead of answering 503 for each stale connection in turn.
+        retry=Retry(NoBackoff(), retries=1),
+        retry_on_error=[redis.exceptions.ConnectionError],
     )
     try:
         yield
