@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump stop start loadtest locust bench notebooks compose-config prove lint clean
+        reset jump stop start loadtest locust bench chaos notebooks compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -60,6 +60,10 @@ start: setup ## start it again: make start NAME=redis, make start NAME=lab02-wor
 	@test -n "$(NAME)" || { echo "which one? make start NAME=lab02-worker (or redis, rabbitmq, mongodb)"; exit 2; }
 	@$(QL) start $(NAME) --code $(CODE)
 
+chaos: setup ## the fault suite against a lab's reference, native stack (about 7 min): make chaos LAB=04
+	@test -n "$(LAB)" || { echo "which lab? make chaos LAB=04"; exit 2; }
+	@$(PY) -m queuelabs.chaos $(LAB)
+
 check: setup ## grade your exercises: make check LAB=02, one exercise: make check EX=2.3
 	@$(QL) check $(LAB) --code $(CODE) $(if $(EX),--exercise $(EX))
 
@@ -98,7 +102,7 @@ starter: setup ## maintainers: regenerate every lab's exercise/ from solution/
 
 compose-config: setup ## validate docker-compose.yml with the real Compose CLI (no engine needed)
 	@$(QL) compose config --quiet && echo "docker-compose.yml: valid (with and without the lab profiles)"
-	@$(QL) compose --profile lab01 --profile lab02 --profile lab03 config --quiet
+	@$(QL) compose --profile lab01 --profile lab02 --profile lab03 --profile lab04 config --quiet
 
 lint: setup ## maintainers: ruff lint and format check over the whole repository
 	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . && echo "lint: ruff check and ruff format --check pass"

@@ -7,6 +7,7 @@ import pytest
 from queuelabs.labs import find_lab
 from queuelabs.settings import TEST_ENV
 from queuelabs.stack import ensure_test_vhost
+from queuelabs.testing.isolation import delete_queues
 from queuelabs.testing.spawn import Spawner, lab_process_starter
 
 # The toy lab is data for the grader tests, not part of this suite.
@@ -23,7 +24,9 @@ def run_solution():
         lab = find_lab(lab_id)
         if "rabbitmq" in lab.needs:
             assert ensure_test_vhost() is None
-        env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+        if lab.manifest.checkpoints.queues:  # fresh queues: a starter run may have left old arguments
+            delete_queues(lab.manifest.checkpoints.queues)
+        env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1", **(env or {})}
         spawner = Spawner(lab.solution_dir, env)
         spawners.append(spawner)
         starter = lab_process_starter(lab, spawner)

@@ -11,6 +11,7 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 LABS = {
     "01-sync-vs-async.ipynb": ("01", ("app",), {}),
     "02-fastapi-celery.ipynb": ("02", ("api", "worker"), {"TASK_STEP_SECONDS": "0.1"}),
+    "04-retries-idempotency.ipynb": ("04", ("downstream", "api", "worker"), {}),
 }
 
 
@@ -28,6 +29,11 @@ def test_notebooks_are_committed_without_outputs():
 @pytest.mark.parametrize("name", sorted(LABS))
 def test_notebook_runs_and_plots(name, run_solution, monkeypatch):
     lab_id, processes, env = LABS[name]
+    if processes[0] == "downstream":  # lab 04: the worker charges the payment service started first
+        downstream = run_solution(lab_id, "downstream", env=env)["downstream"]
+        env = {**env, "DOWNSTREAM_URL": downstream.url}
+        monkeypatch.setenv("DOWNSTREAM_URL", downstream.url)
+        processes = processes[1:]
     running = run_solution(lab_id, *processes, env=env)
     first = running[processes[0]]
     monkeypatch.setenv("QUEUELABS_API_URL", first.url)  # the kernel inherits this environment

@@ -1,0 +1,29 @@
+"""Exercise 4.3: kill -9 of a pool process and of the worker itself loses no task and charges once."""
+
+import time
+
+import pytest
+
+from queuelabs.testing import faults
+from queuelabs.waiting import wait_until
+
+
+@pytest.mark.exercise("4.3")
+def test_kill_9_of_a_child_then_the_parent_loses_nothing(charges, lab_worker, downstream):
+    from app.db import TASK_RESULTS, sync_database
+
+    lab_worker.start(2)
+    task_ids = [charges.task_id(f"crash {i}", 20) for i in range(6)]  # about 1 s of work each
+    wait_until(lambda: charges.status(task_ids[0])["status"] == "STARTED", timeout=10, what="the first task to start")
+    faults.kill_worker_child(lab_worker.proc)  # the pool process running a task dies
+    time.sleep(1.0)
+    faults.kill_worker_parent(lab_worker.proc)  # then the whole worker
+    wait_until(lambda: not lab_worker.proc.alive(), timeout=10, what="the killed worker to be gone")
+    lab_worker.start(2)  # a new worker takes over what RabbitMQ hands back
+    done = charges.wait_done(task_ids, timeout=30)
+    redelivered = [t for t, body in done.items() if any(a.get("redelivered") for a in body["history"])]
+    assert redelivered, "no attempt saw delivery_info['redelivered']: were the killed tasks handed back?"
+    assert not downstream.duplicated(), f"charged more than once: {downstream.duplicated()}"
+    results = sync_database()[TASK_RESULTS]
+    for task_id in task_ids:
+        assert results.count_documents({"task_id": task_id}) == 1, f"task {task_id}: not exactly one stored result"

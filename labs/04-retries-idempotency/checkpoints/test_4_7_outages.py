@@ -1,0 +1,28 @@
+"""Exercise 4.7: confirmed publishing, and Redis or MongoDB outages that lose no accepted task."""
+
+import os
+import time
+
+import pytest
+
+from queuelabs.testing import faults
+
+OUTAGE = float(os.environ.get("OUTAGE_SECONDS", "5"))
+
+
+@pytest.mark.exercise("4.7")
+def test_publishing_waits_for_rabbitmq_confirms(celery_app):
+    options = celery_app.conf.broker_transport_options or {}
+    assert options.get("confirm_publish") is True, "a 202 must wait for RabbitMQ's confirm: confirm_publish"
+    assert celery_app.conf.result_backend_always_retry, "the worker must retry a result backend that is down"
+
+
+@pytest.mark.exercise("4.7")
+@pytest.mark.parametrize("service", ["redis", "mongodb"])
+def test_an_outage_while_tasks_run_loses_none(service, charges, worker, downstream):
+    task_ids = [charges.task_id(f"{service} outage {i}", 10) for i in range(6)]  # about 0.5 s of work each
+    time.sleep(0.3)
+    with faults.frozen(faults.service_pid(service)):  # the server stops answering: an outage
+        time.sleep(OUTAGE)
+    charges.wait_done(task_ids, timeout=30)
+    assert not downstream.duplicated(), f"charged more than once: {downstream.duplicated()}"

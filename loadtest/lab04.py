@@ -1,0 +1,132 @@
+"""Lab 04 under load: idempotent submissions to a flaky payment service, and zero lost tasks.
+
+One kind of simulated user, a shop checking out orders:
+
+- each order is submitted with an Idempotency-Key; one order in five is sent
+  twice with the same key (a client retrying after a lost answer), and both
+  answers must name the same task id;
+- the order is then followed until SUCCESS, or FAILURE (dead-lettered);
+- while it runs, the payment service fails a share of its calls
+  (LOADTEST_DOWNSTREAM_FAIL_RATE, 0.2 by default), so tasks retry.
+
+At the end of the run every accepted task is checked once more: a task that
+is neither SUCCESS nor FAILURE is LOST, and the run exits 1 (Locust's
+process_exit_code). The summary line says how many were accepted, replayed,
+succeeded, dead-lettered and lost.
+
+Run it with `make loadtest LAB=04` (headless, reports) or `make locust LAB=04`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+
+import httpx
+from locust import HttpUser, between, events, task
+
+DEFAULT_HOST = os.environ.get("QUEUELABS_API_URL", "http://127.0.0.1:8004")
+DOWNSTREAM_URL = os.environ.get("DOWNSTREAM_URL", "http://127.0.0.1:8044")
+FAIL_RATE = float(os.environ.get("LOADTEST_DOWNSTREAM_FAIL_RATE", "0.2"))
+REPEAT_SHARE = 0.2  # orders sent twice with the same key
+POLL_INTERVAL = 0.5
+TASK_TIMEOUT = float(os.environ.get("LOADTEST_TASK_TIMEOUT", "60"))
+SETTLE_SECONDS = float(os.environ.get("LOADTEST_SETTLE_SECONDS", "40"))
+
+SUBMIT = "/api/async/process"
+STATUS = "/api/async/status/[id]"
+ROUND_TRIP = "order: submit -> end"
+ACCEPTED: set[str] = set()  # every task id the API accepted (a 202)
+TALLY = {"replayed": 0, "replay_mismatch": 0}
+
+
+@events.test_start.add_listener
+def make_the_payment_service_flaky(environment, **_) -> None:
+    try:
+        httpx.put(f"{DOWNSTREAM_URL}/faults", json={"fail_rate": FAIL_RATE}, timeout=5).raise_for_status()
+        print(f"[lab04] the payment service at {DOWNSTREAM_URL} now fails {FAIL_RATE:.0%} of calls")
+    except httpx.HTTPError as exc:
+        print(f"[lab04] could not reach the payment service at {DOWNSTREAM_URL} ({exc}): it fails as configured")
+
+
+@events.quitting.add_listener
+def count_lost_tasks(environment, **_) -> None:
+    """Every accepted task must end: SUCCESS, or FAILURE (dead-lettered). Anything else is lost."""
+    host = environment.host or DEFAULT_HOST
+    states: dict[str, str] = {}
+    deadline = time.monotonic() + SETTLE_SECONDS
+    with httpx.Client(base_url=host, timeout=10) as http:
+        while True:
+            for task_id in ACCEPTED - {t for t, s in states.items() if s in ("SUCCESS", "FAILURE")}:
+                try:
+                    states[task_id] = http.get(f"/api/async/status/{task_id}").json().get("status", "?")
+                except (httpx.HTTPError, ValueError):
+                    states[task_id] = "?"
+            pending = [t for t in ACCEPTED if states.get(t) not in ("SUCCESS", "FAILURE")]
+            if not pending or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    succeeded = sum(s == "SUCCESS" for s in states.values())
+    failed = sum(s == "FAILURE" for s in states.values())
+    lost = len(ACCEPTED) - succeeded - failed
+    print(
+        f"[lab04] accepted {len(ACCEPTED)}, replayed {TALLY['replayed']} (mismatched {TALLY['replay_mismatch']}), "
+        f"succeeded {succeeded}, dead-lettered {failed}, lost {lost}"
+    )
+    if lost or TALLY["replay_mismatch"]:
+        environment.process_exit_code = 1
+
+
+class Shop(HttpUser):
+    host = DEFAULT_HOST
+    wait_time = between(0.5, 1.5)
+
+    def _submit(self, body: dict, key: str) -> str | None:
+        headers = {"Idempotency-Key": key}
+        with self.client.post(SUBMIT, json=body, headers=headers, name=SUBMIT, catch_response=True) as response:
+            if response.status_code == 409:  # the first copy is still being accepted: fine, it is ours
+                response.success()
+                return None
+            if response.status_code != 202:
+                response.failure(f"expected 202, got {response.status_code}: {response.text[:200]}")
+                return None
+            return response.json()["task_id"]
+
+    @task
+    def checkout(self) -> None:
+        body = {"data": f"order {uuid.uuid4().hex[:8]}", "iterations": random.randint(1, 3)}
+        key = f"order-{uuid.uuid4()}"
+        started = time.monotonic()
+        task_id = self._submit(body, key)
+        if task_id is None:
+            return
+        ACCEPTED.add(task_id)
+        if random.random() < REPEAT_SHARE:  # the client did not see the answer and sends it again
+            again = self._submit(body, key)
+            if again is not None:
+                TALLY["replayed"] += 1
+                TALLY["replay_mismatch"] += again != task_id
+        while time.monotonic() - started < TASK_TIMEOUT:
+            time.sleep(POLL_INTERVAL)
+            with self.client.get(f"/api/async/status/{task_id}", name=STATUS, catch_response=True) as response:
+                if response.status_code != 200:
+                    response.failure(f"expected 200, got {response.status_code}")
+                    return
+                status = response.json().get("status")
+            if status in ("SUCCESS", "FAILURE"):
+                error = None if status == "SUCCESS" else RuntimeError("dead-lettered")
+                self._round_trip(started, error)
+                return
+        self._round_trip(started, TimeoutError(f"order not finished after {TASK_TIMEOUT:g} s"))
+
+    def _round_trip(self, started: float, error: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type="TASK",
+            name=ROUND_TRIP,
+            response_time=(time.monotonic() - started) * 1000,
+            response_length=0,
+            exception=error,
+            context={},
+        )

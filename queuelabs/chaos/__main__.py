@@ -1,0 +1,62 @@
+"""`python -m queuelabs.chaos 04`: run every row against a lab's reference, print the table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+from queuelabs import stack
+from queuelabs.labs import find_lab
+from queuelabs.testing import faults
+
+from .rows import rows
+from .system import HEADER, System
+
+
+def run(lab_id: str) -> int:
+    lab = find_lab(lab_id)
+    for name in lab.needs:
+        try:
+            faults.service_pid(name)
+        except AssertionError as exc:  # not running, or not ours to signal
+            sys.exit(f"chaos: {exc} (start it with: make up)")
+    system = System(lab)
+    table = []
+    try:
+        system.up()
+        for title, row in rows(system):
+            system.reset_row()
+            print(f"[chaos] lab {lab.id}: {title} ...", flush=True)
+            ids, orders = row(system)
+            if system.procs["worker"].proc.poll() is not None:  # a worker that died with the broker
+                system.start_worker()
+            states = system.settle(ids)
+            dead = system.dead_letters() & set(ids)
+            succeeded = sum(s == "SUCCESS" for s in states.values())
+            dup = system.effects(ids) + sum((n - 1) * count for n, count in orders.items() if n > 1)
+            lost = len(ids) - succeeded - len(dead)
+            table.append((title, len(ids), succeeded, len(dead), lost, dup))
+            print(f"[chaos]   final states: {dict(Counter(states.values()))}", flush=True)
+    finally:
+        system.down()
+    print(f"\nLab {lab.id} ({lab.title}), reference solution, native stack:\n")
+    print("| " + " | ".join(HEADER) + " |")
+    print("|" + "|".join("---" for _ in HEADER) + "|")
+    for line in table:
+        print("| " + " | ".join(str(cell) for cell in line) + " |")
+    bad = [line for line in table if line[4] or line[5]]
+    return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="queuelabs chaos", description=__doc__.splitlines()[0])
+    parser.add_argument("lab", help="the lab whose reference runs the fault suite: 02 or 04")
+    args = parser.parse_args(argv)
+    if stack.mode() != "native":
+        sys.exit("chaos: the fault suite needs the native stack (it signals the servers by pid)")
+    return run(args.lab)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The rows of the table: each causes one fault for real while tasks flow.
+
+Each returns the ids of the tasks the API accepted, and a Counter of how many
+tasks each order became (only the duplicate-submission row fills it).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from queuelabs import stack
+from queuelabs.testing import faults
+
+from .system import System
+
+
+def submit_many(system: System, n: int, iterations: int, threads: int = 4) -> list[str]:
+    with ThreadPoolExecutor(threads) as pool:
+        ids = list(pool.map(lambda i: system.submit(iterations, data=f"task {i}"), range(n)))
+    return [t for t in ids if t]
+
+
+def row_worker_kills(system: System) -> tuple[list[str], Counter]:
+    ids = submit_many(system, 100, iterations=4)  # about 0.2 s each: about 10 s of work on 2 processes
+    for pause in (1.5, 1.5):
+        time.sleep(pause)
+        faults.kill_worker_child(system.procs["worker"])
+    time.sleep(1.5)
+    worker = system.procs["worker"]
+    faults.kill_worker_parent(worker)
+    worker.stop()
+    system.start_worker()
+    return ids, Counter()
+
+
+def row_rabbitmq_kill(system: System) -> tuple[list[str], Counter]:
+    ids: list[str] = []
+    stop = threading.Event()
+
+    def keep_submitting() -> None:  # about 40 submissions a second, before, during and after the crash
+        while not stop.is_set():
+            task_id = system.submit(2)
+            if task_id:
+                ids.append(task_id)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=keep_submitting) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(3)
+    faults.send(faults.service_pid("rabbitmq"), faults.Kill.SIGKILL)
+    time.sleep(2)
+    stack.up(["rabbitmq"])  # about 15 s: mnesia recovers the durable queues and persistent messages
+    time.sleep(5)
+    stop.set()
+    for t in threads:
+        t.join()
+    return ids, Counter()
+
+
+def row_outage(service: str, seconds: float) -> Callable[[System], tuple[list[str], Counter]]:
+    def run(system: System) -> tuple[list[str], Counter]:
+        ids = submit_many(system, 40, iterations=10)  # about 0.5 s each: about 10 s of work
+        time.sleep(1)
+        with faults.frozen(pid_of(system, service)):  # stops answering, keeps its sockets: an outage
+            time.sleep(seconds)
+        return ids, Counter()
+
+    return run
+
+
+def row_down(service: str, seconds: float) -> Callable[[System], tuple[list[str], Counter]]:
+    def run(system: System) -> tuple[list[str], Counter]:
+        ids = submit_many(system, 40, iterations=10)
+        time.sleep(2)  # Redis writes its append-only file every second: the submissions are on disk
+        faults.send(faults.service_pid(service), faults.Kill.SIGKILL)  # down: connections refused
+        time.sleep(seconds)
+        stack.up([service])
+        return ids, Counter()
+
+    return run
+
+
+def pid_of(system: System, service: str) -> int:
+    return system.procs["downstream"].pid if service == "downstream" else faults.service_pid(service)
+
+
+def row_duplicates(system: System) -> tuple[list[str], Counter]:
+    """2,000 orders; a fifth of them sent again with the same Idempotency-Key (a client retry)."""
+    rng, ids, tasks_per_order = random.Random(4), [], Counter()
+
+    def order(i: int) -> list[str]:
+        key, sends = f"order-{uuid.uuid4()}", 2 if rng.random() < 0.2 else 1
+        got = []
+        for _ in range(sends):
+            for _try in range(3):  # no 202 (a 503...): the client tries again, with the same key
+                task_id = system.submit(1, key=key, data=f"order {i}")
+                if task_id:
+                    got.append(task_id)
+                    break
+        return list(dict.fromkeys(got))
+
+    with ThreadPoolExecutor(8) as pool:
+        for got in pool.map(order, range(2000)):
+            ids.extend(got)
+            tasks_per_order[len(got)] += 1
+    return ids, tasks_per_order
+
+
+def rows(system: System) -> list[tuple[str, Callable]]:
+    out = [
+        ("kill -9: 2 pool children, then the worker (100 tasks)", row_worker_kills),
+        ("RabbitMQ kill -9 while submitting", row_rabbitmq_kill),
+        ("Redis frozen, 10 s (40 tasks)", row_outage("redis", 10)),
+        ("Redis kill -9, down 10 s (40 tasks)", row_down("redis", 10)),
+        ("MongoDB frozen, 25 s (40 tasks)", row_outage("mongodb", 25)),
+        ("MongoDB kill -9, down 25 s (40 tasks)", row_down("mongodb", 25)),
+    ]
+    if system.downstream:
+        out.append(("payment service frozen, 15 s (40 tasks)", row_outage("downstream", 15)))
+    out.append(("2,000 submissions, 20% sent twice", row_duplicates))
+    return out

@@ -1,0 +1,129 @@
+"""One lab's reference solution, run as processes in the chaos suite's own corner of the stack."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections import Counter
+
+import httpx
+from pymongo import MongoClient
+
+from queuelabs import stack
+from queuelabs.labs import Lab
+from queuelabs.processes import ManagedProcess, free_port
+from queuelabs.settings import LOG_DIR, TEST_ENV
+from queuelabs.testing.isolation import delete_queues, purge_queues
+
+VHOST = "queuelabs-chaos"
+ENV = {
+    **TEST_ENV,
+    "MONGODB_DB": "queuelabs_chaos",
+    "REDIS_URL": "redis://127.0.0.1:6379/13",
+    "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/13",
+    "CELERY_BROKER_URL": f"amqp://guest:guest@127.0.0.1:5672/{VHOST}",
+    "PYTHONUNBUFFERED": "1",
+    # Short work, real outages. Enough retries to outlast a 25 s outage (lab 04).
+    "TASK_STEP_SECONDS": "0.05",
+    "EMAIL_SECONDS": "0.05",
+    "RETRY_BASE_SECONDS": "0.5",
+    "RETRY_CAP_SECONDS": "10",
+    "MAX_RETRIES": "10",
+}
+HEADER = ("fault", "accepted", "succeeded", "dead-lettered", "lost", "duplicated effects")
+
+
+class System:
+    """One lab's reference: its API, worker and (lab 04) payment service, as processes."""
+
+    def __init__(self, lab: Lab):
+        self.lab, self.procs = lab, {}
+        self.downstream = "downstream" in lab.processes
+
+    def start(self, name: str, extra: tuple[str, ...] = ()) -> ManagedProcess:
+        port = free_port() if self.lab.processes[name].port else None
+        argv = self.lab.command(name, port=port, host="127.0.0.1") + list(extra)
+        env = dict(ENV)
+        if self.downstream and name != "downstream":
+            env["DOWNSTREAM_URL"] = self.procs["downstream"].url
+        log = LOG_DIR / "chaos" / f"lab{self.lab.id}-{name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        proc = ManagedProcess(name, argv, cwd=self.lab.solution_dir, env=env, log_path=log)
+        proc.url = f"http://127.0.0.1:{port}" if port else None
+        proc.start().wait_ready(port=port, log_text=" ready." if name == "worker" else None, timeout=60)
+        self.procs[name] = proc
+        return proc
+
+    def start_worker(self) -> None:
+        self.start("worker", ("--concurrency=2", f"--hostname=chaos-{uuid.uuid4().hex[:6]}@%h"))
+
+    def up(self) -> None:
+        problem = stack.ensure_vhost(VHOST)
+        if problem:
+            sys.exit(f"chaos: {problem}")
+        delete_queues(self.lab.manifest.checkpoints.queues, vhost=VHOST)
+        if self.downstream:
+            self.start("downstream")
+        self.start("api")
+        self.start_worker()
+        self.http = httpx.Client(base_url=self.procs["api"].url, timeout=10)
+
+    def down(self) -> None:
+        for proc in reversed(list(self.procs.values())):
+            proc.stop()
+
+    def submit(self, iterations: int, key: str | None = None, data: str = "chaos") -> str | None:
+        """The task id of a 202, or None (refused, or no answer: not accepted)."""
+        headers = {"Idempotency-Key": key} if key else {}
+        body = {"data": data, "iterations": iterations}
+        try:
+            response = self.http.post("/api/async/process", json=body, headers=headers)
+        except httpx.HTTPError:
+            return None
+        return response.json()["task_id"] if response.status_code == 202 else None
+
+    def states(self, task_ids: list[str]) -> dict[str, str]:
+        out = {}
+        for task_id in task_ids:
+            try:
+                out[task_id] = self.http.get(f"/api/async/status/{task_id}").json().get("status", "?")
+            except (httpx.HTTPError, ValueError):
+                out[task_id] = "?"
+        return out
+
+    def settle(self, task_ids: list[str], timeout: float = 240, quiet: float = 40) -> dict[str, str]:
+        """Wait until every task ended, or nothing changed for `quiet` seconds; their last states."""
+        deadline, last, moved = time.monotonic() + timeout, None, time.monotonic()
+        while True:
+            states = self.states(task_ids)
+            ended = sum(s in ("SUCCESS", "FAILURE") for s in states.values())
+            if ended == len(task_ids) or time.monotonic() > deadline or time.monotonic() - moved > quiet:
+                return states
+            if states != last:
+                last, moved = states, time.monotonic()
+            time.sleep(1)
+
+    def dead_letters(self) -> set[str]:
+        if not self.downstream:  # lab 02 has no dead-letter queue
+            return set()
+        body = self.http.get("/api/dead-letters", params={"limit": 1000}, timeout=60).json()
+        return {letter["task_id"] for letter in body["dead_letters"]}
+
+    def effects(self, task_ids: list[str]) -> int:
+        """Duplicated effects among these tasks: charges per task (lab 04), stored results per task."""
+        wanted, dup = set(task_ids), 0
+        if self.downstream:
+            charges = httpx.get(f"{self.procs['downstream'].url}/charges", timeout=30).json()["charges"]
+            dup += sum(n - 1 for ref, n in Counter(c["reference"] for c in charges).items() if ref in wanted and n > 1)
+        with MongoClient(ENV["MONGODB_URL"], serverSelectionTimeoutMS=5000) as mongo:
+            docs = mongo[ENV["MONGODB_DB"]]["task_results"].find({"task_id": {"$in": list(wanted)}}, {"task_id": 1})
+            dup += sum(n - 1 for n in Counter(d["task_id"] for d in docs).values() if n > 1)
+        return dup
+
+    def reset_row(self) -> None:
+        purge_queues(self.lab.manifest.checkpoints.queues, vhost=VHOST)
+        if self.downstream:
+            ds = self.procs["downstream"].url
+            httpx.delete(f"{ds}/charges", timeout=10)
+            httpx.put(f"{ds}/faults", json={"fail_rate": 0.1}, timeout=10)  # a flaky service, always
