@@ -32,7 +32,7 @@ import httpx
 import psutil
 
 from .labs import find_lab
-from .probes import down_message, probe
+from .probes import services_down
 from .processes import ManagedProcess, free_port
 from .settings import LOG_DIR, TEST_ENV
 from .stack import ensure_test_vhost
@@ -258,11 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     if not naive.exists():
         print(f"lab {lab.id} has no benchmark (no {naive.relative_to(lab.dir.parent.parent)})")
         return 2
-    for service in lab.needs:
-        reason = probe(service, timeout=2.0)
-        if reason is not None:
-            print(down_message(service, reason))
-            return 3
+    if down := services_down(lab.needs):
+        print("\n".join(down))
+        return 3
     if ensure_test_vhost():
         print("RabbitMQ answers, but the test vhost could not be created: restart the stack with: make down up")
         return 3

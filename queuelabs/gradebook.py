@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import probes, starter
+from . import starter
 from .labs import Exercise, Lab
 from .settings import REPO_ROOT, RUN_DIR
 
@@ -27,16 +27,6 @@ def rel(path: Path) -> str:
         return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
-
-
-def services_down(lab: Lab) -> list[str]:
-    """One line per service the lab needs that does not answer."""
-    lines = []
-    for name in lab.needs:
-        reason = probes.probe(name, timeout=2.0)
-        if reason is not None:
-            lines.append(probes.down_message(name, reason))
-    return lines
 
 
 def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:

@@ -59,6 +59,11 @@ def address(url: str) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
+def services_down(names, timeout: float = 2.0) -> list[str]:
+    """One line per service in `names` that does not answer (empty when all do)."""
+    return [down_message(name, reason) for name in names if (reason := probe(name, timeout=timeout)) is not None]
+
+
 def down_message(name: str, reason: str | None = None, url: str | None = None) -> str:
     """The one line a learner reads when a service is missing."""
     why = f" ({reason})" if reason else ""

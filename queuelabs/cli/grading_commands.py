@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from .. import gradebook
-from ..labs import CODE_CHOICES, all_labs, find_exercise, find_lab
+from ..labs import CODE_CHOICES, Lab, all_labs, find_exercise, find_lab
+from ..probes import services_down
+
+
+def require_services(lab: Lab) -> None:
+    """Stop with one line per service the lab needs that is down (exit 3)."""
+    if down := services_down(lab.needs):
+        click.echo("\n".join(down))
+        raise SystemExit(3)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -23,10 +31,7 @@ def check(lab_id: str | None, code: str, exercise_id: str | None, strict: bool, 
         labs = [find_lab(lab_id)] if lab_id else [lab for lab in all_labs() if lab.exercises]
     worst = 0
     for lab in labs:
-        down = gradebook.services_down(lab)
-        if down:
-            click.echo("\n".join(down))
-            raise SystemExit(3)
+        require_services(lab)
         gradebook.PROGRESS_DIR.mkdir(parents=True, exist_ok=True)
         report = gradebook.report_path(lab, code) if code in CODE_CHOICES and not exercise_id else None
         # The exercise table is the summary: no tracebacks (--tb=no) and no list of FAILED
@@ -84,10 +89,7 @@ def prove(lab_id: str | None, side: str) -> None:
     labs = [find_lab(lab_id)] if lab_id else [lab for lab in all_labs() if lab.exercises]
     failures = []
     for lab in labs:
-        down = gradebook.services_down(lab)
-        if down:
-            click.echo("\n".join(down))
-            raise SystemExit(3)
+        require_services(lab)
         failures += gradebook.prove(lab, side)
     click.echo()
     if failures:

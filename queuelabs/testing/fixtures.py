@@ -55,10 +55,8 @@ def stack(lab_run: LabRun) -> None:
     """Stop the whole run with one line if a service the lab needs is down."""
     if lab_run.stack_checked:
         return
-    for name in lab_run.lab.needs:
-        reason = probes.probe(name, timeout=2.0)
-        if reason is not None:
-            pytest.exit(probes.down_message(name, reason), returncode=3)
+    if down := probes.services_down(lab_run.lab.needs):
+        pytest.exit(down[0], returncode=3)
     if "rabbitmq" in lab_run.lab.needs:
         problem = ensure_test_vhost()
         if problem:
