@@ -151,7 +151,8 @@ def run_loadtest(
         print()
         if variant:
             compared[variant] = next((r for r in rows if r.name == config.compare and not r.is_total), None)
-        worst = max(worst, 2 if rc not in (0, 1) else (1 if failed != 0 else 0))
+        # Locust exits 1 on failed requests, and when a scenario sets process_exit_code (lab 04: lost tasks).
+        worst = max(worst, 2 if rc not in (0, 1) else max(rc, 1 if failed else 0))
     if config.variants:
         _print_comparison(config.compare, compared)
     print(f"Reports: {_rel(out)}/*.html (open in a browser) and the CSV files beside them")

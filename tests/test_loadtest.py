@@ -30,3 +30,19 @@ def test_lab01_blocking_variant_is_ten_times_worse(run_solution):
         p95[variant] = next(r for r in rows if r.name == "cheap").p95
     assert p95["fixed"] > 0
     assert p95["blocking"] / p95["fixed"] >= 10, p95
+
+
+def test_lab04_loses_no_task_while_the_payment_service_fails(run_solution, monkeypatch):
+    """Issue #11: idempotent submissions (some sent twice) against a flaky payment service: none lost."""
+    running = run_solution("04", "downstream")
+    downstream = running["downstream"].url
+    running = run_solution("04", "api", "worker", env={"DOWNSTREAM_URL": downstream})
+    monkeypatch.setenv("DOWNSTREAM_URL", downstream)
+    monkeypatch.setenv("LOADTEST_SETTLE_SECONDS", "20")
+    rc = run_loadtest(find_lab("04"), users=5, spawn_rate=5, seconds=10, host=running["api"].url)
+    summary = [line for line in (_newest_report("04") / "lab04.log").read_text().splitlines() if "accepted" in line]
+    assert summary, "the scenario printed no summary line"
+    assert rc == 0, f"failed requests or lost tasks: {summary[-1]}"
+    assert summary[-1].endswith("lost 0") and "mismatched 0" in summary[-1], summary[-1]
+    accepted = int(summary[-1].split("accepted ")[1].split(",")[0])
+    assert accepted >= 5, f"too few orders to count: {summary[-1]}"

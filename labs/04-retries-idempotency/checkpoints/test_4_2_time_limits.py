@@ -2,7 +2,11 @@
 
 import time
 
+import psutil
 import pytest
+
+from queuelabs.testing import faults
+from queuelabs.waiting import wait_until
 
 
 @pytest.mark.exercise("4.2")
@@ -28,3 +32,46 @@ def test_a_hang_becomes_a_retry_and_still_charges_once(charges, worker, downstre
     assert time.monotonic() - started < hang, "the task waited for the hung call instead of giving up on it"
     time.sleep(max(0.0, hang - (time.monotonic() - started)) + 0.5)  # let the hung call charge, late
     assert downstream.charges_for(task_id) == 1, "the late charge of the hung call and the retry must be one charge"
+
+
+@pytest.mark.exercise("4.2")
+def test_the_hard_limit_frees_a_process_the_soft_limit_cannot_reach(
+    charges, lab_worker, downstream, test_env, celery_app
+):
+    """Freeze the pool process mid-task (SIGSTOP): no Python code runs in it, so the soft limit's
+    exception can never be raised there. Only the hard limit helps: the worker's main process kills
+    the frozen one and starts a new one, and the worker serves the next task."""
+    hard = float(test_env["HARD_TIME_LIMIT_SECONDS"])
+    lab_worker.stop()  # a fresh worker with one slot: if it stays stuck, nothing else runs
+    lab_worker.start(1)
+    stuck = charges.task_id("frozen mid-task", 40)  # about 2 s of work
+    wait_until(lambda: charges.status(stuck)["status"] == "STARTED", timeout=10, what="the task to start")
+    (process,) = lab_worker.proc.children()
+    faults.freeze(process.pid)
+    try:
+        after = charges.task_id("submitted after the freeze", 1)
+        try:
+            charges.wait_done([after], timeout=hard + 10, stall=hard + 10)
+        except AssertionError:
+            raise AssertionError(
+                f"the frozen pool process still holds the only slot {hard + 10:g} s later: no hard time limit "
+                "killed it, so the worker looks alive and runs nothing"
+            ) from None
+    finally:
+        if process.is_running() and process.status() == psutil.STATUS_STOPPED:
+            faults.thaw(process.pid)
+    log = lab_worker.proc.log_tail(200)
+    try:
+        check_the_killed_task(charges, downstream, celery_app, stuck, log)
+    finally:
+        lab_worker.stop()  # the next checkpoint starts its own worker, with its own number of slots
+
+
+def check_the_killed_task(charges, downstream, celery_app, stuck: str, log: str) -> None:
+    assert "Hard time limit" in log, "the worker log does not mention the hard limit"
+    if celery_app.conf.task_acks_late:  # exercise 4.3 done: the killed task is handed back, not dropped
+        final = charges.wait_done([stuck], timeout=20)[stuck]
+        assert any(a.get("redelivered") for a in final["history"]), (
+            f"the task killed by the hard limit should run again, redelivered; its history: {final['history']}"
+        )
+        assert downstream.charges_for(stuck) == 1, "the task killed by the hard limit must still charge once"

@@ -25,9 +25,15 @@ logger = get_task_logger(__name__)
 # A call to the payment service gives up after DOWNSTREAM_TIMEOUT_SECONDS (a
 # hang becomes DownstreamUnavailable, so a retry); the whole task gets a soft
 # limit (SoftTimeLimitExceeded is raised inside it: also a retry) and, as a last
-# resort, a hard limit (the pool process is killed and replaced).
+# resort, a hard limit (the pool process is killed and replaced). A task killed
+# by the hard limit is handed back to RabbitMQ (acks_on_timeout False, with the
+# acks_late of 4.3), so it runs again instead of ending as a FAILURE.
 DOWNSTREAM_TIMEOUT: float | None = settings.DOWNSTREAM_TIMEOUT_SECONDS
-TIME_LIMITS = {"soft_time_limit": settings.SOFT_TIME_LIMIT_SECONDS, "time_limit": settings.HARD_TIME_LIMIT_SECONDS}
+TIME_LIMITS = {
+    "soft_time_limit": settings.SOFT_TIME_LIMIT_SECONDS,
+    "time_limit": settings.HARD_TIME_LIMIT_SECONDS,
+    "acks_on_timeout": False,
+}
 HANG_ERRORS: tuple[type[BaseException], ...] = (SoftTimeLimitExceeded,)
 # STARTER
 # DOWNSTREAM_TIMEOUT = None  # wait as long as the payment service takes
