@@ -144,8 +144,9 @@ def probe_cheap_route(url: str, seconds: float) -> list[float]:
 
 
 def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+    """CPU time of the API's process and of any process it started (uvicorn --workers)."""
+    parent = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in (parent, *parent.children(recursive=True)))
 
 
 def measure(name: str, url: str, pid: int, queues: tuple[str, ...]) -> Figures:
