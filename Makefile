@@ -25,7 +25,7 @@ help: ## list the targets
 	@echo
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^lab%/labNN/' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1"
+	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1  BATCH=200"
 
 setup: $(STAMP) ## create .venv from the lock file (quick when nothing changed)
 
@@ -46,8 +46,8 @@ status: setup ## each service, whether it answers, and the URLs
 logs: setup ## the last lines of every log (NAME=lab02 for one, or add FOLLOW=1)
 	@$(QL) logs $(NAME) $(if $(FOLLOW),--follow)
 
-demo: setup ## bring everything up and tour the finished system
-	@$(QL) demo
+demo: setup ## bring everything up and tour the finished system (BATCH=200: then watch a queue fill)
+	@$(QL) demo $(if $(BATCH),--batch $(BATCH))
 
 lab%: setup ## start lab NN's processes, reloading on save: make lab02 (CODE=solution, STOP=1)
 	@$(QL) lab $* --code $(CODE) $(if $(STOP),--stop)
