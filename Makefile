@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump stop start loadtest locust bench chaos notebooks compose-config prove lint clean
+        reset jump stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -92,6 +92,9 @@ locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 
 bench: setup ## the reference API against the naive anti-pattern, same load, one run: make bench LAB=02
 	@$(PY) -m queuelabs.bench $(or $(LAB),02)
+
+screenshots: setup ## maintainers: re-take docs/screenshots/ (headless Chromium, lab 02 under load; about 2 min)
+	@$(PY) -m queuelabs.screenshots
 
 notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks
 	@$(UV) sync --frozen --quiet --inexact --group notebooks
