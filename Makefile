@@ -18,14 +18,14 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump stop start loadtest locust bench chaos notebooks compose-config prove lint clean
+        reset jump stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
 	@echo
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^lab%/labNN/' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1"
+	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1  BATCH=200"
 
 setup: $(STAMP) ## create .venv from the lock file (quick when nothing changed)
 
@@ -46,8 +46,8 @@ status: setup ## each service, whether it answers, and the URLs
 logs: setup ## the last lines of every log (NAME=lab02 for one, or add FOLLOW=1)
 	@$(QL) logs $(NAME) $(if $(FOLLOW),--follow)
 
-demo: setup ## bring everything up and tour the finished system
-	@$(QL) demo
+demo: setup ## bring everything up and tour the finished system (BATCH=200: then watch a queue fill)
+	@$(QL) demo $(if $(BATCH),--batch $(BATCH))
 
 lab%: setup ## start lab NN's processes, reloading on save: make lab02 (CODE=solution, STOP=1)
 	@$(QL) lab $* --code $(CODE) $(if $(STOP),--stop)
@@ -92,6 +92,9 @@ locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 
 bench: setup ## the reference API against the naive anti-pattern, same load, one run: make bench LAB=02
 	@$(PY) -m queuelabs.bench $(or $(LAB),02)
+
+screenshots: setup ## maintainers: re-take docs/screenshots/ (headless Chromium, lab 02 under load; about 2 min)
+	@$(PY) -m queuelabs.screenshots
 
 notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks
 	@$(UV) sync --frozen --quiet --inexact --group notebooks

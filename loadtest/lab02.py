@@ -3,10 +3,12 @@
 Two kinds of simulated users share the API (the HTTP contract in lab 02's lesson):
 
 - TaskSubmitter: submits a small heavy task (POST /api/async/process), then
-  polls GET /api/async/status/{id} until SUCCESS or FAILURE. It also records
-  the whole round trip (submit, queue, work, result) as a request of its own,
-  "task: submit -> SUCCESS", so the report shows both numbers side by side:
-  the API answers in milliseconds, the work takes seconds.
+  polls GET /api/async/status/{id} until SUCCESS or FAILURE. The whole round
+  trip (submit, queue, work, result) is NOT a request: it is recorded apart
+  (loadtest/round_trips.py: the web UI's "Task round trips" tab, a CSV, a
+  summary), so the Charts tab shows the API alone, flat while the queue grows.
+  A task still unfinished when the scenario gives up says why: no worker
+  (from GET /health), or queued behind other work (RabbitMQ's queue depth).
 - Reader: the synchronous side: lists items, creates one now and then, reads
   it back, and calls GET /health.
 
@@ -25,7 +27,9 @@ import random
 import time
 import uuid
 
+import httpx
 from locust import HttpUser, between, task
+from round_trips import RoundTrips
 
 DEFAULT_HOST = os.environ.get("QUEUELABS_API_URL", "http://127.0.0.1:8002")
 
@@ -42,7 +46,10 @@ PRIORITIES = ("low", "normal", "high")
 # Request names group the stats: one line per endpoint, not one per id.
 SUBMIT = "/api/async/process"
 STATUS = "/api/async/status/[id]"
-ROUND_TRIP = "task: submit -> SUCCESS"
+RABBITMQ_API = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672") + "/api"
+
+ROUND_TRIPS = RoundTrips()
+ROUND_TRIPS.install()
 
 
 def _json(response):
@@ -78,6 +85,7 @@ class TaskSubmitter(HttpUser):
                 return
             task_id = data["task_id"]
 
+        status = None
         for _ in range(MAX_POLLS):
             if time.monotonic() - started > TASK_TIMEOUT:
                 break
@@ -91,14 +99,14 @@ class TaskSubmitter(HttpUser):
                 if status not in FINISHED:
                     continue
                 if status == "SUCCESS":
-                    self._round_trip(started, priority, None)
+                    ROUND_TRIPS.finished(priority, time.monotonic() - started)
                 else:
-                    self._round_trip(started, priority, RuntimeError(f"task {status}: {data.get('error')}"))
+                    ROUND_TRIPS.failed(priority, f"task {status}: {str(data.get('error'))[:160]}")
                 return
 
-        self._round_trip(
-            started, priority, TimeoutError(f"task not finished after {TASK_TIMEOUT:g} s: is a worker running?")
-        )
+        waited = time.monotonic() - started
+        note, alarm = why_unfinished(self.host, status, priority, waited)
+        ROUND_TRIPS.unfinished(priority, note, alarm=alarm)
 
     @task(1)
     def unknown_task_is_404(self) -> None:
@@ -111,16 +119,38 @@ class TaskSubmitter(HttpUser):
             else:
                 response.failure(f"expected 404 for an unknown id, got {response.status_code}")
 
-    def _round_trip(self, started: float, priority: str, error: Exception | None) -> None:
-        """Report submit-to-result as one more line of the statistics."""
-        self.environment.events.request.fire(
-            request_type="TASK",
-            name=ROUND_TRIP,
-            response_time=(time.monotonic() - started) * 1000,
-            response_length=0,
-            exception=error,
-            context={"priority": priority},
-        )
+
+def why_unfinished(host: str, status: str | None, priority: str, waited: float) -> tuple[str, bool]:
+    """What really happened to a task still not done when we give up; True when it is a real fault.
+
+    Asked out of band (plain httpx, not Locust's client), so it is not counted as a request."""
+    first = f"still {status or 'PENDING'} after {waited:.0f} s"
+    try:
+        services = httpx.get(f"{host}/health", timeout=5).json().get("services", {})
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        return f"{first}; GET /health did not answer ({type(exc).__name__})", True
+    down = {name: state for name, state in services.items() if state != "ok"}
+    if down:
+        return f"{first}; /health says {'; '.join(f'{k} {v}' for k, v in down.items())}", True
+    if status in ("STARTED", "PROGRESS"):
+        return f"{first}: the worker is on it, the task is longer than LOADTEST_TASK_TIMEOUT", False
+    behind = "higher-priority work" if priority != "high" else "other high-priority work"
+    return f"{first}: the worker runs, the task is queued behind {behind} ({queue_depth()})", False
+
+
+def queue_depth() -> str:
+    """The deepest queue in RabbitMQ's management API, e.g. "312 messages ready in reports"."""
+    try:
+        queues = httpx.get(
+            f"{RABBITMQ_API}/queues",
+            params={"columns": "name,vhost,messages_ready"},
+            auth=("guest", "guest"),
+            timeout=5,
+        ).json()
+        deepest = max(queues, key=lambda q: q.get("messages_ready", 0))
+    except (httpx.HTTPError, ValueError, TypeError, AttributeError):
+        return "queue depth unknown: RabbitMQ's management API did not answer"
+    return f"{deepest.get('messages_ready', 0)} messages ready in {deepest['name']}, vhost {deepest['vhost']}"
 
 
 class Reader(HttpUser):

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import stack
+from . import demo_priority, stack
 from .errors import StackError
 from .labs import find_lab
 from .processes import http_status
@@ -21,7 +21,10 @@ from .settings import FLOWER_PORT
 from .waiting import eventually
 
 console = Console()
-TASKS = [("low", 6), ("normal", 6), ("high", 6), ("normal", 10)]  # (priority, iterations)
+# (priority, iterations). More tasks than the worker has slots (--concurrency=2),
+# the low ones submitted first: the high ones, submitted last, finish before the
+# low ones still waiting in the queue. That is what a priority queue is for.
+TASKS = [("low", 4)] * 4 + [("high", 4)] * 2
 
 
 def _start_lab(lab, probe_path: str) -> str:
@@ -99,7 +102,7 @@ def _wait_healthy(base: str, timeout: float = 60) -> dict:
     raise StackError(f"lab 02 is not healthy after {timeout:g} s ({last.get('body')}): see `make logs NAME=lab02`")
 
 
-def run_demo() -> int:
+def run_demo(batch: int = 0) -> int:
     lab = find_lab("02")
     console.rule("[bold]Queue Labs demo")
     console.print("1. The stack: RabbitMQ (broker), Redis (results, progress), MongoDB (data)")
@@ -124,7 +127,8 @@ def run_demo() -> int:
             task_id = reply.json()["task_id"]
             submitted.append((task_id, priority, iterations, took_ms))
             console.print(
-                f"  POST /api/async/process priority={priority:<6} -> {reply.status_code} in {took_ms:6.1f} ms  task {task_id[:8]}"
+                f"  #{len(submitted)} POST /api/async/process priority={priority:<6} -> {reply.status_code} "
+                f"in {took_ms:6.1f} ms  task {task_id[:8]}"
             )
 
         console.print("\n5. The worker does the work; the API reports progress as it goes:")
@@ -140,12 +144,17 @@ def run_demo() -> int:
     table.add_row("time for the worker to finish them all", f"{work_s:.1f} s")
     table.add_row("finishing order", " -> ".join(finished))
     console.print(table)
+    console.print(demo_priority.why(finished))
+    if batch:
+        demo_priority.watch_a_batch(base, batch)
 
     console.print("\n6. Look around (the stack keeps running):")
     console.print("  lab 01 app           http://127.0.0.1:8001/docs")
     console.print(f"  lab 02 API docs      {base}/docs")
     console.print("  RabbitMQ management  http://127.0.0.1:15672  (guest / guest): Queues tab")
     console.print(f"  Flower               http://127.0.0.1:{FLOWER_PORT}: Tasks tab")
+    if not batch:
+        console.print("  To watch a queue fill and drain: `make demo BATCH=200`")
     console.print("\nNext: read labs/01-sync-vs-async/README.md, then `make check LAB=01`.")
     console.print("Stop everything with `make down`.")
     return 0
@@ -163,22 +172,22 @@ def _watch(client: httpx.Client, submitted) -> list[str]:
     )
     with Progress(*columns, console=console) as progress:
         bars = {
-            tid: progress.add_task(f"{prio:<6} x{its:<3} {tid[:8]}", total=100, state="PENDING")
-            for tid, prio, its, _ in submitted
+            tid: progress.add_task(f"#{n} {prio:<6} x{its:<3} {tid[:8]}", total=100, state="PENDING")
+            for n, (tid, prio, its, _) in enumerate(submitted, 1)
         }
 
         def poll_once() -> bool:
-            for tid, prio, _, _ in submitted:
-                if f"{prio} {tid[:8]}" in finished:
+            for n, (tid, prio, _, _) in enumerate(submitted, 1):
+                if f"{prio} #{n}" in finished:
                     continue
                 body = client.get(f"/api/async/status/{tid}").json()
                 state = body.get("status", "?")
                 percent = (body.get("progress") or {}).get("percent", 0)
                 if state in ("SUCCESS", "FAILURE"):
                     percent = 100
-                    finished.append(f"{prio} {tid[:8]}")
+                    finished.append(f"{prio} #{n}")
                 progress.update(bars[tid], completed=percent, state=state)
             return len(finished) == len(submitted)
 
         eventually(poll_once, timeout=180, interval=0.2)
-    return [name.split()[0] for name in finished]
+    return finished

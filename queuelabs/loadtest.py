@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .errors import LabError
 from .labs import Lab
-from .locust_report import Row, format_table, ms, read_failures, read_stats
+from .locust_report import Row, format_round_trips, format_table, ms, read_failures, read_round_trips, read_stats
 from .processes import http_status, port_open
 from .settings import HOST, LOCUST_PORT, REPO_ROOT
 
@@ -30,6 +30,9 @@ LOADTEST_DIR = REPO_ROOT / "loadtest"
 REPORTS_DIR = LOADTEST_DIR / "reports"
 # Extra seconds allowed after Locust's own `-t` before the run is cut short.
 GRACE_SECONDS = 60
+# The web UI's form opens filled in (Locust takes -u/-r/-t as its defaults): a
+# room sees a load at once, and a forgotten run stops by itself.
+WEB_RUN_TIME = "10m"
 
 
 def _rel(path: Path) -> str:
@@ -109,6 +112,10 @@ def _summarise(prefix: Path) -> tuple[int, list[Row]]:
         return -1, []
     rows = read_stats(stats)
     print(format_table(rows))
+    round_trips = Path(f"{prefix}_round_trips.csv")
+    if round_trips.exists():  # written by scenarios that follow tasks (loadtest/round_trips.py)
+        print("\nTask round trips, submit -> result (apart from the requests above):")
+        print(format_round_trips(read_round_trips(round_trips)))
     total = next((r for r in rows if r.is_total), None)
     failed = total.failures if total else sum(r.failures for r in rows)
     if failed:
@@ -185,7 +192,10 @@ def open_web_ui(lab: Lab, host: str | None) -> int:
     host = _target(lab, host)
     argv = [sys.executable, "-m", "locust", "-f", str(scenario), "--host", host]
     argv += ["--web-host", HOST, "--web-port", str(LOCUST_PORT)]
+    config = lab.manifest.loadtest
+    argv += ["-u", str(config.users), "-r", str(config.spawn_rate), "-t", WEB_RUN_TIME]
     print(f"[locust] web UI: http://{HOST}:{LOCUST_PORT}  (target {host}; Ctrl+C to stop)")
+    print(f"[locust] the form opens with {config.users} users, +{config.spawn_rate}/s, for {WEB_RUN_TIME}: press Start")
     env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")
     if variants := lab.manifest.loadtest.variants:
         env["LOADTEST_VARIANT"] = os.environ.get("LOADTEST_VARIANT", variants[0])

@@ -68,6 +68,26 @@ def read_failures(failures_csv: Path, limit: int = 5) -> list[str]:
     return lines[:limit]
 
 
+def read_round_trips(path: Path) -> list[dict[str, str]]:
+    """The `_round_trips.csv` a scenario writes (loadtest/round_trips.py): one row per kind of task."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def format_round_trips(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return "  (no task was followed to its end)"
+    lines = [f"  {'task':<10}{'finished':>9}{'failed':>8}{'gave up':>9}{'median':>10}{'p95':>10}"]
+    for row in rows:
+        lines.append(
+            f"  {row['kind']:<10}{row['finished']:>9}{row['failed']:>8}{row['unfinished']:>9}"
+            f"{float(row['median_s']):>9.2f}s{float(row['p95_s']):>9.2f}s"
+        )
+        if row.get("note"):
+            lines.append(f"    {row['kind']}: {row['note']}")
+    return "\n".join(lines)
+
+
 def ms(value: float) -> str:
     return f"{value:,.0f} ms"
 

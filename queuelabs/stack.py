@@ -91,6 +91,10 @@ def up(names: list[str] | None = None) -> str:
         say("a Docker engine answers: starting the stack with docker compose")
         if compose_run("up", "-d", "--wait", *names) != 0:
             raise StackError("docker compose could not start the stack: see `docker compose logs`")
+    elif shutil.which("docker") and os.environ.get("QUEUELABS_STACK", "auto") != "native":
+        # Docker Desktop installed but not started: say so rather than switch silently.
+        say("docker is installed but its engine does not answer (Docker Desktop not started?): running natively")
+        native.up_native(names)
     else:
         say("no Docker engine: running the stack natively (data and logs in .run/)")
         native.up_native(names)

@@ -2,20 +2,52 @@
 
 from queuelabs.labs import find_lab
 from queuelabs.loadtest import REPORTS_DIR, run_loadtest
-from queuelabs.locust_report import read_stats
+from queuelabs.locust_report import HTTP_METHODS, read_round_trips, read_stats
 
 
 def _newest_report(lab_id: str):
     return max(REPORTS_DIR.glob(f"lab{lab_id}-*"), key=lambda p: p.stat().st_mtime)
 
 
+def _round_trip_notes(report) -> list[str]:
+    return [row["note"] for row in read_round_trips(report / "lab02_round_trips.csv") if int(row["unfinished"])]
+
+
+def test_unfinished_tasks_without_a_worker_fail_the_run_and_say_so(run_solution, monkeypatch):
+    """Runs first in this module: no worker consumes the test vhost yet."""
+    running = run_solution("02", "api", env={"TASK_STEP_SECONDS": "0.05"})
+    monkeypatch.setenv("LOADTEST_TASK_TIMEOUT", "1")
+    rc = run_loadtest(find_lab("02"), users=8, spawn_rate=8, seconds=6, host=running["api"].url)
+    assert rc == 1, "tasks that never finish because no worker runs must fail the run"
+    notes = _round_trip_notes(_newest_report("02"))
+    assert notes and all("no worker consumes" in note for note in notes), notes
+
+
 def test_lab02_api_has_zero_failed_requests(run_solution):
     running = run_solution("02", "api", "worker", env={"TASK_STEP_SECONDS": "0.05"})
     rc = run_loadtest(find_lab("02"), users=10, spawn_rate=10, seconds=10, host=running["api"].url)
     assert rc == 0, "the load test saw failed requests: see the table above"
-    rows = read_stats(_newest_report("02") / "lab02_stats.csv")
+    report = _newest_report("02")
+    rows = read_stats(report / "lab02_stats.csv")
     total = next(r for r in rows if r.is_total)
     assert total.requests > 50 and total.failures == 0
+    # The round trip is not a request: the aggregate (the Charts tab) holds the API's requests only.
+    assert {r.method for r in rows if not r.is_total} <= HTTP_METHODS, rows
+    finished = sum(int(row["finished"]) for row in read_round_trips(report / "lab02_round_trips.csv"))
+    assert finished > 0
+
+
+def test_tasks_queued_behind_a_busy_worker_are_not_blamed_on_it(run_solution, monkeypatch):
+    """At 200 users low-priority tasks starve; the report must say so, not "is a worker running?"."""
+    running = run_solution("02", "api", "worker", env={"TASK_STEP_SECONDS": "0.05"})
+    for name, value in {"LOADTEST_TASK_TIMEOUT": "1.5", "LOADTEST_MIN_ITERATIONS": "40"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LOADTEST_MAX_ITERATIONS", "40")  # 2 s tasks: more than the worker's slots can take
+    rc = run_loadtest(find_lab("02"), users=12, spawn_rate=12, seconds=6, host=running["api"].url)
+    assert rc == 0, "tasks queued behind a busy worker are the queue working, not a failure"
+    notes = _round_trip_notes(_newest_report("02"))
+    assert notes, "expected tasks still queued or running when the scenario gave up"
+    assert all("the worker runs, the task is queued behind" in n or "the worker is on it" in n for n in notes), notes
 
 
 def test_lab01_blocking_variant_is_ten_times_worse(run_solution):

@@ -63,3 +63,16 @@ def test_stopped_process_is_not_running_even_as_a_zombie(tmp_path):
     assert is_running(proc.pid)
     proc.stop(timeout=5)
     assert not is_running(proc.pid)
+
+
+def test_a_system_rabbitmq_without_management_is_named_with_the_command_to_run(monkeypatch):
+    """Ubuntu's apt starts rabbitmq-server as a service, without the management plugin."""
+    from queuelabs import native
+
+    monkeypatch.setattr(native, "read_pid", lambda name: None)  # not started by the project
+    monkeypatch.setattr(native, "port_open", lambda port: port != native.RABBITMQ_MANAGEMENT_PORT)
+    problem = native.foreign_rabbitmq_problem()
+    assert problem and "\n" not in problem
+    assert "sudo rabbitmq-plugins enable rabbitmq_management" in problem
+    monkeypatch.setattr(native, "port_open", lambda port: True)  # management answers: nothing to say
+    assert native.foreign_rabbitmq_problem() is None

@@ -12,11 +12,12 @@ from ..processes import http_status
 
 
 @click.command()
-def demo() -> None:
+@click.option("--batch", type=click.IntRange(0, 5000), default=0, help="then submit this many small tasks at once")
+def demo(batch: int) -> None:
     """Bring everything up and show the finished system."""
     from ..demo import run_demo
 
-    raise SystemExit(run_demo())
+    raise SystemExit(run_demo(batch=batch))
 
 
 @contextlib.contextmanager
