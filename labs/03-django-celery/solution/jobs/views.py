@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.exceptions import one_line
 from jobs import services
 from jobs.models import Digest, Item
 from jobs.publisher import publish
@@ -86,8 +87,9 @@ def enqueue(
     with transaction.atomic():
         services.record_intent(task_id, task.name, kwargs, priority)
         transaction.on_commit(lambda: publish(task, task_id, kwargs, priority))
-    # Django checked the Host header against ALLOWED_HOSTS: the URL is ours.
-    location = request.build_absolute_uri(reverse("task-status", args=[task_id]))
+    # The Location is a path (/api/async/status/<id>): never built from the
+    # request's Host header, which any client can forge.
+    location = reverse("task-status", args=[task_id])
     body = {"task_id": task_id, "status": "PENDING", "message": f"{what} queued: follow it at {location}"}
     return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
     # END EXERCISE 3.3
@@ -109,6 +111,12 @@ class ProcessSubmit(APIView):
         )
 
 
+def describe_failure(error: Any) -> str:
+    """ "ValueError: iterations must be ..." from the stored exception, in one line, without server addresses."""
+    message = str(error).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
+    return one_line(f"{type(error).__name__}: {message}")
+
+
 class TaskStatusView(APIView):
     @extend_schema(responses={200: TaskStatusSerializer, 404: None})
     def get(self, request: Request, task_id: str) -> Response:
@@ -125,7 +133,7 @@ class TaskStatusView(APIView):
         elif state == "SUCCESS":
             answer["result"] = info
         elif state in ("FAILURE", "RETRY"):
-            answer["error"] = f"{type(info).__name__}: {info}"  # info is the exception
+            answer["error"] = describe_failure(info)  # info is the exception
         return Response(answer)
         # END EXERCISE 3.4
 
@@ -133,7 +141,10 @@ class TaskStatusView(APIView):
 class WelcomeEmail(APIView):
     @extend_schema(
         request=WelcomeEmailSerializer,
-        parameters=[OpenApiParameter("user_email", str), OpenApiParameter("user_name", str)],
+        parameters=[
+            OpenApiParameter("user_email", str, description="instead of the body: the address"),
+            OpenApiParameter("user_name", str, description="instead of the body: the name"),
+        ],
         responses={202: TaskAcceptedSerializer, 503: None},
     )
     def post(self, request: Request) -> Response:
