@@ -38,6 +38,7 @@ from jobs.serializers import (
     WelcomeEmailSerializer,
 )
 from jobs.tasks import process_report, send_welcome_email
+from jobs.transactions import atomically
 
 # --- items: ordinary, fast CRUD ------------------------------------------------------
 
@@ -81,12 +82,16 @@ def enqueue(
     """Persist the intent, publish once it is committed, answer 202 + Location at once."""
     # BEGIN EXERCISE 3.3
     task_id = str(uuid4())
-    # django.db.transaction.atomic() does nothing on MongoDB; the backend's own
-    # atomic() is a real MongoDB transaction, and on_commit runs AFTER it commits:
-    # the task is published only once its record is safely written.
-    with transaction.atomic():
+
+    def write_then_publish() -> None:
         services.record_intent(task_id, task.name, kwargs, priority)
+        # Runs AFTER the transaction commits: the task is published only once
+        # its record is safely written.
         transaction.on_commit(lambda: publish(task, task_id, kwargs, priority))
+
+    # A real MongoDB transaction (django_mongodb_backend's atomic(), not Django's,
+    # which does nothing here), run again if MongoDB refuses it as a transient conflict.
+    atomically(write_then_publish)
     # The Location is a path (/api/async/status/<id>): never built from the
     # request's Host header, which any client can forge.
     location = reverse("task-status", args=[task_id])
