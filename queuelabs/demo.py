@@ -192,7 +192,11 @@ def _show_django() -> str:
             ("POST", "/api/send-welcome-email?user_email=ada@example.com&user_name=Ada", None),
         ):
             reply = client.request(method, path, json=body)
-            table.add_row(f"{method} {path}", f"{reply.status_code} {reply.text[:90]}")
+            shown = f"Location {reply.headers.get('location')}" if reply.status_code == 202 else reply.text[:90]
+            table.add_row(
+                f"{method} {path.split('?')[0]}{'?user_email=...' if '?' in path else ''}",
+                f"{reply.status_code} {shown}",
+            )
     console.print(table)
     console.print("FastAPI answers bad input with 422, DRF with 400; every other answer is the same contract.")
     return base
