@@ -82,7 +82,7 @@ jump: setup ## trainers: solve every lab before LAB with the reference: make jum
 	@test -n "$(LAB)" || { echo "which lab? make jump LAB=02"; exit 2; }
 	@$(QL) jump $(LAB)
 
-loadtest: setup ## headless Locust run with CSV/HTML reports: make loadtest LAB=02
+loadtest: setup ## headless Locust run with CSV/HTML reports: make loadtest LAB=02 (LAB=02,03: both, compared)
 	@test -n "$(LAB)" || { echo "which lab? make loadtest LAB=02"; exit 2; }
 	@$(QL) loadtest $(LAB)
 

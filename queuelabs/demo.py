@@ -16,7 +16,7 @@ from . import demo_priority, stack
 from .errors import StackError
 from .labs import find_lab
 from .processes import http_status
-from .runner import start_lab
+from .runner import start_lab, stop_lab
 from .settings import FLOWER_PORT
 from .waiting import eventually
 
@@ -85,7 +85,7 @@ def _answers(url: str) -> bool:
     return http_status(url, timeout=2) is not None
 
 
-def _wait_healthy(base: str, timeout: float = 60) -> dict:
+def _wait_healthy(base: str, timeout: float = 60, lab_id: str = "02") -> dict:
     last: dict = {}
 
     def healthy() -> bool:
@@ -99,7 +99,9 @@ def _wait_healthy(base: str, timeout: float = 60) -> dict:
     with console.status("Waiting for the API and a worker to answer /health ..."):
         if eventually(healthy, timeout=timeout, interval=0.5):
             return last["body"]
-    raise StackError(f"lab 02 is not healthy after {timeout:g} s ({last.get('body')}): see `make logs NAME=lab02`")
+    raise StackError(
+        f"lab {lab_id} is not healthy after {timeout:g} s ({last.get('body')}): see `make logs NAME=lab{lab_id}`"
+    )
 
 
 def run_demo(batch: int = 0) -> int:
@@ -148,9 +150,12 @@ def run_demo(batch: int = 0) -> int:
     if batch:
         demo_priority.watch_a_batch(base, batch)
 
-    console.print("\n6. Look around (the stack keeps running):")
+    console.print("\n6. The same contract, the Django way (lab 03): Django + DRF on gunicorn, the same queues")
+    django = _show_django()
+
+    console.print("\n7. Look around (the stack keeps running):")
     console.print("  lab 01 app           http://127.0.0.1:8001/docs")
-    console.print(f"  lab 02 API docs      {base}/docs")
+    console.print(f"  lab 03 API docs      {django}/docs  (the admin: {django}/admin/)")
     console.print("  RabbitMQ management  http://127.0.0.1:15672  (guest / guest): Queues tab")
     console.print(f"  Flower               http://127.0.0.1:{FLOWER_PORT}: Tasks tab")
     if not batch:
@@ -158,6 +163,52 @@ def run_demo(batch: int = 0) -> int:
     console.print("\nNext: read labs/01-sync-vs-async/README.md, then `make check LAB=01`.")
     console.print("Stop everything with `make down`.")
     return 0
+
+
+def _show_django() -> str:
+    """Lab 03's reference answers lab 02's requests the same way; returns its base URL."""
+    lab = find_lab("03")
+    if not _answers(f"http://127.0.0.1:{lab.port}/health") and stop_lab(find_lab("02")):
+        console.print("Lab 02 stopped: labs 02 and 03 share queue names, task names and Flower's port: one at a time")
+    base = _start_lab(lab, "/health")
+    _wait_healthy(base, lab_id="03")
+    table = Table(title=f"Lab 02's requests, answered by Django on {base}")
+    table.add_column("request")
+    table.add_column("answer")
+    with httpx.Client(base_url=base, timeout=10) as client:
+        started = time.perf_counter()
+        reply = client.post("/api/async/process", json={"data": "demo django", "iterations": 4, "priority": "high"})
+        took_ms = (time.perf_counter() - started) * 1000
+        location = reply.headers.get("location", "")
+        table.add_row("POST /api/async/process", f"{reply.status_code} in {took_ms:.1f} ms, Location {location}")
+        state: dict = {}
+
+        def finished() -> bool:
+            state.update(client.get(location).json())
+            return state.get("status") in ("SUCCESS", "FAILURE")
+
+        started = time.perf_counter()
+        eventually(finished, timeout=60, interval=0.2)
+        result = state.get("result") or {}
+        table.add_row(
+            f"GET {location[:24]}...",
+            f"{state.get('status')} after {time.perf_counter() - started:.1f} s: total {result.get('total')}, "
+            f"processed_items[0] {(result.get('processed_items') or ['?'])[0]!r}",
+        )
+        for method, path, body in (
+            ("GET", "/api/async/status/never-submitted", None),
+            ("POST", "/api/async/process", {"data": "x", "iterations": 0}),
+            ("POST", "/api/send-welcome-email?user_email=ada@example.com&user_name=Ada", None),
+        ):
+            reply = client.request(method, path, json=body)
+            shown = f"Location {reply.headers.get('location')}" if reply.status_code == 202 else reply.text[:90]
+            table.add_row(
+                f"{method} {path.split('?')[0]}{'?user_email=...' if '?' in path else ''}",
+                f"{reply.status_code} {shown}",
+            )
+    console.print(table)
+    console.print("FastAPI answers bad input with 422, DRF with 400; every other answer is the same contract.")
+    return base
 
 
 def _watch(client: httpx.Client, submitted) -> list[str]:

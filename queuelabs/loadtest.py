@@ -8,12 +8,14 @@ exit code is non-zero when any request failed.
 
 A lab may declare `variants` (lab 01: blocking and fixed): the scenario then
 runs once per variant (LOADTEST_VARIANT=<name>) and the summary compares one
-request (`compare`) across them. Timing claims are ratios measured in one run,
-never absolute milliseconds.
+request (`compare`) across them. Several labs at once (`make loadtest
+LAB=02,03`) put the same load on each lab's API and compare every endpoint.
+Timing claims are ratios measured in one run, never absolute milliseconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -22,7 +24,16 @@ from pathlib import Path
 
 from .errors import LabError
 from .labs import Lab
-from .locust_report import Row, format_round_trips, format_table, ms, read_failures, read_round_trips, read_stats
+from .locust_report import (
+    Row,
+    format_comparison,
+    format_round_trips,
+    format_table,
+    ms,
+    read_failures,
+    read_round_trips,
+    read_stats,
+)
 from .processes import http_status, port_open
 from .settings import HOST, LOCUST_PORT, REPO_ROOT
 
@@ -163,6 +174,56 @@ def run_loadtest(
     if config.variants:
         _print_comparison(config.compare, compared)
     print(f"Reports: {_rel(out)}/*.html (open in a browser) and the CSV files beside them")
+    if worst == 0:
+        print("Zero failed requests.")
+    return worst
+
+
+def run_comparison(
+    labs: list[Lab],
+    *,
+    users: int | None = None,
+    spawn_rate: int | None = None,
+    seconds: int | None = None,
+    hosts: dict[str, str] | None = None,
+    answering=None,
+) -> int:
+    """`make loadtest LAB=02,03`: the same scenario and load on each lab's API, then one table.
+
+    One API after the other, not both at once: on a small machine two APIs (and
+    their workers) under load at the same time compete for the same cores, and
+    each one's figures would depend on the other's. `answering(lab)` is a
+    context manager that makes the lab answer for its run (the CLI starts the
+    reference when nothing does); `hosts` maps a lab id to a base URL instead.
+    Returns what run_loadtest returns, for the worst of the runs."""
+    if variants := [lab.id for lab in labs if lab.manifest.loadtest and lab.manifest.loadtest.variants]:
+        raise LabError(f"lab {variants[0]} compares its own variants: run `make loadtest LAB={variants[0]}` alone")
+    scenario_of(labs[0])  # a clear error when the first lab has no load test
+    config = labs[0].manifest.loadtest
+    users, spawn_rate, seconds = users or config.users, spawn_rate or config.spawn_rate, seconds or config.seconds
+    out = REPORTS_DIR / f"compare-{'-'.join(f'lab{lab.id}' for lab in labs)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, list[Row]] = {}
+    worst = 0
+    for lab in labs:
+        scenario = scenario_of(lab)
+        with answering(lab) if answering else contextlib.nullcontext():
+            host = _target(lab, (hosts or {}).get(lab.id))
+            if warning := _health_warning(host):
+                print(warning)
+            env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")
+            prefix = out / f"lab{lab.id}"
+            label = f"lab {lab.id}"
+            rc = _run_locust(
+                scenario, host=host, users=users, rate=spawn_rate, seconds=seconds, prefix=prefix, env=env, label=label
+            )
+        print()
+        failed, runs[label] = _summarise(prefix)
+        print()
+        worst = max(worst, 2 if rc not in (0, 1) else (1 if failed != 0 else 0))
+    print(f"The same load on each API ({users} users, +{spawn_rate}/s, {seconds} s), one after the other:\n")
+    print(format_comparison(runs))
+    print(f"\nReports: {_rel(out)}/*.html and the CSV files beside them")
     if worst == 0:
         print("Zero failed requests.")
     return worst

@@ -127,3 +127,50 @@ def format_table(rows: list[Row]) -> str:
             lines.append(fmt(["-" * w for w in widths]))
         lines.append(fmt(cells))
     return "\n".join(lines)
+
+
+def format_comparison(runs: dict[str, list[Row]]) -> str:
+    """The same endpoints under the same load, one line per run: `runs` maps a label to its rows.
+
+    The last line of each endpoint is the ratio of the later runs to the first
+    (requests/s and p95), measured in one run of the command."""
+    labels = list(runs)
+    names = sorted({row.name for rows in runs.values() for row in rows}, key=lambda n: (n == "Aggregated", n))
+    headers = ("endpoint", "run", "req/s", "p50", "p95", "p99", "failures")
+    body: list[tuple[str, ...]] = []
+    for name in names:
+        found = {label: next((r for r in rows if r.name == name), None) for label, rows in runs.items()}
+        method = next((r.method for r in found.values() if r is not None), "")
+        shown = "all requests" if name == "Aggregated" else f"{method} {name}".strip()
+        for label, row in found.items():
+            if row is None:
+                body.append((shown, label, "no data", "", "", "", ""))
+            else:
+                cells = (f"{row.rps:.1f}", ms(row.p50), ms(row.p95), ms(row.p99), f"{row.failures:,}")
+                body.append((shown, label, *cells))
+            shown = ""
+        first = found[labels[0]]
+        for label in labels[1:]:
+            row = found[label]
+            if first and row and first.rps > 0 and first.p95 > 0:
+                body.append(
+                    (
+                        "",
+                        f"{label} / {labels[0]}",
+                        f"{row.rps / first.rps:.2f}x",
+                        "",
+                        f"{row.p95 / first.p95:.2f}x",
+                        "",
+                        "",
+                    )
+                )
+        body.append(("",) * len(headers))
+    widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(headers)]
+
+    def fmt(cells) -> str:
+        return "  ".join(
+            [cells[0].ljust(widths[0]), cells[1].ljust(widths[1])]
+            + [c.rjust(w) for c, w in zip(cells[2:], widths[2:], strict=True)]
+        ).rstrip()
+
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *(fmt(cells) for cells in body[:-1])])

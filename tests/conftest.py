@@ -5,8 +5,8 @@ import os
 import pytest
 
 from queuelabs.labs import find_lab
-from queuelabs.settings import TEST_ENV
-from queuelabs.stack import ensure_test_vhost
+from queuelabs.settings import HOST, TEST_ENV
+from queuelabs.stack import ensure_test_vhost, ensure_vhost
 from queuelabs.testing.isolation import delete_queues
 from queuelabs.testing.spawn import Spawner, lab_process_starter
 
@@ -35,3 +35,20 @@ def run_solution():
     yield start
     for spawner in spawners:
         spawner.stop_all()
+
+
+# Labs 02 and 03 use the same queue and task names: side by side, lab 03 gets a
+# vhost of its own, or each lab's worker would take the other's tasks.
+LAB03_VHOST = "queuelabs-test-lab03"
+
+
+@pytest.fixture(scope="module")
+def fastapi_and_django(run_solution):
+    """Labs 02 and 03's references running at once, each with its workers: {"02": url, "03": url}."""
+    assert ensure_vhost(LAB03_VHOST) is None
+    delete_queues(find_lab("03").manifest.checkpoints.queues, vhost=LAB03_VHOST)
+    step = {"TASK_STEP_SECONDS": "0.1"}
+    lab02 = run_solution("02", "api", "worker", env=step)
+    broker = f"amqp://guest:guest@{HOST}:5672/{LAB03_VHOST}"
+    lab03 = run_solution("03", "api", "worker", "emails-worker", env={**step, "CELERY_BROKER_URL": broker})
+    return {"02": lab02["api"].url, "03": lab03["api"].url}

@@ -1,7 +1,7 @@
 """Short headless Locust runs through the same runner `make loadtest` uses."""
 
 from queuelabs.labs import find_lab
-from queuelabs.loadtest import REPORTS_DIR, run_loadtest
+from queuelabs.loadtest import REPORTS_DIR, run_comparison, run_loadtest
 from queuelabs.locust_report import HTTP_METHODS, read_round_trips, read_stats
 
 
@@ -78,3 +78,16 @@ def test_lab04_loses_no_task_while_the_payment_service_fails(run_solution, monke
     assert summary[-1].endswith("lost 0") and "mismatched 0" in summary[-1], summary[-1]
     accepted = int(summary[-1].split("accepted ")[1].split(",")[0])
     assert accepted >= 5, f"too few orders to count: {summary[-1]}"
+
+
+def test_lab02_and_lab03_under_the_same_load_compared(fastapi_and_django, capsys):
+    """`make loadtest LAB=02,03`: the same scenario on FastAPI and Django, one table, zero failures on both."""
+    labs = [find_lab("02"), find_lab("03")]
+    rc = run_comparison(labs, users=8, spawn_rate=8, seconds=8, hosts=fastapi_and_django)
+    printed = capsys.readouterr().out
+    assert rc == 0, f"the comparison saw failed requests:\n{printed[-3000:]}"
+    report = max(REPORTS_DIR.glob("compare-lab02-lab03-*"), key=lambda p: p.stat().st_mtime)
+    for lab_id in ("02", "03"):
+        total = next(r for r in read_stats(report / f"lab{lab_id}_stats.csv") if r.is_total)
+        assert total.requests > 30 and total.failures == 0, (lab_id, total)
+    assert "lab 03 / lab 02" in printed, printed[-3000:]

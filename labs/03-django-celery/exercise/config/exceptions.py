@@ -9,10 +9,13 @@ naming it and the command that starts it. config/urls.py answers Django's own
 
 from __future__ import annotations
 
+import re
+
 import amqp.exceptions
 import kombu.exceptions
 import pymongo.errors
 import redis.exceptions
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import JsonResponse
 from rest_framework import status
@@ -21,6 +24,18 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 START_HINT = "start the stack with: make up"
+# A ceiling on every request body (lab 02's too): above it, 413 before anything reads the body.
+MAX_BODY_BYTES = 256 * 1024
+
+# host:port pairs and URLs say where our servers are: not the caller's business.
+_WHERE = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\b[\w.-]+:\d{2,5}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b", re.IGNORECASE)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """The first line of `text`, without server addresses, at most `limit` characters."""
+    line = _WHERE.sub("<server>", (text.splitlines() or [""])[0])
+    line = line.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot be sent
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _down(service: str, exc: BaseException) -> Response:
@@ -29,7 +44,7 @@ def _down(service: str, exc: BaseException) -> Response:
         reason = "no answer in time"  # a hung server: the socket time-out fired
     else:
         reason = (str(exc) or str(cause or "")).splitlines()[0] if (str(exc) or cause) else type(exc).__name__
-    reason = reason.split(" (configured timeouts")[0].split(", Timeout:")[0][:160]
+    reason = one_line(reason.split(" (configured timeouts")[0].split(", Timeout:")[0], 160)
     return Response({"detail": f"{service} is not answering ({reason}): {START_HINT}"}, status=503)
 
 
@@ -41,7 +56,7 @@ def _service_down(exc: BaseException) -> Response | None:
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         return _down("Redis", exc)
     if isinstance(exc, amqp.exceptions.PreconditionFailed):
-        reason = str(exc).splitlines()[0][:200]
+        reason = one_line(str(exc))
         detail = (
             f"RabbitMQ refused to declare a queue ({reason}): delete the old queue, see the lesson's Troubleshooting"
         )
@@ -52,6 +67,8 @@ def _service_down(exc: BaseException) -> Response | None:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # DATA_UPLOAD_MAX_MEMORY_SIZE, for a body that did not announce its size
+        return Response({"detail": f"the request body is over {MAX_BODY_BYTES} bytes"}, status=413)
     if isinstance(exc, NotImplementedError) and str(exc).startswith("Exercise "):
         return Response({"detail": str(exc)}, status=status.HTTP_501_NOT_IMPLEMENTED)
     down = _service_down(exc)
@@ -74,3 +91,21 @@ def server_error(request) -> JsonResponse:
 
 def bad_request(request, exception=None) -> JsonResponse:
     return JsonResponse({"detail": "Bad Request (is the Host header in DJANGO_ALLOWED_HOSTS?)"}, status=400)
+
+
+class BodySizeLimit:
+    """Middleware: a request that announces a body over MAX_BODY_BYTES gets 413 before anything reads it.
+
+    A body that does not announce its size is read by Django up to
+    DATA_UPLOAD_MAX_MEMORY_SIZE (the same number, in settings), and
+    exception_handler answers 413 for RequestDataTooBig.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            return JsonResponse({"detail": f"the request body is over {MAX_BODY_BYTES} bytes"}, status=413)
+        return self.get_response(request)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.exceptions.BodySizeLimit",  # 413 over 256 KB, before any other middleware reads the body
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The body limit BodySizeLimit checks (config/exceptions.py): the same number here.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # The contract's paths have no trailing slash, and a POST cannot be redirected.
 APPEND_SLASH = False
 
