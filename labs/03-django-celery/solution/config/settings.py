@@ -14,7 +14,6 @@ them with `config_from_object("django.conf:settings", namespace="CELERY")`.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -219,7 +218,11 @@ CELERY_BEAT_SCHEDULE = {
 # STARTER
 # CELERY_BEAT_SCHEDULE: dict = {}
 # END EXERCISE 3.5
-# beat remembers when each entry last ran in a small file: keep it out of the code folder.
+# beat remembers when each entry last ran in a small file: keep it out of the code
+# folder, in the repository's run folder, one per code folder (solution/, exercise/).
+# Never share it between two beats: they would corrupt it.
+_RUN_DIR = Path(env("QUEUELABS_RUN_DIR", str(REPO_ROOT / ".run")))
+_RUN_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = env(
-    "CELERY_BEAT_SCHEDULE_FILENAME", str(Path(tempfile.gettempdir()) / "queuelabs-lab03-celerybeat-schedule")
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(_RUN_DIR / f"lab03-{BASE_DIR.name}-celerybeat-schedule")
 )
