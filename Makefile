@@ -93,8 +93,7 @@ locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 bench: setup ## the reference API against the naive anti-pattern, same load, one run: make bench LAB=02
 	@$(PY) -m queuelabs.bench $(or $(LAB),02)
 
-notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks
-	@$(UV) sync --frozen --quiet --inexact --group notebooks
+notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks (installed by make setup)
 	@$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 starter: setup ## maintainers: regenerate every lab's exercise/ from solution/
