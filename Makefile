@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
+        watch reset jump stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -67,6 +67,10 @@ chaos: setup ## the fault suite against a lab's reference, native stack (about 7
 check: setup ## grade your exercises: make check LAB=02, one exercise: make check EX=2.3
 	@$(QL) check $(LAB) --code $(CODE) $(if $(EX),--exercise $(EX))
 
+watch: setup ## re-grade the exercise you edit on every save: make watch LAB=02 (Ctrl+C to stop)
+	@test -n "$(LAB)" || { echo "which lab? make watch LAB=02"; exit 2; }
+	@$(QL) watch $(LAB) --code $(CODE)
+
 hint: setup ## the next hint of one exercise: make hint EX=2.1 (ALL=1 for every hint)
 	@test -n "$(EX)" || { echo "which exercise? make hint EX=2.1"; exit 2; }
 	@$(QL) hint $(EX) $(if $(ALL),--all)
@@ -96,8 +100,7 @@ bench: setup ## the reference API against the naive anti-pattern, same load, one
 screenshots: setup ## maintainers: re-take docs/screenshots/ (headless Chromium, lab 02 under load; about 2 min)
 	@$(PY) -m queuelabs.screenshots
 
-notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks
-	@$(UV) sync --frozen --quiet --inexact --group notebooks
+notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks (installed by make setup)
 	@$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 starter: setup ## maintainers: regenerate every lab's exercise/ from solution/

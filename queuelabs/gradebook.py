@@ -30,7 +30,7 @@ def rel(path: Path) -> str:
 
 
 def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
-    argv = [sys.executable, "-m", "pytest", rel(lab.checkpoints_dir), "--code", code, "-p", "no:cacheprovider"]
+    argv = [sys.executable, "-m", "pytest", rel(lab.checkpoints_dir), f"--code={code}", "-p", "no:cacheprovider"]
     if grade_json is not None:
         argv += ["--grade-json", str(grade_json)]
     return subprocess.run(argv + extra, cwd=REPO_ROOT).returncode

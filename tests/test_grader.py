@@ -4,12 +4,15 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from queuelabs import starter
-from queuelabs.labs import load_lab
+from queuelabs.labs import find_lab, load_lab
+from queuelabs.settings import REPO_ROOT
 from queuelabs.testing.grading import exercise_status
+from queuelabs.testing.log_excerpts import first_error
 
 
 @pytest.fixture
@@ -84,6 +87,8 @@ def test_a_syntax_error_is_reported_once_with_its_line(toy, tmp_path):
     assert done.stdout.count("SyntaxError") == 1 and "toy/maths.py, line" in done.stdout
     assert "def broken(:" in done.stdout and "Traceback" not in done.stdout
     assert len(done.stdout.splitlines()) < 30
+    next_line = next(line for line in done.stdout.splitlines() if line.startswith("Next:"))
+    assert "toy/maths.py, line" in next_line, f"Next: must point at the error, not at an exercise: {next_line}"
 
 
 def test_solving_one_exercise_moves_the_count(toy, tmp_path):
@@ -107,3 +112,78 @@ def test_solving_one_exercise_moves_the_count(toy, tmp_path):
 )
 def test_status_rules(records, status):
     assert exercise_status(records) == status
+
+
+def test_the_learners_exception_in_a_server_log_shows_under_the_fail_row(tmp_path):
+    """Lab 02's 2.3 with a bug (a URL object as a header value): the API answers 500, and the
+    table names the file, the line and the exception that only the API's log holds."""
+    lab = find_lab("02")
+    code = tmp_path / "code"
+    shutil.copytree(lab.solution_dir, code, ignore=shutil.ignore_patterns("__pycache__"))
+    routes = code / "app/api/routes/tasks.py"
+    text = routes.read_text()
+    good = 'response.headers["Location"] = STATUS_PATH.format(task_id=task_id)'
+    assert good in text, "the reference changed: update this test's bug"
+    text = text.replace(good, 'response.headers["Location"] = URL(STATUS_PATH.format(task_id=task_id))')
+    text = text.replace(
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\n\nfrom starlette.datastructures import URL\n",
+        1,
+    )
+    routes.write_text(text)
+    line = next(n for n, source in enumerate(text.splitlines(), 1) if "= URL(" in source)
+    test = lab.checkpoints_dir / "test_contract.py::test_submit_answers_202_at_once_with_location"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(test), f"--code={code}", "--tb=no", "-rN", "-p", "no:cacheprovider"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert "FAIL  2.3" in done.stdout, done.stdout
+    rows = done.stdout.split("FAIL  2.3", 1)[1].splitlines()[:3]
+    raised = next((row for row in rows if "your code raised:" in row), "")
+    assert f"app/api/routes/tasks.py:{line}  AttributeError: 'URL' object has no attribute 'encode'" in raised, rows
+    assert "Traceback" not in done.stdout
+
+
+NEVER_AWAITED_LOG = """INFO:     127.0.0.1:5000 - "POST /api/async/process HTTP/1.1" 500 Internal Server Error
+{code}/app/services.py:41: RuntimeWarning: coroutine 'remember_submission' was never awaited
+  services.remember_submission(redis, task_id)
+"""
+GROUP_LOG = """ERROR:    Exception in ASGI application
+  + Exception Group Traceback (most recent call last):
+  |   File "/venv/site-packages/starlette/middleware/base.py", line 190, in __call__
+  |     async with anyio.create_task_group() as task_group:
+  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)
+  +-+---------------- 1 ----------------
+    | Traceback (most recent call last):
+    |   File "/venv/site-packages/fastapi/routing.py", line 300, in app
+    |     raw_response = await run_endpoint_function(
+    |   File "{code}/app/api/routes/tasks.py", line 52, in enqueue
+    |     task_id = uuid4() + 1
+    |               ~~~~~~~~^~~
+    | TypeError: unsupported operand type(s) for +: 'UUID' and 'int'
+    +------------------------------------
+"""
+OUTSIDE_FIRST_LOG = """Traceback (most recent call last):
+  File "/venv/site-packages/uvicorn/server.py", line 10, in serve
+ConnectionResetError: peer went away
+Traceback (most recent call last):
+  File "{code}/app/tasks.py", line 7, in run
+    raise ValueError("bad")
+ValueError: bad
+"""
+
+
+@pytest.mark.parametrize(
+    "log, expected",
+    [
+        (NEVER_AWAITED_LOG, "app/services.py:41  RuntimeWarning: coroutine 'remember_submission' was never awaited"),
+        (GROUP_LOG, "app/api/routes/tasks.py:52  TypeError: unsupported operand type(s) for +: 'UUID' and 'int'"),
+        (OUTSIDE_FIRST_LOG, "app/tasks.py:7  ValueError: bad"),
+    ],
+)
+def test_first_error_of_the_learners_code_in_a_log(tmp_path, log, expected):
+    where = lambda path: str(Path(path).relative_to(tmp_path))  # noqa: E731
+    assert first_error(log.format(code=tmp_path), tmp_path, where) == expected
+    assert first_error(log.format(code="/elsewhere"), tmp_path, where) is None

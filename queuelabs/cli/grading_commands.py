@@ -100,4 +100,16 @@ def prove(lab_id: str | None, side: str) -> None:
     click.echo("prove: every solution passes and every untouched starter fails its checkpoints")
 
 
-COMMANDS = [check, hint, progress, prove]
+@click.command()
+@click.argument("lab_id")
+@click.option("--code", default="exercise", show_default=True, help="exercise (yours), solution, or a folder")
+def watch(lab_id: str, code: str) -> None:
+    """Re-grade the exercise you are editing every time you save (Ctrl+C to stop)."""
+    from ..watch import watch as watch_lab  # watchfiles only when watching
+
+    lab = find_lab(lab_id)
+    require_services(lab)
+    raise SystemExit(watch_lab(lab, code))
+
+
+COMMANDS = [check, hint, progress, prove, watch]

@@ -19,6 +19,7 @@ from queuelabs.labs import CODE_CHOICES, Lab, LabError
 from queuelabs.settings import REPO_ROOT
 
 from .checks import NOT_DONE, ExerciseNotStarted
+from .log_excerpts import first_error, first_error_in_traceback
 from .plugin import LabRun, lab_run_for
 from .spawn import LIVE
 
@@ -77,6 +78,39 @@ def _not_started(excinfo: pytest.ExceptionInfo | None) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Where each server's log stands now: an error logged during this test is this test's."""
+    item.stash[_LOG_OFFSETS] = {id(proc): _size(proc.log_path) for proc in LIVE}
+
+
+_LOG_OFFSETS = pytest.StashKey[dict]()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def learner_error(item: pytest.Item, call: pytest.CallInfo, run: LabRun) -> str:
+    """The first error raised in the graded code during this test: in this process, or in a server's log."""
+    if call.excinfo is not None and (found := first_error_in_traceback(call.excinfo, run.code_dir, _rel)):
+        return found
+    offsets = item.stash.get(_LOG_OFFSETS, {})
+    for proc in list(LIVE):
+        try:
+            with open(proc.log_path, "rb") as log:
+                log.seek(offsets.get(id(proc), 0))
+                text = log.read(2_000_000).decode(errors="replace")
+        except OSError:
+            continue
+        if found := first_error(text, run.code_dir, _rel):
+            return found
+    return ""
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
@@ -103,8 +137,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if report.when != "call" and report.passed:
             return
         outcome_name = "passed" if report.passed else ("skipped" if report.skipped else "failed")
+        error = learner_error(item, call, run) if report.failed and not reason else ""
         _results[run.lab.dir][exercise_id].append(
-            {"test": item.nodeid, "outcome": outcome_name, "not_started": bool(reason), "why": _first_line(call)}
+            {
+                "test": item.nodeid,
+                "outcome": outcome_name,
+                "not_started": bool(reason),
+                "why": _first_line(call),
+                "error": error,
+            }
         )
 
 
@@ -150,7 +191,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         terminalreporter.section(f"Lab {run.lab.id}: your code does not compile, so nothing could be graded")
         terminalreporter.write_line(f"  {error}")
         terminalreporter.write_line("")
-        terminalreporter.write_line(f"Next: fix that line, then `make check LAB={run.lab.id}` again.")
+        where = error.splitlines()[0]  # "labs/02-.../app/services.py, line 141"
+        terminalreporter.write_line(f"Next: fix {where}, then `make check LAB={run.lab.id}` again.")
     graded = {
         ex.id: {"status": "failed", "tests": [], "why": "the code does not compile"}
         for lab_dir in _syntax_errors
@@ -175,9 +217,13 @@ def _print_table(tr, config: pytest.Config, run: LabRun, selected, statuses: dic
     for ex in selected:
         status = statuses[ex.id]
         tr.write_line(f"  {MARKS[status]}  {ex.id:<5} {ex.title:<{width}} {status}")
-        why = next((r["why"] for r in results.get(ex.id, []) if r["outcome"] == "failed" and r["why"]), "")
+        failed = [r for r in results.get(ex.id, []) if r["outcome"] == "failed"]
+        why = next((r["why"] for r in failed if r["why"]), "")
         if status == "failed" and why:
             tr.write_line(f"{'':9}still missing: {why}")
+        error = next((r.get("error") for r in failed if r.get("error")), "")
+        if status == "failed" and error:  # the cause, which the server's log holds
+            tr.write_line(f"{'':9}your code raised: {error}")
     done = sum(1 for s in statuses.values() if s == "passed")
     first_open = next((ex for ex in selected if statuses[ex.id] != "passed"), None)
     if first_open is not None:

@@ -63,7 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("QUEUELABS_CODE", "exercise"),
         help="whose code to grade: exercise (yours, the default), solution, or a folder",
     )
-    group.addoption("--exercise", default=None, help="run only the checkpoints of this exercise, e.g. 2.3")
+    group.addoption("--exercise", default=None, help="run only the checkpoints of this exercise, e.g. 2.3 (or 2.3,2.4)")
     group.addoption("--grade-json", default=None, help="also write each exercise's outcome to this JSON file")
     group.addoption(
         "--show-logs",
@@ -88,10 +88,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     wanted = config.getoption("exercise")
     if not wanted:
         return
+    wanted = set(wanted.split(","))
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("exercise")
-        (keep if marker is not None and str(marker.args[0]) == wanted else drop).append(item)
+        (keep if marker is not None and str(marker.args[0]) in wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

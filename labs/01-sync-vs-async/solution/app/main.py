@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -35,10 +36,25 @@ async def lifespan(app: FastAPI):
     )
     db.open_clients(app)
     await db.seed(app)
+    stop_jobs_on_signals()
     yield
     await db.close_clients(app)
     # Drop queued reports, wait for running ones, then the processes exit.
     app.state.process_pool.shutdown(wait=True, cancel_futures=True)
+
+
+def stop_jobs_on_signals() -> None:
+    """On Ctrl+C (SIGINT) or a stop (SIGTERM), tell running background jobs to give up, then
+    let uvicorn shut down as usual. Without this, uvicorn waits for them before it exits."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        uvicorn_handler = signal.getsignal(signum)
+        if callable(uvicorn_handler):
+
+            def handler(sig, frame, then=uvicorn_handler):
+                jobs.STOPPING.set()
+                then(sig, frame)
+
+            signal.signal(signum, handler)
 
 
 app = FastAPI(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +22,13 @@ def make_process_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _exit_with_parent(parent_pid: int) -> None:
-    """Runs in each pool process: leave when the server is gone, even after a kill -9."""
+    """Runs in each pool process: leave when the server is gone, even after a kill -9.
+
+    Ctrl+C in a terminal reaches every process of the group: the pool's
+    processes ignore it (no KeyboardInterrupt traceback from each of them),
+    and the server shuts them down itself.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent_pid:

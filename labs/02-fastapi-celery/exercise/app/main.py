@@ -23,6 +23,7 @@ from app.broker import BrokerProbe, TaskPublisher
 from app.celery_app import CeleryConfig, queue_names
 from app.core.config import settings
 from app.db import async_database, make_async_client
+from queuelabs.offline_docs import serve_docs_offline
 
 
 def make_redis(url: str) -> Redis:
@@ -68,6 +69,7 @@ app = FastAPI(
     description="Items on MongoDB; heavy work queued through RabbitMQ to Celery workers.",
     lifespan=lifespan,
 )
+serve_docs_offline(app)  # /docs and /redoc from local files: they work without internet
 for router in routers:
     app.include_router(router)
 app.add_middleware(errors.BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)

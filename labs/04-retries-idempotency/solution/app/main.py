@@ -23,6 +23,7 @@ from app.api.main import api_router
 from app.broker import BrokerUnavailable
 from app.core.config import settings
 from app.db import async_database, make_async_client
+from queuelabs.offline_docs import serve_docs_offline
 
 START_HINT = "start the stack with: make up"
 
@@ -54,6 +55,7 @@ app = FastAPI(
     description="Charges a flaky payment service from Celery tasks, once, whatever fails.",
     lifespan=lifespan,
 )
+serve_docs_offline(app)  # /docs and /redoc from local files: they work without internet
 app.include_router(api_router)
 
 

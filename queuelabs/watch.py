@@ -1,0 +1,138 @@
+"""`make watch LAB=02`: re-grade the exercise you are editing every time you save.
+
+Rustlings' watch mode for the labs: watchfiles reports which files of the code
+folder changed, lab.toml's `[[exercise]] files` says which exercises live in
+them, and only those are graded (one pytest run, the same checkpoints and the
+same table rows as `make check`). Of the exercises in a saved file, the ones
+you started and have not passed yet are graded; once they pass, saving the
+file grades all the started ones again, so a regression shows at once.
+Ctrl+C stops it, and any grading still running, cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import watchfiles
+
+from . import starter
+from .gradebook import rel
+from .labs import Exercise, Lab, load_lab
+from .settings import REPO_ROOT
+
+# The table's rows ("  PASS  2.3 ...") and the lines indented under them.
+ROW = re.compile(r"^  (PASS|FAIL|TODO|SKIP|----)  ")
+DETAIL = re.compile(r"^ {4,}\S")
+
+
+def exercises_in(lab: Lab, code_dir: Path, changed: set[Path]) -> list[Exercise]:
+    """The exercises whose files are among `changed` (paths anywhere under code_dir)."""
+    names = set()
+    for path in changed:
+        try:
+            names.add(Path(path).resolve().relative_to(code_dir.resolve()).as_posix())
+        except ValueError:
+            continue
+    return [ex for ex in lab.exercises if names & set(ex.files)]
+
+
+def to_grade(lab: Lab, code_dir: Path, candidates: list[Exercise], passed: set[str]) -> list[Exercise]:
+    """Of a saved file's exercises: the started ones not passed yet, else every started one, else all (TODO)."""
+    untouched = starter.untouched(lab, code_dir)
+    started = [ex for ex in candidates if ex.id not in untouched]
+    return [ex for ex in started if ex.id not in passed] or started or candidates
+
+
+def table_rows(output: str) -> list[str]:
+    """What `make check` prints for each exercise (its row and the lines under it), or the compile error."""
+    lines = output.splitlines()
+    rows: list[str] = []
+    for line in lines:
+        if ROW.match(line) or (rows and DETAIL.match(line)):
+            rows.append(line)
+        elif rows and not DETAIL.match(line):
+            break
+    if rows:
+        return rows
+    start = next((i for i, line in enumerate(lines) if "does not compile" in line), None)
+    if start is not None:  # a syntax error: file, line, the offending line
+        return [line for line in lines[start + 1 : start + 5] if line.strip() and not line.startswith("Next")]
+    return [line for line in lines if line.strip()][-8:]  # pytest could not run: show why
+
+
+class Watcher:
+    def __init__(self, lab: Lab, code_dir: Path):
+        self.lab, self.code_dir = lab, code_dir
+        self.stop = threading.Event()
+        self.child: subprocess.Popen | None = None
+        self.passed: set[str] = set()
+
+    def interrupt(self, signum, frame) -> None:
+        self.stop.set()
+        if self.child is not None and self.child.poll() is None:
+            self.child.send_signal(signal.SIGINT)  # pytest stops the processes it started
+
+    def grade(self, exercises: list[Exercise], code: str) -> None:
+        ids = ",".join(ex.id for ex in exercises)
+        with tempfile.TemporaryDirectory(prefix="queuelabs-watch-") as tmp:
+            report = Path(tmp) / "grade.json"
+            # -c: the project's pytest settings (the grader plugin) even for a lab outside the repository.
+            argv = [sys.executable, "-m", "pytest", "-c", str(REPO_ROOT / "pyproject.toml")]
+            argv += [rel(self.lab.checkpoints_dir), f"--code={code}"]
+            argv += ["--exercise", ids, "--grade-json", str(report), "-p", "no:cacheprovider", "--tb=no", "-rN"]
+            started = time.monotonic()
+            # Its own session: a Ctrl+C in the terminal reaches the watcher, which passes it on once.
+            self.child = subprocess.Popen(
+                argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+            )
+            output, _ = self.child.communicate()
+            self.child = None
+            if self.stop.is_set():
+                return
+            print(f"  graded {ids} in {time.monotonic() - started:.1f} s", flush=True)
+            for line in table_rows(output):
+                print(line, flush=True)
+            if report.exists():
+                for ex_id, grade in json.loads(report.read_text()).items():
+                    (self.passed.add if grade["status"] == "passed" else self.passed.discard)(ex_id)
+
+    def run(self, code: str) -> int:
+        signal.signal(signal.SIGINT, self.interrupt)
+        signal.signal(signal.SIGTERM, self.interrupt)
+        print(f"Watching {rel(self.code_dir)} for lab {self.lab.id}: save a file to grade its exercise.", flush=True)
+        print("Ctrl+C to stop.", flush=True)
+        changes = watchfiles.watch(
+            self.code_dir, watch_filter=watchfiles.PythonFilter(), stop_event=self.stop, raise_interrupt=False
+        )
+        for changed in changes:
+            paths = {Path(path) for _, path in changed}
+            candidates = exercises_in(self.lab, self.code_dir, paths)
+            names = ", ".join(sorted(rel(p) for p in paths))
+            if not candidates:
+                print(f"\n[{time.strftime('%H:%M:%S')}] {names} changed: no exercise lives there", flush=True)
+                continue
+            exercises = to_grade(self.lab, self.code_dir, candidates, self.passed)
+            print(f"\n[{time.strftime('%H:%M:%S')}] {names} changed", flush=True)
+            self.grade(exercises, code)
+            if self.stop.is_set():
+                break
+        print("\nStopped watching.", flush=True)
+        return 0
+
+
+def watch(lab: Lab, code: str = "exercise") -> int:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return Watcher(lab, lab.code_dir(code)).run(code)
+
+
+if __name__ == "__main__":  # python -m queuelabs.watch path/to/lab [exercise|solution|folder]: the platform's tests
+    sys.exit(watch(load_lab(Path(sys.argv[1])), *sys.argv[2:3]))
