@@ -61,7 +61,7 @@ start: setup ## start it again: make start NAME=redis, make start NAME=lab02-wor
 	@$(QL) start $(NAME) --code $(CODE)
 
 scale: setup ## nginx on :8080 before N API replicas + N workers: make scale LAB=02 API=3 WORKERS=3 (STOP=1; COMPARE=1 measures 1 vs 3)
-	@$(QL) scale $(or $(LAB),02) --api $(or $(API),3) --workers $(or $(WORKERS),3) $(if $(RATE),--rate $(RATE)) $(if $(STOP),--stop) $(if $(COMPARE),--compare)
+	@$(QL) scale $(or $(LAB),02) --api $(or $(API),3) --workers $(or $(WORKERS),3) $(if $(RATE),--rate $(RATE)) $(if $(STOP),--stop) $(if $(COMPARE),--compare) $(if $(USERS),--users $(USERS))
 
 chaos: setup ## the fault suite against a lab's reference, native stack (about 7 min): make chaos LAB=04
 	@test -n "$(LAB)" || { echo "which lab? make chaos LAB=04"; exit 2; }

@@ -30,7 +30,7 @@ from ..testing.isolation import purge_queues
 from . import replicas
 
 SHAPES = ((1, 1), (3, 1), (1, 3), (3, 3))
-USERS, SPAWN_RATE, SECONDS = 60, 20, 25
+USERS, SPAWN_RATE, SECONDS = 60, 20, 25  # USERS: the default; `make scale COMPARE=1 USERS=200` for more
 RATE_LIMIT = 5000  # requests/s: far above this load, so the measurement never meets a 429
 READ, SUBMIT, ROUND_TRIP = "/api/items", "/api/async/process", "task: submit -> SUCCESS"
 
@@ -52,7 +52,7 @@ def _row(rows: list[Row], method: str, name: str) -> Row | None:
     return next((r for r in rows if r.method == method and r.name == name), None)
 
 
-def measure(lab: Lab, api: int, workers: int, out: Path, env: dict[str, str]) -> Measured:
+def measure(lab: Lab, api: int, workers: int, out: Path, env: dict[str, str], users: int) -> Measured:
     setup = replicas.start(lab, api, workers, rate=RATE_LIMIT, quiet=True)
     purge_queues(lab.manifest.checkpoints.queues, vhost=runner.REFERENCE_VHOST)
     prefix = out / f"api{api}-workers{workers}"
@@ -60,8 +60,8 @@ def measure(lab: Lab, api: int, workers: int, out: Path, env: dict[str, str]) ->
     _run_locust(
         scenario_of(lab),
         host=setup.url,
-        users=USERS,
-        rate=SPAWN_RATE,
+        users=users,
+        rate=max(SPAWN_RATE, users // 3),
         seconds=SECONDS,
         prefix=prefix,
         env=dict(env, QUEUELABS_API_URL=setup.url),
@@ -102,8 +102,9 @@ def table(results: list[Measured]) -> str:
     return "\n".join(lines)
 
 
-def run(lab: Lab, rate: int | None = None) -> int:
+def run(lab: Lab, rate: int | None = None, users: int | None = None) -> int:
     """Measure every shape, print the table, stop what was started. 0 when no request failed."""
+    users = users or USERS
     if rate:
         print(f"[scale] note: the comparison sets its own rate limit ({RATE_LIMIT} r/s); --rate is ignored")
     if stopped := replicas.stop():
@@ -113,18 +114,18 @@ def run(lab: Lab, rate: int | None = None) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     cores = psutil.cpu_count()
     print(
-        f"[scale] lab {lab.id}: {USERS} Locust users for {SECONDS} s per shape, through nginx, on {cores} CPU cores "
+        f"[scale] lab {lab.id}: {users} Locust users for {SECONDS} s per shape, through nginx, on {cores} CPU cores "
         f"shared by nginx, the APIs, the workers, RabbitMQ, Redis, MongoDB and Locust itself"
     )
     results = []
     started = time.monotonic()
     try:
         for api, workers in SHAPES:
-            results.append(measure(lab, api, workers, out, env))
+            results.append(measure(lab, api, workers, out, env, users))
     finally:
         replicas.stop()
     print(
-        f"\nLab {lab.id} through nginx, {USERS} users, {SECONDS} s per shape, {cores} cores ({time.monotonic() - started:.0f} s in all):"
+        f"\nLab {lab.id} through nginx, {users} users, {SECONDS} s per shape, {cores} cores ({time.monotonic() - started:.0f} s in all):"
     )
     print(table(results))
     print("x: against the first row of this run. p95 task: submit to SUCCESS, queueing included.")
