@@ -18,14 +18,14 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        reset jump stop start loadtest locust bench scale chaos notebooks compose-config prove lint clean
+        reset jump stop start loadtest locust bench chaos notebooks compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
 	@echo
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^lab%/labNN/' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1  API=3 WORKERS=3"
+	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1"
 
 setup: $(STAMP) ## create .venv from the lock file (quick when nothing changed)
 
@@ -60,6 +60,7 @@ start: setup ## start it again: make start NAME=redis, make start NAME=lab02-wor
 	@test -n "$(NAME)" || { echo "which one? make start NAME=lab02-worker (or redis, rabbitmq, mongodb)"; exit 2; }
 	@$(QL) start $(NAME) --code $(CODE)
 
+.PHONY: scale
 scale: setup ## nginx on :8080 before N API replicas + N workers: make scale LAB=02 API=3 WORKERS=3 (STOP=1; COMPARE=1 measures 1 vs 3)
 	@$(QL) scale $(or $(LAB),02) --api $(or $(API),3) --workers $(or $(WORKERS),3) $(if $(RATE),--rate $(RATE)) $(if $(STOP),--stop) $(if $(COMPARE),--compare) $(if $(USERS),--users $(USERS))
 
