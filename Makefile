@@ -60,6 +60,10 @@ start: setup ## start it again: make start NAME=redis, make start NAME=lab02-wor
 	@test -n "$(NAME)" || { echo "which one? make start NAME=lab02-worker (or redis, rabbitmq, mongodb)"; exit 2; }
 	@$(QL) start $(NAME) --code $(CODE)
 
+.PHONY: scale
+scale: setup ## nginx on :8080 before N API replicas + N workers: make scale LAB=02 API=3 WORKERS=3 (STOP=1; COMPARE=1 measures 1 vs 3)
+	@$(QL) scale $(or $(LAB),02) --api $(or $(API),3) --workers $(or $(WORKERS),3) $(if $(RATE),--rate $(RATE)) $(if $(STOP),--stop) $(if $(COMPARE),--compare) $(if $(USERS),--users $(USERS))
+
 chaos: setup ## the fault suite against a lab's reference, native stack (about 7 min): make chaos LAB=04
 	@test -n "$(LAB)" || { echo "which lab? make chaos LAB=04"; exit 2; }
 	@$(PY) -m queuelabs.chaos $(LAB)
@@ -108,7 +112,7 @@ starter: setup ## maintainers: regenerate every lab's exercise/ from solution/
 
 compose-config: setup ## validate docker-compose.yml with the real Compose CLI (no engine needed)
 	@$(QL) compose config --quiet && echo "docker-compose.yml: valid (with and without the lab profiles)"
-	@$(QL) compose --profile lab01 --profile lab02 --profile lab03 --profile lab04 config --quiet
+	@$(QL) compose --profile lab01 --profile lab02 --profile lab03 --profile lab04 --profile scale config --quiet
 
 lint: setup ## maintainers: ruff lint and format check over the whole repository
 	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . && echo "lint: ruff check and ruff format --check pass"

@@ -79,9 +79,7 @@ def _health_warning(host: str) -> str | None:
     return f"warning: GET {host}/health answered {status}: tasks may not finish (see `make status`)"
 
 
-def _run_locust(
-    scenario: Path, *, host: str, users: int, rate: int, seconds: int, prefix: Path, env, label: str
-) -> int:
+def run_locust(scenario: Path, *, host: str, users: int, rate: int, seconds: int, prefix: Path, env, label: str) -> int:
     """One headless run; Locust's own output goes to `<prefix>.log`."""
     argv = [
         *(sys.executable, "-m", "locust", "-f", str(scenario), "--headless", "--host", host),
@@ -161,7 +159,7 @@ def run_loadtest(
         prefix = out / (f"lab{lab.id}-{variant}" if variant else f"lab{lab.id}")
         label = f"lab {lab.id}, {variant}" if variant else f"lab {lab.id}"
         run_env = dict(env, LOADTEST_VARIANT=variant) if variant else env
-        rc = _run_locust(
+        rc = run_locust(
             scenario, host=host, users=users, rate=spawn_rate, seconds=seconds, prefix=prefix, env=run_env, label=label
         )
         print()
@@ -214,7 +212,7 @@ def run_comparison(
             env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")
             prefix = out / f"lab{lab.id}"
             label = f"lab {lab.id}"
-            rc = _run_locust(
+            rc = run_locust(
                 scenario, host=host, users=users, rate=spawn_rate, seconds=seconds, prefix=prefix, env=env, label=label
             )
         print()

@@ -41,16 +41,17 @@ def code_of(name: str) -> str | None:
     return path.read_text().strip() if path.exists() and read_pid(name) else None
 
 
-def worker_hostname(lab: Lab, process: str) -> str:
-    return f"lab{lab.id}-{process}@{os.uname().nodename}"
+def worker_hostname(lab: Lab, process: str, replica: int | None = None) -> str:
+    """A worker's Celery name; replicas (`make scale`) are numbered: lab02-worker-2@host."""
+    return f"lab{lab.id}-{process}{f'-{replica}' if replica else ''}@{os.uname().nodename}"
 
 
-def command_for(lab: Lab, process: str, code: str) -> list[str]:
+def command_for(lab: Lab, process: str, code: str, *, port: int | None = None, replica: int | None = None) -> list[str]:
     """The argv `make labNN` runs: the declared command, named, and reloading on save for the learner."""
-    argv = lab.command(process)
+    argv = lab.command(process, port=port)
     declared = lab.processes[process]
     if declared.ready == "celery":
-        argv.append(f"--hostname={worker_hostname(lab, process)}")
+        argv.append(f"--hostname={worker_hostname(lab, process, replica)}")
     if declared.reload and code == "exercise":
         if argv[0] in ("uvicorn", "gunicorn"):
             argv += ["--reload"]
@@ -64,11 +65,11 @@ def _ready(lab: Lab, process: str, env: dict[str, str]) -> bool:
     if declared.ready == "http":
         return http_status(f"http://127.0.0.1:{declared.port}/", timeout=2) is not None
     if declared.ready == "celery":
-        return _worker_answers(env["CELERY_BROKER_URL"], worker_hostname(lab, process))
+        return worker_answers(env["CELERY_BROKER_URL"], worker_hostname(lab, process))
     return True
 
 
-def _worker_answers(broker_url: str, hostname: str) -> bool:
+def worker_answers(broker_url: str, hostname: str) -> bool:
     from celery import Celery
 
     app = Celery(broker=broker_url)
@@ -80,7 +81,7 @@ def _worker_answers(broker_url: str, hostname: str) -> bool:
         app.close()
 
 
-def _prepare(lab: Lab, code: str) -> dict[str, str]:
+def prepare_env(lab: Lab, code: str) -> dict[str, str]:
     missing = [n for n in lab.needs if probes.probe(n, timeout=1.0)]
     if missing:
         stack.up(missing)
@@ -109,7 +110,7 @@ def _launch(lab: Lab, process: str, code: str, env: dict[str, str]) -> bool:
 
 def start_process(lab: Lab, process: str, code: str) -> None:
     """Start one of the lab's processes (`make start NAME=lab02-worker`) and wait until it is ready."""
-    env = _prepare(lab, code)
+    env = prepare_env(lab, code)
     if _launch(lab, process, code, env):
         _wait_ready(lab, process, env)
 
@@ -121,7 +122,7 @@ def start_lab(lab: Lab, code: str) -> list[str]:
     are restarted, so "your code" is never a lie. Returns the names started;
     raises LabError with one line when a process dies, its port is taken, or it
     is not ready in time."""
-    env = _prepare(lab, code)
+    env = prepare_env(lab, code)
     started = [process for process in lab.processes if _launch(lab, process, code, env)]
     for process in started:
         _wait_ready(lab, process, env)

@@ -85,4 +85,31 @@ def run_process(lab_id: str, process: str) -> None:
     runner.run_in_foreground(find_lab(lab_id), process)
 
 
-COMMANDS = [lab, stop, start, run_process]
+@click.command()
+@click.argument("lab_id", required=False)
+@click.option("--api", default=3, show_default=True, help="API replicas behind nginx")
+@click.option("--workers", default=3, show_default=True, help="worker processes")
+@click.option("--rate", default=None, type=int, help="nginx's rate limit, requests/s per client (default 100)")
+@click.option("--stop", "stop_", is_flag=True, help="stop nginx and every replica")
+@click.option("--compare", is_flag=True, help="measure: the same Locust load on 1 and 3 APIs and 1 and 3 workers")
+@click.option("--users", default=None, type=int, help="Locust users for --compare (default 60)")
+def scale(
+    lab_id: str | None, api: int, workers: int, rate: int | None, stop_: bool, compare: bool, users: int | None
+) -> None:
+    """Nginx on 127.0.0.1:8080 in front of N API replicas and N workers of a lab's reference."""
+    from ..scale import compare as comparison
+    from ..scale import replicas
+
+    if stop_:
+        click.echo("\n".join(f"stopped {name}" for name in replicas.stop()) or "make scale: nothing was running")
+        return
+    the_lab = find_lab(lab_id or "02")
+    if compare:
+        raise SystemExit(comparison.run(the_lab, rate=rate, users=users))
+    setup = replicas.start(the_lab, api, workers, rate=rate or replicas.DEFAULT_RATE)
+    click.echo(f"\nLab {the_lab.id}'s reference behind nginx: {setup.url}  (try: curl -i {setup.url}/health)")
+    click.echo("\n".join(replicas.status_lines()[1:]))
+    click.echo(f"  Logs: make logs NAME=lab{the_lab.id}    Stop: make scale STOP=1")
+
+
+COMMANDS = [lab, stop, start, run_process, scale]

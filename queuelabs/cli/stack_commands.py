@@ -12,6 +12,7 @@ from ..errors import StackError
 from ..labs import all_labs
 from ..processes import read_pid, tracked_names
 from ..runner import code_of, last_error, stop_process
+from ..scale.replicas import status_lines as scale_status_lines
 from ..settings import FLOWER_PORT, LOG_DIR, REPO_ROOT, SERVICES
 
 
@@ -45,15 +46,16 @@ def print_status() -> None:
         click.echo(f"  {title:<9} {state:<10} {address:<48} {owner}")
     labs = [n for n in tracked_names() if n.startswith("lab")]
     if labs:
-        click.echo("Lab processes (`make labNN`):")
+        click.echo("Lab processes (`make labNN`, `make scale`):")
         for name in labs:
             pid = read_pid(name)
             if pid:
-                click.echo(
-                    f"  {name:<16} running   pid {pid:<8} code {code_of(name) or '?'}/  log .run/logs/{name}.log"
-                )
+                code = f"code {code_of(name)}/" if code_of(name) else ""  # nginx runs no lab code
+                click.echo(f"  {name:<16} running   pid {pid:<8} {code:<15} log .run/logs/{name}.log")
             else:
                 click.echo(f"  {name:<16} EXITED    {last_error(name)}")
+    for line in scale_status_lines():
+        click.echo(line)
     click.echo("URLs:")
     click.echo("  RabbitMQ management  http://127.0.0.1:15672 (guest / guest)")
     for lab in all_labs():

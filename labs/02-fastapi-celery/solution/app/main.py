@@ -18,6 +18,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.api import errors
+from app.api.instance import InstanceHeader
 from app.api.main import routers
 from app.broker import BrokerProbe, TaskPublisher
 from app.celery_app import CeleryConfig, queue_names
@@ -73,6 +74,8 @@ serve_docs_offline(app)  # /docs and /redoc from local files: they work without 
 for router in routers:
     app.include_router(router)
 app.add_middleware(errors.BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+# Added last, so it runs first: every answer is named, the 413s above included.
+app.add_middleware(InstanceHeader, name=settings.INSTANCE_NAME)
 errors.install(app)
 
 

@@ -41,6 +41,7 @@ HEALTH_TIMEOUT_SECONDS = float(env("HEALTH_TIMEOUT_SECONDS", "0.8"))  # each che
 PUBLISH_TIMEOUT_SECONDS = float(env("PUBLISH_TIMEOUT_SECONDS", "2.0"))  # every broker call of a submission
 RESULT_TTL_SECONDS = int(env("RESULT_TTL_SECONDS", str(24 * 3600)))  # results and submission records
 DIGEST_INTERVAL_SECONDS = float(env("DIGEST_INTERVAL_SECONDS", "3600"))  # how often beat queues the digest
+INSTANCE_NAME = env("INSTANCE_NAME", "")  # this replica's X-Instance header (empty: the hostname)
 
 # --- Django -----------------------------------------------------------------------
 SECRET_KEY = env("DJANGO_SECRET_KEY", "insecure-local-only-key-for-queue-labs")
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.instance.instance_header",  # X-Instance: which replica answered (first, so every answer has it)
     "config.exceptions.BodySizeLimit",  # 413 over 256 KB, before any other middleware reads the body
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     MAX_BODY_BYTES: int = Field(default=256 * 1024, gt=0)
     # How long task results, and the record that an id was submitted, are kept.
     RESULT_TTL_SECONDS: int = Field(default=24 * 3600, gt=0)
+    # This replica's name in the X-Instance response header (empty: hostname:port).
+    INSTANCE_NAME: str = ""
 
 
 @lru_cache
