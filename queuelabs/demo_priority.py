@@ -12,6 +12,7 @@ import httpx
 from rich.console import Console
 
 from .settings import FLOWER_PORT, HOST, RABBITMQ_MANAGEMENT_PORT
+from .testing.isolation import rabbitmq_api
 
 console = Console()
 QUEUE = "reports"  # lab 02's priority queue (x-max-priority), where POST /api/async/process sends work
@@ -54,11 +55,8 @@ def why(finished: list[str]) -> str:
 def _depth() -> tuple[int, int] | None:
     """(ready, unacked) of the deepest `reports` queue in any vhost; None when the management API is silent."""
     try:
-        queues = httpx.get(
-            f"http://{HOST}:{RABBITMQ_MANAGEMENT_PORT}/api/queues",
-            params={"columns": "name,vhost,messages_ready,messages_unacknowledged"},
-            auth=("guest", "guest"),
-            timeout=3,
+        queues = rabbitmq_api(
+            "GET", "/queues", params={"columns": "name,vhost,messages_ready,messages_unacknowledged"}
         ).json()
         mine = [q for q in queues if q.get("name") == QUEUE]
     except (httpx.HTTPError, ValueError, AttributeError):

@@ -29,11 +29,18 @@ def rel(path: Path) -> str:
         return str(path)
 
 
-def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
-    argv = [sys.executable, "-m", "pytest", rel(lab.checkpoints_dir), f"--code={code}", "-p", "no:cacheprovider"]
+def checkpoint_argv(lab: Lab, code: str, grade_json: Path | None = None) -> list[str]:
+    """pytest on a lab's checkpoints, run from REPO_ROOT. -c: the project's pytest settings (the
+    grader plugin) even for a lab outside the repository."""
+    argv = [sys.executable, "-m", "pytest", "-c", str(REPO_ROOT / "pyproject.toml")]
+    argv += [rel(lab.checkpoints_dir), f"--code={code}", "-p", "no:cacheprovider"]
     if grade_json is not None:
         argv += ["--grade-json", str(grade_json)]
-    return subprocess.run(argv + extra, cwd=REPO_ROOT).returncode
+    return argv
+
+
+def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
+    return subprocess.run(checkpoint_argv(lab, code, grade_json) + extra, cwd=REPO_ROOT).returncode
 
 
 def report_path(lab: Lab, code: str) -> Path:

@@ -25,7 +25,7 @@ from pathlib import Path
 import watchfiles
 
 from . import starter
-from .gradebook import rel
+from .gradebook import checkpoint_argv, rel
 from .labs import Exercise, Lab, load_lab
 from .settings import REPO_ROOT
 
@@ -85,10 +85,7 @@ class Watcher:
         ids = ",".join(ex.id for ex in exercises)
         with tempfile.TemporaryDirectory(prefix="queuelabs-watch-") as tmp:
             report = Path(tmp) / "grade.json"
-            # -c: the project's pytest settings (the grader plugin) even for a lab outside the repository.
-            argv = [sys.executable, "-m", "pytest", "-c", str(REPO_ROOT / "pyproject.toml")]
-            argv += [rel(self.lab.checkpoints_dir), f"--code={code}"]
-            argv += ["--exercise", ids, "--grade-json", str(report), "-p", "no:cacheprovider", "--tb=no", "-rN"]
+            argv = checkpoint_argv(self.lab, code, report) + ["--exercise", ids, "--tb=no", "-rN"]
             started = time.monotonic()
             # Its own session: a Ctrl+C in the terminal reaches the watcher, which passes it on once.
             self.child = subprocess.Popen(

@@ -1,10 +1,12 @@
 """Fixtures for the platform's own tests."""
 
 import os
+import shutil
 
 import pytest
 
-from queuelabs.labs import find_lab
+from queuelabs import starter
+from queuelabs.labs import find_lab, load_lab
 from queuelabs.settings import HOST, TEST_ENV
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
 from queuelabs.testing.isolation import delete_queues
@@ -12,6 +14,15 @@ from queuelabs.testing.spawn import Spawner, lab_process_starter
 
 # The toy lab is data for the grader tests, not part of this suite.
 collect_ignore = ["toylab"]
+
+
+@pytest.fixture
+def toy(tmp_path, request):
+    """A copy of the toy lab with its starter generated: the grader's and the watcher's tests edit it freely."""
+    shutil.copytree(request.path.parent / "toylab", tmp_path / "toylab", ignore=shutil.ignore_patterns("__pycache__"))
+    lab = load_lab(tmp_path / "toylab")
+    starter.write(lab)
+    return lab
 
 
 @pytest.fixture(scope="module")

@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from queuelabs import starter
-from queuelabs.labs import find_lab, load_lab
+from queuelabs.labs import find_lab
 from queuelabs.settings import REPO_ROOT
 from queuelabs.testing.grading import exercise_status
 from queuelabs.testing.log_excerpts import first_error
-
-
-@pytest.fixture
-def toy(tmp_path, request):
-    shutil.copytree(request.path.parent / "toylab", tmp_path / "toylab", ignore=shutil.ignore_patterns("__pycache__"))
-    lab = load_lab(tmp_path / "toylab")
-    starter.write(lab)
-    return lab
 
 
 def grade(lab, code, tmp_path):

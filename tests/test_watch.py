@@ -3,25 +3,14 @@
 The watcher runs for real (watchfiles, a pytest run per save) on a copy of the toy lab.
 """
 
-import shutil
 import signal
 import subprocess
 import sys
 
 import pytest
 
-from queuelabs import starter
-from queuelabs.labs import load_lab
 from queuelabs.settings import REPO_ROOT
 from queuelabs.waiting import wait_until
-
-
-@pytest.fixture
-def toy(tmp_path, request):
-    shutil.copytree(request.path.parent / "toylab", tmp_path / "toylab", ignore=shutil.ignore_patterns("__pycache__"))
-    lab = load_lab(tmp_path / "toylab")
-    starter.write(lab)
-    return lab
 
 
 @pytest.fixture
