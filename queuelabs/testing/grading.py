@@ -17,6 +17,7 @@ import pytest
 
 from queuelabs.labs import CODE_CHOICES, Lab, LabError
 from queuelabs.settings import REPO_ROOT
+from queuelabs.waiting import eventually
 
 from .checks import NOT_DONE, ExerciseNotStarted
 from .log_excerpts import first_error, first_error_in_traceback
@@ -94,20 +95,35 @@ def _size(path: Path) -> int:
         return 0
 
 
+ANSWERED_500 = '" 500 '  # uvicorn's and gunicorn's access lines: ... "POST /path HTTP/1.1" 500 ...
+
+
 def learner_error(item: pytest.Item, call: pytest.CallInfo, run: LabRun) -> str:
     """The first error raised in the graded code during this test: in this process, or in a server's log."""
     if call.excinfo is not None and (found := first_error_in_traceback(call.excinfo, run.code_dir, _rel)):
         return found
     offsets = item.stash.get(_LOG_OFFSETS, {})
-    for proc in list(LIVE):
-        try:
-            with open(proc.log_path, "rb") as log:
-                log.seek(offsets.get(id(proc), 0))
-                text = log.read(2_000_000).decode(errors="replace")
-        except OSError:
-            continue
-        if found := first_error(text, run.code_dir, _rel):
-            return found
+
+    def logged_since_setup() -> list[str]:
+        texts = []
+        for proc in list(LIVE):
+            try:
+                with open(proc.log_path, "rb") as log:
+                    log.seek(offsets.get(id(proc), 0))
+                    texts.append(log.read(2_000_000).decode(errors="replace"))
+            except OSError:
+                continue
+        return texts
+
+    def in_a_log() -> str | None:
+        return next((found for text in logged_since_setup() if (found := first_error(text, run.code_dir, _rel))), None)
+
+    if found := in_a_log():
+        return found
+    # A server logs its exception AFTER it sent the 500 (Starlette re-raises once the answer is out),
+    # so a 500 in an access log without its traceback yet: give the log a moment to catch up.
+    if any(ANSWERED_500 in text for text in logged_since_setup()):
+        return eventually(in_a_log, timeout=1.0) or ""
     return ""
 
 
