@@ -14,7 +14,6 @@ busy the machine's CPUs were. Ratios are against the (1, 1) row of the same run.
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from dataclasses import dataclass
@@ -26,14 +25,14 @@ import psutil
 from .. import runner
 from ..labs import Lab
 from ..loadtest import REPORTS_DIR, run_locust, scenario_of
-from ..locust_report import HTTP_METHODS, Row, read_stats
+from ..locust_report import HTTP_METHODS, Row, read_round_trips, read_stats
 from ..testing.isolation import purge_queues
 from . import replicas
 
 SHAPES = ((1, 1), (3, 1), (1, 3), (3, 3))
 USERS, SPAWN_RATE, SECONDS = 60, 20, 25  # USERS: the default; `make scale COMPARE=1 USERS=200` for more
 RATE_LIMIT = 5000  # requests/s: far above this load, so the measurement never meets a 429
-READ, SUBMIT, ROUND_TRIP = "/api/items", "/api/async/process", "task: submit -> SUCCESS"
+READ, SUBMIT = "/api/items", "/api/async/process"
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def measure(lab: Lab, api: int, workers: int, out: Path, env: dict[str, str], us
     rows = read_stats(stats) if stats.exists() else []
     http = [r for r in rows if r.method in HTTP_METHODS]
     read, submit = _row(rows, "GET", READ), _row(rows, "POST", SUBMIT)
-    finished, failed, task_p95 = _round_trips(prefix, rows)
+    finished, failed, task_p95 = _round_trips(prefix)
     return Measured(
         api,
         workers,
@@ -87,19 +86,13 @@ def measure(lab: Lab, api: int, workers: int, out: Path, env: dict[str, str], us
     )
 
 
-def _round_trips(prefix: Path, rows: list[Row]) -> tuple[int, int, float]:
-    """(tasks finished, tasks failed, p95 in ms) of the scenario's submit -> SUCCESS round trips.
-
-    Read from `<prefix>_round_trips.csv` when the scenario writes one (one row per
-    kind of task: the p95 is the worst kind's), else from a "TASK" row of the stats."""
+def _round_trips(prefix: Path) -> tuple[int, int, float]:
+    """(tasks finished, tasks failed, p95 in ms) of the scenario's submit -> SUCCESS round trips,
+    from the `<prefix>_round_trips.csv` it writes (one row per kind of task: the p95 is the worst kind's)."""
     path = Path(f"{prefix}_round_trips.csv")
-    if path.exists():
-        with open(path, newline="") as fh:
-            kinds = list(csv.DictReader(fh))
-        p95 = max((float(k["p95_s"]) for k in kinds if int(k["finished"])), default=0.0)
-        return sum(int(k["finished"]) for k in kinds), sum(int(k["failed"]) for k in kinds), p95 * 1000
-    trip = _row(rows, "TASK", ROUND_TRIP)
-    return (trip.requests - trip.failures, trip.failures, trip.p95) if trip else (0, 0, 0.0)
+    kinds = read_round_trips(path) if path.exists() else []
+    p95 = max((float(k["p95_s"]) for k in kinds if int(k["finished"])), default=0.0)
+    return sum(int(k["finished"]) for k in kinds), sum(int(k["failed"]) for k in kinds), p95 * 1000
 
 
 def table(results: list[Measured]) -> str:
