@@ -247,9 +247,10 @@ class TaskPublisher:
     """Publishes tasks by name: `await publisher.publish("reports.process", kwargs=..., task_id=...)`."""
 
     def __init__(self, celery_config: object, url: str, timeout: float):
-        # The same queues and routes as the workers' app, and no result backend.
+        # The same queues and routes as the workers' app, and no result backend. Not through
+        # conf.result_backend: Celery reads a CELERY_RESULT_BACKEND environment variable first.
         self.app = Celery("lab02-api", config_source=celery_config, set_as_current=False)
-        self.app.conf.result_backend = None
+        self.app.backend_cls = "disabled"
         self.link = ConfirmedConnection(url, timeout)
         self.timeout = timeout
 
