@@ -1,0 +1,91 @@
+"""`make bench LAB=02`: the reference API against the naive variant, under the same load, in one run.
+
+The naive variant (labs/02-fastapi-celery/bench/naive_app.py) is the anti-pattern
+the lesson warns about: synchronous PyMongo, Redis and `apply_async` straight
+inside `async def`. Both run under uvicorn with the same number of processes,
+side by side, against the checkpoints' isolated stack, with no worker (the
+queues are emptied after each step). In each round (load.py, measure.py):
+
+1. the raw `apply_async` publish rate of one process that does nothing else:
+   the ceiling for anything that publishes through Celery;
+2. for each variant: GET /api/items?limit=5 (the cheap route) on a clock,
+   idle, then during a flood of POST /api/async/process: accepted submits
+   per second and the API's CPU time per accepted submit.
+
+Then, once per variant, RabbitMQ stopped by pid (SIGSTOP): the cheap route's
+p95 and how the submissions were answered. Every ratio is taken within a round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..labs import find_lab
+from ..probes import services_down
+from ..settings import TEST_ENV
+from ..stack import ensure_test_vhost
+from ..testing.isolation import purge_queues
+from .measure import CONNECTIONS_PER_PROCESS, LOAD_SECONDS, Variant, measure, start_api
+from .report import report
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
+    parser.add_argument("lab", nargs="?", default="02")
+    parser.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 1, help="uvicorn processes per API (default: one per core)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of raw loop + floods (default 3)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    lab = find_lab(args.lab)
+    naive = lab.dir / "bench" / "naive_app.py"
+    if not naive.exists():
+        print(f"lab {lab.id} has no benchmark (no {naive.relative_to(lab.dir.parent.parent)}): try make bench LAB=02")
+        return 2
+    if down := services_down(lab.needs):
+        print("\n".join(down))
+        return 3
+    if ensure_test_vhost():
+        print("RabbitMQ answers, but the test vhost could not be created: restart the stack with: make down up")
+        return 3
+    env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+    code_dir, queues = lab.solution_dir, lab.manifest.checkpoints.queues
+    variants = [
+        Variant("reference (solution/)", ["uvicorn", "app.main:app"], env),
+        Variant(
+            "NAIVE (anti-pattern)",
+            ["uvicorn", "naive_app:app", "--app-dir", str(naive.parent)],
+            {**env, "PYTHONPATH": str(code_dir)},
+        ),
+    ]
+    print(
+        f"[bench] lab {lab.id}: {args.rounds} rounds; each API runs {args.processes} uvicorn process(es) "
+        f"and is flooded by {CONNECTIONS_PER_PROCESS * args.processes} connections for {LOAD_SECONDS:g} s",
+        flush=True,
+    )
+    purge_queues(queues)
+    try:
+        for variant in variants:
+            start_api(variant, args.processes, code_dir)
+        raws = measure(
+            variants,
+            rounds=args.rounds,
+            processes=args.processes,
+            code_dir=code_dir,
+            env=env,
+            queues=queues,
+            progress=lambda line: print(f"[bench] {line}", flush=True),
+        )
+    finally:
+        for variant in variants:
+            if variant.api is not None:
+                variant.api.stop()
+        purge_queues(queues)
+    print()
+    print(report(raws, variants, args.processes))
+    return 0

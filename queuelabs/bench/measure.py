@@ -1,0 +1,147 @@
+"""Running the variants and measuring them, in rounds, so that both see the same machine.
+
+On a shared machine the load from other programs drifts by the minute. So
+the raw publish rate and each variant's flood are measured close together,
+round after round (the variants' order alternating), and every ratio is
+taken within one round; the report gives the median over the rounds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+from ..processes import ManagedProcess, free_port
+from ..settings import LOG_DIR
+from ..testing import faults
+from ..testing.isolation import purge_queues
+from ..waiting import wait_until
+from .load import BODY, CHEAP, PROBE_TIMEOUT, SUBMIT, Flood, probe_cheap_route
+
+IDLE_SECONDS = 2.0
+LOAD_SECONDS = 6.0
+FREEZE_SECONDS = 6.0
+CONNECTIONS_PER_PROCESS = 8  # enough to keep one API process busy: 32 gave the same rate, only longer waits
+FROZEN_CONNECTIONS = 8
+RAW_SECONDS = 2.0
+
+
+@dataclass
+class Variant:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    api: ManagedProcess | None = None
+    idle: list[float] = field(default_factory=list)  # seconds per probe, every round pooled
+    loaded: list[float] = field(default_factory=list)
+    frozen: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)  # accepted submits per second, per round
+    raw_shares: list[float] = field(default_factory=list)  # rate / raw publish rate, per round
+    cpu_ms: list[float] = field(default_factory=list)  # API CPU per accepted submit, per round
+    frozen_answers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api.port}"
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+
+def start_api(variant: Variant, processes: int, code_dir: Path) -> None:
+    """The variant under uvicorn, with `processes` worker processes (--workers), on a free port."""
+    port = free_port()
+    argv = [*variant.command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    if processes > 1:
+        argv += ["--workers", str(processes)]
+    slug = variant.name.split()[0].lower()
+    proc = ManagedProcess(f"bench-{slug}", argv, cwd=code_dir, env=variant.env, log_path=LOG_DIR / f"bench-{slug}.log")
+    proc.port = port
+    proc.start()
+    proc.wait_ready(url=f"http://127.0.0.1:{port}{CHEAP}", timeout=60)
+    variant.api = proc
+    with httpx.Client(base_url=variant.url, timeout=10) as http:  # warm up every process: connections, caches
+        for _ in range(20 * processes):
+            http.post(SUBMIT, json=BODY)
+            http.get(CHEAP)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of the API's process and of every process it started (uvicorn --workers)."""
+    parent = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in (parent, *parent.children(recursive=True)))
+
+
+def raw_publish_rate(code_dir: Path, env: dict[str, str]) -> float:
+    """Tasks per second one process publishes with apply_async in a loop, doing nothing else."""
+    script = (
+        "import time\n"
+        "from app.tasks import process_report as task\n"
+        "for _ in range(50): task.apply_async(kwargs={'data': 'bench', 'iterations': 1})\n"
+        "count, start = 0, time.perf_counter()\n"
+        f"while time.perf_counter() - start < {RAW_SECONDS}:\n"
+        "    task.apply_async(kwargs={'data': 'bench', 'iterations': 1}); count += 1\n"
+        "print(count / (time.perf_counter() - start))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=code_dir, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the raw publish loop failed: {done.stderr.strip().splitlines()[-1:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def flood_round(variant: Variant, raw: float, connections: int, queues: tuple[str, ...]) -> None:
+    """Idle probes, then probes under a flood of submissions; the round's figures appended."""
+    variant.idle += probe_cheap_route(variant.url, IDLE_SECONDS)
+    cpu_before = cpu_seconds(variant.api.pid)
+    with Flood(variant.url, connections, LOAD_SECONDS) as flood:
+        time.sleep(0.5)  # the flood is running
+        variant.loaded += probe_cheap_route(variant.url, LOAD_SECONDS - 1.0)
+    accepted = flood.counts.get("202", 0)
+    variant.rates.append(accepted / LOAD_SECONDS)
+    variant.raw_shares.append(accepted / LOAD_SECONDS / raw)
+    variant.cpu_ms.append((cpu_seconds(variant.api.pid) - cpu_before) * 1000 / max(accepted, 1))
+    purge_queues(queues)  # no worker runs: the next round starts with empty queues
+
+
+def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
+    """Probes while RabbitMQ is stopped by pid (SIGSTOP) under a lighter submit load, then the thaw."""
+    with Flood(variant.url, FROZEN_CONNECTIONS, FREEZE_SECONDS, timeout=PROBE_TIMEOUT) as flood:
+        time.sleep(0.3)
+        with faults.frozen(faults.service_pid("rabbitmq")):
+            variant.frozen = probe_cheap_route(variant.url, FREEZE_SECONDS - 0.5)
+    variant.frozen_answers = flood.counts
+    with httpx.Client(base_url=variant.url, timeout=10) as http:  # accepted again, so the next one starts clean
+
+        def accepted() -> bool:
+            try:
+                return http.post(SUBMIT, json=BODY).status_code == 202
+            except httpx.HTTPError:
+                return False
+
+        wait_until(accepted, timeout=60, interval=0.5, what=f"{variant.name} to accept a submission after the thaw")
+    purge_queues(queues)
+
+
+def measure(
+    variants: list[Variant], *, rounds: int, processes: int, code_dir: Path, env: dict[str, str], queues, progress
+) -> list[float]:
+    """Every variant, `rounds` times, then with the broker frozen. Returns the raw rate of each round."""
+    raws = []
+    for number in range(1, rounds + 1):
+        progress(f"round {number}/{rounds}: raw apply_async loop ({RAW_SECONDS:g} s), then each API flooded")
+        raws.append(raw_publish_rate(code_dir, env))
+        purge_queues(queues)
+        for variant in variants if number % 2 else variants[::-1]:
+            flood_round(variant, raws[-1], CONNECTIONS_PER_PROCESS * processes, queues)
+    for variant in variants:
+        progress(f"{variant.name}: RabbitMQ frozen for {FREEZE_SECONDS:g} s under {FROZEN_CONNECTIONS} connections")
+        frozen_broker(variant, queues)
+    return raws

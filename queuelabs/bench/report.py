@@ -1,0 +1,71 @@
+"""The benchmark's table, and the lesson's targets checked against it (ratios, one run)."""
+
+from __future__ import annotations
+
+import statistics
+
+from ..testing.timing import percentile
+from .load import PROBE_TIMEOUT
+from .measure import CONNECTIONS_PER_PROCESS, LOAD_SECONDS, Variant
+
+
+def p95(values: list[float]) -> float:
+    return percentile(values, 95)
+
+
+def ms(values: list[float]) -> str:
+    value = p95(values)
+    return f">={value * 1000:.0f} ms" if value >= PROBE_TIMEOUT else f"{value * 1000:.1f} ms"
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """The median, and the range over the rounds when there were several."""
+    middle = format(statistics.median(values), fmt)
+    return middle if len(values) < 2 else f"{middle} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def table(variants: list[Variant]) -> list[str]:
+    rows = [
+        ("submit req/s (202s, flat out)", lambda v: spread(v.rates, ".0f")),
+        ("  as % of raw apply_async rate", lambda v: spread([s * 100 for s in v.raw_shares], ".0f") + "%"),
+        ("CPU ms per accepted submit", lambda v: spread(v.cpu_ms, ".2f")),
+        ("cheap route p95, idle", lambda v: ms(v.idle)),
+        ("cheap route p95, under submit load", lambda v: ms(v.loaded)),
+        ("  loaded / idle", lambda v: f"x{p95(v.loaded) / p95(v.idle):.1f}"),
+        ("cheap route p95, RabbitMQ frozen", lambda v: ms(v.frozen)),
+        (
+            "submits while frozen (status: count)",
+            lambda v: ", ".join(f"{k}: {n}" for k, n in sorted(v.frozen_answers.items())),
+        ),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"{'':<{width}}" + "".join(f"{v.name:>28}" for v in variants)]
+    lines += [f"{label:<{width}}" + "".join(f"{value(v):>28}" for v in variants) for label, value in rows]
+    return lines
+
+
+def targets(reference: Variant, naive: Variant) -> list[str]:
+    """The lesson's promises, as ratios measured in this run."""
+    share = statistics.median(reference.raw_shares)
+    versus = statistics.median(r / max(n, 1e-9) for r, n in zip(reference.rates, naive.rates, strict=True))
+    loaded = p95(reference.loaded) / p95(reference.idle)
+    frozen = p95(naive.frozen) / p95(reference.frozen)
+    checks = [
+        (f"reference submit rate >= 50% of the raw publish rate: {share * 100:.0f}%", share >= 0.5),
+        (f"reference submit rate >= the naive variant's: x{versus:.2f} (median of the rounds' ratios)", versus >= 1),
+        (f"reference cheap-route p95 under load within 3x of idle: x{loaded:.1f}", loaded <= 3),
+        (f"reference cheap-route p95 with RabbitMQ frozen, vs naive: {frozen:.0f} times better", frozen >= 10),
+    ]
+    return [f"  {'met    ' if ok else 'NOT MET'}  {text}" for text, ok in checks]
+
+
+def report(raws: list[float], variants: list[Variant], processes: int) -> str:
+    lines = table(variants)
+    lines.append(f"raw apply_async publish rate, one process: {spread(raws, '.0f')} tasks/s")
+    lines.append(
+        f"each API: {processes} uvicorn process(es), flooded by {CONNECTIONS_PER_PROCESS * processes} connections "
+        f"for {LOAD_SECONDS:g} s per round; {len(raws)} round(s): medians (and ranges) over the rounds"
+    )
+    if len(variants) == 2:
+        lines += ["targets:", *targets(*variants)]
+    return "\n".join(lines)
