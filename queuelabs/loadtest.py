@@ -26,6 +26,7 @@ from .errors import LabError
 from .labs import Lab
 from .locust_report import (
     Row,
+    add_round_trips_to_html,
     format_comparison,
     format_round_trips,
     format_table,
@@ -123,8 +124,10 @@ def _summarise(prefix: Path) -> tuple[int, list[Row]]:
     print(format_table(rows))
     round_trips = Path(f"{prefix}_round_trips.csv")
     if round_trips.exists():  # written by scenarios that follow tasks (loadtest/round_trips.py)
+        trips = read_round_trips(round_trips)
         print("\nTask round trips, submit -> result (apart from the requests above):")
-        print(format_round_trips(read_round_trips(round_trips)))
+        print(format_round_trips(trips))
+        add_round_trips_to_html(prefix.with_suffix(".html"), trips)  # Locust's report has no place for them
     total = next((r for r in rows if r.is_total), None)
     failed = total.failures if total else sum(r.failures for r in rows)
     if failed:
