@@ -3,8 +3,10 @@
 Each lab names its scenario in lab.toml (`[loadtest] scenario`). A headless run
 calls Locust's own CLI, writes its CSV and HTML reports to
 `loadtest/reports/<lab>-<timestamp>/`, then prints one short table per
-endpoint (requests, failures, p50/p95/p99) read back from `_stats.csv`. The
-exit code is non-zero when any request failed.
+endpoint (requests, failures, p50/p95/p99) read back from `_stats.csv`. A
+scenario that follows tasks writes `_round_trips.csv`; its rows are printed
+apart and added to the HTML report as a section of their own. The exit code
+is non-zero when any request failed.
 
 A lab may declare `variants` (lab 01: blocking and fixed): the scenario then
 runs once per variant (LOADTEST_VARIANT=<name>) and the summary compares one
@@ -105,6 +107,9 @@ def run_locust(scenario: Path, *, host: str, users: int, rate: int, seconds: int
             proc.terminate()
             proc.wait()
             raise
+    round_trips = Path(f"{prefix}_round_trips.csv")
+    if round_trips.exists():  # Locust's HTML report has no place for them: add them (every caller gets it)
+        add_round_trips_to_html(prefix.with_suffix(".html"), read_round_trips(round_trips))
     if rc not in (0, 1):  # 1 means "some requests failed"; anything else is Locust itself failing
         print(f"[loadtest] Locust exited with {rc}; the end of its log ({_rel(log_path)}):")
         for line in log_path.read_text(errors="replace").splitlines()[-15:]:
@@ -124,10 +129,8 @@ def _summarise(prefix: Path) -> tuple[int, list[Row]]:
     print(format_table(rows))
     round_trips = Path(f"{prefix}_round_trips.csv")
     if round_trips.exists():  # written by scenarios that follow tasks (loadtest/round_trips.py)
-        trips = read_round_trips(round_trips)
         print("\nTask round trips, submit -> result (apart from the requests above):")
-        print(format_round_trips(trips))
-        add_round_trips_to_html(prefix.with_suffix(".html"), trips)  # Locust's report has no place for them
+        print(format_round_trips(read_round_trips(round_trips)))
     total = next((r for r in rows if r.is_total), None)
     failed = total.failures if total else sum(r.failures for r in rows)
     if failed:

@@ -103,7 +103,7 @@ ROUND_TRIP_COLUMNS = {
 ROUND_TRIPS_SECTION_ID = "queuelabs-round-trips"
 
 
-def round_trips_html(rows: list[dict[str, str]]) -> str:
+def round_trips_html(rows: list[dict]) -> str:
     """The round trips as an HTML section with its own style (the report is one self-contained file)."""
     finished = sum(int(row.get("finished") or 0) for row in rows)
     head = "".join(f"<th>{html.escape(title)}</th>" for title in ROUND_TRIP_COLUMNS.values())
@@ -126,23 +126,26 @@ def round_trips_html(rows: list[dict[str, str]]) -> str:
     )
 
 
-def add_round_trips_to_html(report: Path, rows: list[dict[str, str]]) -> bool:
-    """Put the round trips into Locust's headless HTML report, after Locust wrote it.
+def with_round_trips(page: str, rows: list[dict]) -> str:
+    """A Locust HTML report with the round trips added as a section of their own.
 
     Locust 2.x has no hook for this: `locust.html.get_html_report` renders a
     fixed set of template arguments, and the report page draws only those (the
-    web UI's extended tabs are not part of it). So the section is inserted
-    before `</body>`, outside the page's React root, with the figures of the
-    `_round_trips.csv` beside it. Returns False when there is no report to extend."""
-    if not report.exists():
-        return False
-    page = report.read_text(encoding="utf-8")
+    web UI's extended tabs are not part of it). So the section goes before
+    `</body>`, outside the page's React root, with the figures of the
+    `_round_trips.csv`. A page that already has it is returned unchanged."""
     if f'id="{ROUND_TRIPS_SECTION_ID}"' in page:
-        return True
+        return page
     section = round_trips_html(rows)
     end = page.rfind("</body>")
-    page = page[:end] + section + page[end:] if end != -1 else page + section
-    report.write_text(page, encoding="utf-8")
+    return page[:end] + section + page[end:] if end != -1 else page + section
+
+
+def add_round_trips_to_html(report: Path, rows: list[dict]) -> bool:
+    """The same, in the report file a headless run wrote; False when there is no report."""
+    if not report.exists():
+        return False
+    report.write_text(with_round_trips(report.read_text(encoding="utf-8"), rows), encoding="utf-8")
     return True
 
 

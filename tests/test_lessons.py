@@ -15,7 +15,7 @@ Words after `checked` say what a block needs:
   `make progress`). In a learner's clone, where exercise/ holds their work, the
   block is skipped and says why; under CI (a clean clone) that is a failure.
 Only mark output that does not depend on timing or on what else runs, and keep
-the whole file quick: it runs in `make test` (about 40 s today).
+the whole file quick: it runs in `make test` (about 45 s today).
 """
 
 import os
