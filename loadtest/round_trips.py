@@ -9,7 +9,9 @@ them apart:
 - a "Task round trips" tab in the web UI (Locust's `extended_tabs`,
   `extended_tables` and `extended_stats` template hooks),
 - `<csv prefix>_round_trips.csv` next to Locust's CSV files in headless runs
-  (`make loadtest` prints it as a second table),
+  (`make loadtest` prints it as a second table, and adds it to the HTML
+  report, which has no hook of its own; the web UI's report download gets
+  the same section),
 - a summary printed when Locust stops.
 
 Each round trip ends one of three ways: finished (SUCCESS), failed (the task
@@ -26,6 +28,8 @@ import threading
 from dataclasses import dataclass, field
 
 from locust import events
+
+from queuelabs.locust_report import with_round_trips
 
 TAB_KEY = "round-trips"
 COLUMNS = [
@@ -134,6 +138,10 @@ class RoundTrips:
             def add_round_trips(response):
                 from flask import request
 
+                if request.path == "/stats/report" and response.mimetype == "text/html":
+                    # The report's Download button: the same section the headless report gets.
+                    response.set_data(with_round_trips(response.get_data(as_text=True), self.rows()))
+                    return response
                 if request.path != "/stats/requests" or not response.is_json:
                     return response
                 extended = [{"key": TAB_KEY, "data": self.rows()}]

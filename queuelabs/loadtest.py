@@ -3,8 +3,10 @@
 Each lab names its scenario in lab.toml (`[loadtest] scenario`). A headless run
 calls Locust's own CLI, writes its CSV and HTML reports to
 `loadtest/reports/<lab>-<timestamp>/`, then prints one short table per
-endpoint (requests, failures, p50/p95/p99) read back from `_stats.csv`. The
-exit code is non-zero when any request failed.
+endpoint (requests, failures, p50/p95/p99) read back from `_stats.csv`. A
+scenario that follows tasks writes `_round_trips.csv`; its rows are printed
+apart and added to the HTML report as a section of their own. The exit code
+is non-zero when any request failed.
 
 A lab may declare `variants` (lab 01: blocking and fixed): the scenario then
 runs once per variant (LOADTEST_VARIANT=<name>) and the summary compares one
@@ -26,6 +28,7 @@ from .errors import LabError
 from .labs import Lab
 from .locust_report import (
     Row,
+    add_round_trips_to_html,
     format_comparison,
     format_round_trips,
     format_table,
@@ -104,6 +107,9 @@ def run_locust(scenario: Path, *, host: str, users: int, rate: int, seconds: int
             proc.terminate()
             proc.wait()
             raise
+    round_trips = Path(f"{prefix}_round_trips.csv")
+    if round_trips.exists():  # Locust's HTML report has no place for them: add them (every caller gets it)
+        add_round_trips_to_html(prefix.with_suffix(".html"), read_round_trips(round_trips))
     if rc not in (0, 1):  # 1 means "some requests failed"; anything else is Locust itself failing
         print(f"[loadtest] Locust exited with {rc}; the end of its log ({_rel(log_path)}):")
         for line in log_path.read_text(errors="replace").splitlines()[-15:]:

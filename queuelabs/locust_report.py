@@ -6,6 +6,7 @@ A table that reads the same in a terminal, a CI log or on a projector.
 from __future__ import annotations
 
 import csv
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,66 @@ def format_round_trips(rows: list[dict[str, str]]) -> str:
         if row.get("note"):
             lines.append(f"    {row['kind']}: {row['note']}")
     return "\n".join(lines)
+
+
+# The `_round_trips.csv` columns, as the web UI's "Task round trips" tab titles them.
+ROUND_TRIP_COLUMNS = {
+    "kind": "Task",
+    "finished": "Finished",
+    "failed": "Failed",
+    "unfinished": "Gave up",
+    "median_s": "Median (s)",
+    "p95_s": "95%ile (s)",
+    "max_s": "Max (s)",
+    "note": "What happened to the last one that did not finish",
+}
+ROUND_TRIPS_SECTION_ID = "queuelabs-round-trips"
+
+
+def round_trips_html(rows: list[dict]) -> str:
+    """The round trips as an HTML section with its own style (the report is one self-contained file)."""
+    finished = sum(int(row.get("finished") or 0) for row in rows)
+    head = "".join(f"<th>{html.escape(title)}</th>" for title in ROUND_TRIP_COLUMNS.values())
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(row.get(key, '')))}</td>" for key in ROUND_TRIP_COLUMNS) + "</tr>"
+        for row in rows
+    )
+    where = f"#{ROUND_TRIPS_SECTION_ID}"
+    return (
+        f"<style>{where} {{max-width:1200px;margin:32px auto;padding:0 24px;font-family:Roboto,Helvetica,Arial,sans-serif}}"
+        f" {where} table {{border-collapse:collapse}}"
+        f" {where} th, {where} td {{padding:6px 12px;border-bottom:1px solid #ddd;text-align:left}}</style>\n"
+        f'<section id="{ROUND_TRIPS_SECTION_ID}" data-finished="{finished}">\n'
+        "<h2>Task round trips</h2>\n"
+        "<p>Submit to result, per kind of task: queue wait plus work, in seconds. They are not HTTP requests, "
+        "so they are not in the statistics and charts above (the web UI shows them in its own tab).</p>\n"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
+        + ("" if rows else "<p>No task was followed to its end.</p>\n")
+        + "</section>\n"
+    )
+
+
+def with_round_trips(page: str, rows: list[dict]) -> str:
+    """A Locust HTML report with the round trips added as a section of their own.
+
+    Locust 2.x has no hook for this: `locust.html.get_html_report` renders a
+    fixed set of template arguments, and the report page draws only those (the
+    web UI's extended tabs are not part of it). So the section goes before
+    `</body>`, outside the page's React root, with the figures of the
+    `_round_trips.csv`. A page that already has it is returned unchanged."""
+    if f'id="{ROUND_TRIPS_SECTION_ID}"' in page:
+        return page
+    section = round_trips_html(rows)
+    end = page.rfind("</body>")
+    return page[:end] + section + page[end:] if end != -1 else page + section
+
+
+def add_round_trips_to_html(report: Path, rows: list[dict]) -> bool:
+    """The same, in the report file a headless run wrote; False when there is no report."""
+    if not report.exists():
+        return False
+    report.write_text(with_round_trips(report.read_text(encoding="utf-8"), rows), encoding="utf-8")
+    return True
 
 
 def ms(value: float) -> str:

@@ -1,8 +1,10 @@
 """Short headless Locust runs through the same runner `make loadtest` uses."""
 
+import re
+
 from queuelabs.labs import find_lab
 from queuelabs.loadtest import REPORTS_DIR, run_comparison, run_loadtest
-from queuelabs.locust_report import HTTP_METHODS, read_round_trips, read_stats
+from queuelabs.locust_report import HTTP_METHODS, ROUND_TRIPS_SECTION_ID, read_round_trips, read_stats
 
 
 def _newest_report(lab_id: str):
@@ -35,6 +37,11 @@ def test_lab02_api_has_zero_failed_requests(run_solution):
     assert {r.method for r in rows if not r.is_total} <= HTTP_METHODS, rows
     finished = sum(int(row["finished"]) for row in read_round_trips(report / "lab02_round_trips.csv"))
     assert finished > 0
+    # Locust's HTML report carries the same round trips as the CSV, in a section of their own.
+    page = (report / "lab02.html").read_text()
+    section = re.search(rf'<section id="{ROUND_TRIPS_SECTION_ID}" data-finished="(\d+)"', page)
+    assert section, "the HTML report has no round-trip section"
+    assert int(section.group(1)) == finished and "<td" in page[section.start() :], section.group(0)
 
 
 def test_tasks_queued_behind_a_busy_worker_are_not_blamed_on_it(run_solution, monkeypatch):
