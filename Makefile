@@ -124,7 +124,7 @@ test: setup ## everything CI runs
 	@echo "== 1/6 lint (ruff)"
 	@$(MAKE) --no-print-directory lint
 	@echo "== 2/6 the committed starters match the generator"
-	@$(QL) starter --strict
+	@$(QL) starter  # strict under CI (CI=true); your own work in exercise/ is only noted
 	@echo "== 3/6 docker-compose.yml"
 	@$(MAKE) --no-print-directory compose-config
 	@echo "== 4/6 the stack"

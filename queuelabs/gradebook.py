@@ -29,6 +29,12 @@ def rel(path: Path) -> str:
         return str(path)
 
 
+# `make check` and `make watch`: the exercise table is the whole output. No tracebacks
+# (--tb=no), no FAILED lines (-rN), no progress letters or "5 failed in 7 s" line (-qq,
+# classic style, --table-only): "failed" is what pytest calls an exercise not started yet.
+TABLE_ONLY = ["--tb=no", "-rN", "-qq", "-o", "console_output_style=classic", "--table-only"]
+
+
 def checkpoint_argv(lab: Lab, code: str, grade_json: Path | None = None) -> list[str]:
     """pytest on a lab's checkpoints, run from REPO_ROOT. -c: the project's pytest settings (the
     grader plugin) even for a lab outside the repository."""

@@ -25,7 +25,7 @@ from pathlib import Path
 import watchfiles
 
 from . import starter
-from .gradebook import checkpoint_argv, rel
+from .gradebook import TABLE_ONLY, checkpoint_argv, rel
 from .labs import Exercise, Lab, load_lab
 from .settings import REPO_ROOT
 
@@ -85,7 +85,7 @@ class Watcher:
         ids = ",".join(ex.id for ex in exercises)
         with tempfile.TemporaryDirectory(prefix="queuelabs-watch-") as tmp:
             report = Path(tmp) / "grade.json"
-            argv = checkpoint_argv(self.lab, code, report) + ["--exercise", ids, "--tb=no", "-rN"]
+            argv = checkpoint_argv(self.lab, code, report) + ["--exercise", ids, *TABLE_ONLY]
             started = time.monotonic()
             # Its own session: a Ctrl+C in the terminal reaches the watcher, which passes it on once.
             self.child = subprocess.Popen(

@@ -34,10 +34,10 @@ def check(lab_id: str | None, code: str, exercise_id: str | None, strict: bool, 
         require_services(lab)
         gradebook.PROGRESS_DIR.mkdir(parents=True, exist_ok=True)
         report = gradebook.report_path(lab, code) if code in CODE_CHOICES and not exercise_id else None
-        # The exercise table is the summary: no tracebacks (--tb=no) and no list of FAILED
-        # lines (-rN) above it, unless asked for (-v, or any --tb=...).
-        quiet = [] if any(a.startswith(("-v", "--tb")) for a in pytest_args) else ["--tb=no"]
-        extra = ["-rN", *quiet, *(["--exercise", exercise_id] if exercise_id else []), *pytest_args]
+        # The exercise table is the summary, unless pytest's own output is asked for (-v, --tb=...).
+        verbose = any(a.startswith(("-v", "--tb")) for a in pytest_args)
+        quiet = ["-rN"] if verbose else gradebook.TABLE_ONLY
+        extra = [*quiet, *(["--exercise", exercise_id] if exercise_id else []), *pytest_args]
         result = gradebook.run_checkpoints(lab, code, extra, report)
         # 1 means "graded, not everything passes yet": the table said so. Anything
         # else (pytest could not run, a usage error) is a real error.

@@ -64,6 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="whose code to grade: exercise (yours, the default), solution, or a folder",
     )
     group.addoption("--exercise", default=None, help="run only the checkpoints of this exercise, e.g. 2.3 (or 2.3,2.4)")
+    group.addoption(
+        "--table-only", action="store_true", help="no progress letters: the exercise table is the summary (make check)"
+    )
     group.addoption("--grade-json", default=None, help="also write each exercise's outcome to this JSON file")
     group.addoption(
         "--show-logs",
