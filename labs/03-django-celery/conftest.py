@@ -40,4 +40,6 @@ def emails_worker(fresh_stack, lab_run, session_lab_process) -> Worker:
 def beat(fresh_stack, start_lab_process, tmp_path):
     """A real `celery beat`, for one test (the checkpoints' schedule runs every second), with a
     schedule file of its own: a learner's beat may be running on the same code folder."""
-    return start_lab_process("beat", env={"CELERY_BEAT_SCHEDULE_FILENAME": str(tmp_path / "celerybeat-schedule")})
+    # On the command line, not in the settings: a starter that does not read them yet
+    # would write Celery's default file into the code folder.
+    return start_lab_process("beat", extra_args=("--schedule", str(tmp_path / "celerybeat-schedule")))
