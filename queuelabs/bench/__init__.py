@@ -25,7 +25,7 @@ from ..labs import find_lab
 from ..probes import services_down
 from ..settings import TEST_ENV
 from ..stack import ensure_test_vhost
-from ..testing.isolation import purge_queues
+from ..testing.isolation import delete_queues, purge_queues
 from .measure import CONNECTIONS_PER_PROCESS, LOAD_SECONDS, Variant, measure, start_api
 from .report import report
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         f"and is flooded by {CONNECTIONS_PER_PROCESS * args.processes} connections for {LOAD_SECONDS:g} s",
         flush=True,
     )
-    purge_queues(queues)
+    delete_queues(queues)  # another lab's checkpoints may have declared them with other arguments
     try:
         for variant in variants:
             start_api(variant, args.processes, code_dir)
