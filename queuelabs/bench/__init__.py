@@ -21,12 +21,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..labs import find_lab
+from ..labs import Lab, find_lab
 from ..probes import services_down
 from ..settings import TEST_ENV
 from ..stack import ensure_test_vhost
 from ..testing.isolation import delete_queues, purge_queues
-from .measure import CONNECTIONS_PER_PROCESS, LOAD_SECONDS, Variant, measure, start_api
+from .measure import CONNECTIONS_PER_PROCESS, LOAD_SECONDS, Variant, run_rounds, start_api
 from .report import report
 
 
@@ -38,6 +38,25 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of raw loop + floods (default 3)")
     return parser.parse_args(argv)
+
+
+def bench_env(lab: Lab) -> dict[str, str]:
+    """The checkpoints' isolated stack (test vhost, Redis db, Mongo database)."""
+    return {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+
+
+def variants_of(lab: Lab) -> list[Variant]:
+    """The reference, then the naive variant (run with the solution on its path, for the Celery app)."""
+    env = bench_env(lab)
+    naive = lab.dir / "bench" / "naive_app.py"
+    return [
+        Variant("reference (solution/)", ["uvicorn", "app.main:app"], env),
+        Variant(
+            "NAIVE (anti-pattern)",
+            ["uvicorn", "naive_app:app", "--app-dir", str(naive.parent)],
+            {**env, "PYTHONPATH": str(lab.solution_dir)},
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,16 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     if ensure_test_vhost():
         print("RabbitMQ answers, but the test vhost could not be created: restart the stack with: make down up")
         return 3
-    env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+    env, variants = bench_env(lab), variants_of(lab)
     code_dir, queues = lab.solution_dir, lab.manifest.checkpoints.queues
-    variants = [
-        Variant("reference (solution/)", ["uvicorn", "app.main:app"], env),
-        Variant(
-            "NAIVE (anti-pattern)",
-            ["uvicorn", "naive_app:app", "--app-dir", str(naive.parent)],
-            {**env, "PYTHONPATH": str(code_dir)},
-        ),
-    ]
     print(
         f"[bench] lab {lab.id}: {args.rounds} rounds; each API runs {args.processes} uvicorn process(es) "
         f"and is flooded by {CONNECTIONS_PER_PROCESS * args.processes} connections for {LOAD_SECONDS:g} s",
@@ -72,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for variant in variants:
             start_api(variant, args.processes, code_dir)
-        raws = measure(
+        raws = run_rounds(
             variants,
             rounds=args.rounds,
             processes=args.processes,

@@ -130,7 +130,7 @@ def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
     purge_queues(queues)
 
 
-def measure(
+def run_rounds(
     variants: list[Variant], *, rounds: int, processes: int, code_dir: Path, env: dict[str, str], queues, progress
 ) -> list[float]:
     """Every variant, `rounds` times, then with the broker frozen. Returns the raw rate of each round."""
