@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 from . import probes, stack
@@ -24,6 +25,9 @@ from .waiting import WaitTimeout, wait_until
 # learner's in `/`.
 REFERENCE_VHOST = "queuelabs-reference"
 READY_TIMEOUT = 45.0
+# A process with nothing to probe (ready = "started", Celery beat) counts as ready once it
+# has stayed up this long: a crash at start-up (an import error, a refused connection) shows first.
+STARTED_GRACE = 2.0
 
 
 def lab_env(code: str, *, reference_vhost: bool = True) -> dict[str, str]:
@@ -60,13 +64,13 @@ def command_for(lab: Lab, process: str, code: str, *, port: int | None = None, r
     return argv
 
 
-def _ready(lab: Lab, process: str, env: dict[str, str]) -> bool:
+def _ready(lab: Lab, process: str, env: dict[str, str], up_since: float) -> bool:
     declared = lab.processes[process]
     if declared.ready == "http":
         return http_status(f"http://127.0.0.1:{declared.port}/", timeout=2) is not None
     if declared.ready == "celery":
         return worker_answers(env["CELERY_BROKER_URL"], worker_hostname(lab, process))
-    return True
+    return time.monotonic() - up_since >= STARTED_GRACE
 
 
 def worker_answers(broker_url: str, hostname: str) -> bool:
@@ -131,11 +135,12 @@ def start_lab(lab: Lab, code: str) -> list[str]:
 
 def _wait_ready(lab: Lab, process: str, env: dict[str, str]) -> None:
     name = lab.process_names[process]
+    up_since = time.monotonic()
 
     def ready() -> bool:
         if read_pid(name) is None:
             raise LabError(f"{name} exited during start-up: {last_error(name)} (log: .run/logs/{name}.log)")
-        return _ready(lab, process, env)
+        return _ready(lab, process, env, up_since)
 
     try:
         wait_until(ready, timeout=READY_TIMEOUT, interval=0.3)
