@@ -1,0 +1,98 @@
+"""`make lab02` reloads your code on save: the API under uvicorn --reload, the worker under watchfiles.
+
+The real runner starts lab 02's API and worker from a copy of the reference
+(as the learner's exercise/ folder, the code that reloads), on a free port, on
+the test stack in a vhost of its own. The test then edits what a route answers
+and what the worker computes, and the running processes pick both up: the test
+never restarts them.
+"""
+
+import shutil
+
+import httpx
+import psutil
+import pytest
+
+from queuelabs import processes, runner
+from queuelabs.labs import find_lab, load_lab
+from queuelabs.probes import services_down
+from queuelabs.processes import free_port, read_pid
+from queuelabs.settings import TEST_ENV
+from queuelabs.stack import ensure_vhost
+from queuelabs.testing import contract
+from queuelabs.waiting import wait_until
+
+RELOAD_VHOST = "queuelabs-test-reload"  # its worker takes no task of another test run
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch):
+    """The runner's pid files and logs, away from the learner's .run/."""
+    monkeypatch.setattr(processes, "PID_DIR", tmp_path / "pids")
+    monkeypatch.setattr(processes, "LOG_DIR", tmp_path / "logs")
+    monkeypatch.setattr(runner, "LOG_DIR", tmp_path / "logs")
+    (tmp_path / "pids").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def lab02(tmp_path, run_dir, monkeypatch):
+    """Lab 02 with the reference as the learner's code, its API on a free port, on the test stack."""
+    source = find_lab("02")
+    assert not (down := services_down(source.needs)), down
+    assert ensure_vhost(RELOAD_VHOST) is None
+    copy = tmp_path / source.name
+    copy.mkdir()
+    manifest = (source.dir / "lab.toml").read_text()
+    (copy / "lab.toml").write_text(manifest.replace(f"port = {source.port}", f"port = {free_port()}"))
+    shutil.copytree(source.solution_dir, copy / "exercise", ignore=shutil.ignore_patterns("__pycache__"))
+    for name, value in {**TEST_ENV, **source.manifest.checkpoints.env}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CELERY_BROKER_URL", TEST_ENV["CELERY_BROKER_URL"].rsplit("/", 1)[0] + f"/{RELOAD_VHOST}")
+    lab = load_lab(copy)
+    yield lab
+    started = [pid for name in lab.process_names.values() if (pid := read_pid(name))]
+    family = [p for pid in started for p in psutil.Process(pid).children(recursive=True)]
+    runner.stop_lab(lab)
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    assert not alive, f"still running after the lab was stopped: {alive}"
+
+
+def edit(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path.name} no longer holds {old!r}: update this test"
+    path.write_text(text.replace(old, new))
+
+
+def preview_of_a_report(http: httpx.Client, data: str) -> str:
+    task = contract.submit(http, data=data, iterations=1)
+    return contract.follow(http, task["task_id"])[-1]["result"]["preview"]
+
+
+def test_a_save_reloads_the_api_and_restarts_the_worker(lab02):
+    runner.start_process(lab02, "api", "exercise")
+    runner.start_process(lab02, "worker", "exercise")
+    api_pid, watcher_pid = read_pid("lab02-api"), read_pid("lab02-worker")
+    assert "watchfiles" in " ".join(psutil.Process(watcher_pid).cmdline()), "the worker does not run under watchfiles"
+    [worker] = psutil.Process(watcher_pid).children()  # the celery worker that watchfiles runs
+    base = f"http://127.0.0.1:{lab02.port}"
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert "reloaded" not in http.get("/").json()
+        assert preview_of_a_report(http, "Before the save") == "BEFORE THE SAVE"
+
+        code = lab02.exercise_dir / "app"
+        edit(code / "main.py", '"docs": "/docs", ', '"docs": "/docs", "reloaded": "yes", ')
+        edit(code / "services.py", '"preview": data[:60].upper(),', '"preview": data[:60].lower(),')
+
+        wait_until(lambda: http.get("/").json().get("reloaded") == "yes", timeout=30, what="the API to reload")
+
+        def worker_restarted() -> bool:
+            children = psutil.Process(watcher_pid).children()
+            return bool(children) and children[0].pid != worker.pid
+
+        wait_until(worker_restarted, timeout=30, what="watchfiles to restart the worker")
+        broker, name = runner.lab_env("exercise")["CELERY_BROKER_URL"], runner.worker_hostname(lab02, "worker")
+        wait_until(lambda: runner.worker_answers(broker, name), timeout=30, what="the new worker to answer a ping")
+        assert preview_of_a_report(http, "After the save") == "after the save"
+    assert (read_pid("lab02-api"), read_pid("lab02-worker")) == (api_pid, watcher_pid), "the test restarted nothing"
+    assert not worker.is_running(), "the old worker is gone"
