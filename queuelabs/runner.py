@@ -57,8 +57,13 @@ def command_for(lab: Lab, process: str, code: str, *, port: int | None = None, r
     if declared.ready == "celery":
         argv.append(f"--hostname={worker_hostname(lab, process, replica)}")
     if declared.reload and code == "exercise":
-        if argv[0] in ("uvicorn", "gunicorn"):
+        if argv[0] == "uvicorn":
             argv += ["--reload"]
+        elif argv[0] == "gunicorn":
+            # gunicorn watches a module from its first check (once a second) after the import, and
+            # Django imports urls.py and the views at the first request: a save in that second was
+            # never seen. Every .py file of the code folder is watched from the start instead.
+            argv += ["--reload", "--reload-extra-file=**/*.py"]
         else:  # a Celery worker has no reload of its own: restart it when a .py file changes
             argv = ["watchfiles", "--filter", "python", shlex.join(resolve(argv)), "."]
     return argv

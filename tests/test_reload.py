@@ -1,10 +1,11 @@
-"""`make lab02` reloads your code on save: the API under uvicorn --reload, the worker under watchfiles.
+"""`make labNN` reloads your code on save: the API under uvicorn --reload (labs 01, 02, 04)
+or gunicorn --reload (lab 03), the worker under watchfiles.
 
-The real runner starts lab 02's API and worker from a copy of the reference
-(as the learner's exercise/ folder, the code that reloads), on a free port, on
-the test stack in a vhost of its own. The test then edits what a route answers
-and what the worker computes, and the running processes pick both up: the test
-never restarts them.
+The real runner starts a lab's processes from a copy of its reference (as the
+learner's exercise/ folder, the code that reloads), on a free port, on the test
+stack in a vhost of its own. The test then edits what a route answers and what
+the worker computes, and the running processes pick both up: the test never
+restarts them.
 """
 
 import shutil
@@ -36,26 +37,32 @@ def run_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def lab02(tmp_path, run_dir, monkeypatch):
-    """Lab 02 with the reference as the learner's code, its API on a free port, on the test stack."""
-    source = find_lab("02")
-    assert not (down := services_down(source.needs)), down
-    assert ensure_vhost(RELOAD_VHOST) is None
-    copy = tmp_path / source.name
-    copy.mkdir()
-    manifest = (source.dir / "lab.toml").read_text()
-    (copy / "lab.toml").write_text(manifest.replace(f"port = {source.port}", f"port = {free_port()}"))
-    shutil.copytree(source.solution_dir, copy / "exercise", ignore=shutil.ignore_patterns("__pycache__"))
-    for name, value in {**TEST_ENV, **source.manifest.checkpoints.env}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("CELERY_BROKER_URL", TEST_ENV["CELERY_BROKER_URL"].rsplit("/", 1)[0] + f"/{RELOAD_VHOST}")
-    lab = load_lab(copy)
-    yield lab
-    started = [pid for name in lab.process_names.values() if (pid := read_pid(name))]
-    family = [p for pid in started for p in psutil.Process(pid).children(recursive=True)]
-    runner.stop_lab(lab)
-    gone, alive = psutil.wait_procs(family, timeout=10)
-    assert not alive, f"still running after the lab was stopped: {alive}"
+def lab_copy(tmp_path, run_dir, monkeypatch):
+    """lab_copy("02"): the lab with its reference as the learner's code, its API on a free port, on the test stack."""
+    copies = []
+
+    def copy(lab_id: str):
+        source = find_lab(lab_id)
+        assert not (down := services_down(source.needs)), down
+        assert ensure_vhost(RELOAD_VHOST) is None
+        folder = tmp_path / source.name
+        folder.mkdir()
+        manifest = (source.dir / "lab.toml").read_text()
+        (folder / "lab.toml").write_text(manifest.replace(f"port = {source.port}", f"port = {free_port()}"))
+        shutil.copytree(source.solution_dir, folder / "exercise", ignore=shutil.ignore_patterns("__pycache__"))
+        for name, value in {**TEST_ENV, **source.manifest.checkpoints.env}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("CELERY_BROKER_URL", TEST_ENV["CELERY_BROKER_URL"].rsplit("/", 1)[0] + f"/{RELOAD_VHOST}")
+        copies.append(load_lab(folder))
+        return copies[-1]
+
+    yield copy
+    for lab in copies:  # stopped by pid, with every child: nothing is left
+        started = [pid for name in lab.process_names.values() if (pid := read_pid(name))]
+        family = [p for pid in started for p in psutil.Process(pid).children(recursive=True)]
+        runner.stop_lab(lab)
+        gone, alive = psutil.wait_procs(family, timeout=10)
+        assert not alive, f"still running after the lab was stopped: {alive}"
 
 
 def edit(path, old: str, new: str) -> None:
@@ -69,7 +76,8 @@ def preview_of_a_report(http: httpx.Client, data: str) -> str:
     return contract.follow(http, task["task_id"])[-1]["result"]["preview"]
 
 
-def test_a_save_reloads_the_api_and_restarts_the_worker(lab02):
+def test_a_save_reloads_the_api_and_restarts_the_worker(lab_copy):
+    lab02 = lab_copy("02")
     runner.start_process(lab02, "api", "exercise")
     runner.start_process(lab02, "worker", "exercise")
     api_pid, watcher_pid = read_pid("lab02-api"), read_pid("lab02-worker")
@@ -96,3 +104,20 @@ def test_a_save_reloads_the_api_and_restarts_the_worker(lab02):
         assert preview_of_a_report(http, "After the save") == "after the save"
     assert (read_pid("lab02-api"), read_pid("lab02-worker")) == (api_pid, watcher_pid), "the test restarted nothing"
     assert not worker.is_running(), "the old worker is gone"
+
+
+def test_a_save_reloads_lab_03s_api_under_gunicorn(lab_copy):
+    lab03 = lab_copy("03")
+    runner.start_process(lab03, "api", "exercise")
+    master = read_pid("lab03-api")
+    assert "--reload" in psutil.Process(master).cmdline()
+    with httpx.Client(base_url=f"http://127.0.0.1:{lab03.port}", timeout=10) as http:
+        assert "reloaded" not in http.get("/").json()
+        edit(lab03.exercise_dir / "config/urls.py", '"docs": "/docs", ', '"docs": "/docs", "reloaded": "yes", ')
+        # Two gunicorn workers answer in turn: each must have reloaded.
+        wait_until(
+            lambda: all(http.get("/").json().get("reloaded") == "yes" for _ in range(6)),
+            timeout=30,
+            what="gunicorn's workers to reload",
+        )
+    assert read_pid("lab03-api") == master, "the test restarted nothing"
