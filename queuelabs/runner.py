@@ -11,13 +11,25 @@ from __future__ import annotations
 import os
 import shlex
 import time
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from . import probes, stack
 from .errors import LabError
 from .labs import Lab
-from .processes import http_status, pid_file, port_open, read_pid, resolve, start_detached, stop_detached, tail
-from .settings import LOCAL_ENV, LOG_DIR
+from .processes import (
+    http_status,
+    pid_file,
+    port_open,
+    read_pid,
+    resolve,
+    start_detached,
+    stop_detached,
+    supervised,
+    tail,
+)
+from .settings import LOCAL_ENV, LOG_DIR, REPO_ROOT
+from .testing.log_excerpts import first_error
 from .waiting import WaitTimeout, wait_until
 
 # The reference solution, run natively (demo, CODE=solution, load tests), gets
@@ -121,7 +133,7 @@ def start_process(lab: Lab, process: str, code: str) -> None:
     """Start one of the lab's processes (`make start NAME=lab02-worker`) and wait until it is ready."""
     env = prepare_env(lab, code)
     if _launch(lab, process, code, env):
-        _wait_ready(lab, process, env)
+        _wait_ready(lab, process, code, env)
 
 
 def start_lab(lab: Lab, code: str) -> list[str]:
@@ -134,35 +146,62 @@ def start_lab(lab: Lab, code: str) -> list[str]:
     env = prepare_env(lab, code)
     started = [process for process in lab.processes if _launch(lab, process, code, env)]
     for process in started:
-        _wait_ready(lab, process, env)
+        _wait_ready(lab, process, code, env)
     return [lab.process_names[p] for p in started]
 
 
-def _wait_ready(lab: Lab, process: str, env: dict[str, str]) -> None:
+def _wait_ready(lab: Lab, process: str, code: str, env: dict[str, str]) -> None:
     name = lab.process_names[process]
     up_since = time.monotonic()
+    # Your code runs under a reloader, which outlives it: a crash shows as its child gone.
+    reloads = lab.processes[process].reload and code == "exercise"
+    ran: list[int] = []
+
+    def why() -> str:
+        return last_error(name, lab.code_dir(code))
 
     def ready() -> bool:
-        if read_pid(name) is None:
-            raise LabError(f"{name} exited during start-up: {last_error(name)} (log: .run/logs/{name}.log)")
+        pid = read_pid(name)
+        if pid is None:
+            raise LabError(f"{name} exited during start-up: {why()} (log: .run/logs/{name}.log)")
+        if reloads and (children := supervised(pid)):
+            ran.append(children[0].pid)
+        elif reloads and ran:
+            raise LabError(
+                f"{name} crashed during start-up: {why()} "
+                f"(log: .run/logs/{name}.log; it starts again when you save a fix)"
+            )
         return _ready(lab, process, env, up_since)
 
     try:
         wait_until(ready, timeout=READY_TIMEOUT, interval=0.3)
     except WaitTimeout:
-        raise LabError(
-            f"{name} was not ready after {READY_TIMEOUT:g} s: {last_error(name)} (log: .run/logs/{name}.log)"
-        ) from None
+        raise LabError(f"{name} was not ready after {READY_TIMEOUT:g} s: {why()} (log: .run/logs/{name}.log)") from None
     print(f"{name:<16} ready ({' '.join(lab.command(process))})")
 
 
-def last_error(name: str) -> str:
-    """The most telling line of a process's log: its last error, else its last line."""
-    lines = [line.strip() for line in tail(LOG_DIR / f"{name}.log", 60).splitlines() if line.strip()]
+def last_error(name: str, code_dir: Path | None = None) -> str:
+    """The most telling line of a process's log: the last traceback's error in your code
+    (`app/main.py:68  SyntaxError: ...`), else its last error line, else its last line."""
+    text = tail(LOG_DIR / f"{name}.log", 80)
+    last_traceback = text.rfind("Traceback (most recent call last)")
+    in_your_code = (
+        first_error(text[last_traceback:], code_dir, where=_shown) if code_dir and last_traceback >= 0 else None
+    )
+    if in_your_code:
+        return in_your_code
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in reversed(lines):
         if any(word in line for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
             return line[:240]
     return lines[-1][:240] if lines else "(empty log)"
+
+
+def _shown(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return path
 
 
 def stop_process(name: str) -> bool:

@@ -15,12 +15,14 @@ import psutil
 import pytest
 
 from queuelabs import processes, runner
+from queuelabs.errors import LabError
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.probes import services_down
 from queuelabs.processes import free_port, read_pid
 from queuelabs.settings import TEST_ENV
 from queuelabs.stack import ensure_vhost
 from queuelabs.testing import contract
+from queuelabs.testing.isolation import delete_queues, rabbitmq_api
 from queuelabs.waiting import wait_until
 
 RELOAD_VHOST = "queuelabs-test-reload"  # its worker takes no task of another test run
@@ -53,6 +55,7 @@ def lab_copy(tmp_path, run_dir, monkeypatch):
         for name, value in {**TEST_ENV, **source.manifest.checkpoints.env}.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("CELERY_BROKER_URL", TEST_ENV["CELERY_BROKER_URL"].rsplit("/", 1)[0] + f"/{RELOAD_VHOST}")
+        delete_queues(source.manifest.checkpoints.queues, vhost=RELOAD_VHOST)
         copies.append(load_lab(folder))
         return copies[-1]
 
@@ -63,6 +66,7 @@ def lab_copy(tmp_path, run_dir, monkeypatch):
         runner.stop_lab(lab)
         gone, alive = psutil.wait_procs(family, timeout=10)
         assert not alive, f"still running after the lab was stopped: {alive}"
+        delete_queues(lab.manifest.checkpoints.queues, vhost=RELOAD_VHOST)
 
 
 def edit(path, old: str, new: str) -> None:
@@ -121,3 +125,33 @@ def test_a_save_reloads_lab_03s_api_under_gunicorn(lab_copy):
             what="gunicorn's workers to reload",
         )
     assert read_pid("lab03-api") == master, "the test restarted nothing"
+
+
+# --- a crash under the reloader: `make labNN` says so at once, with the log's reason ----
+
+
+def test_make_lab_reports_a_worker_that_dies_under_watchfiles(lab_copy):
+    """After 2.7 the worker died at start (an old `reports` queue without x-max-priority)
+    while `make lab02` said it started: the reloader outlives the worker it runs."""
+    lab02 = lab_copy("02")
+    old_queue = rabbitmq_api("PUT", f"/queues/{RELOAD_VHOST}/reports", json={"durable": True, "arguments": {}})
+    assert old_queue.status_code in (201, 204), old_queue.text
+    with pytest.raises(LabError) as crash:
+        runner.start_process(lab02, "worker", "exercise")
+    message = str(crash.value)
+    assert "\n" not in message
+    assert "lab02-worker crashed during start-up" in message and "PRECONDITION_FAILED" in message
+    assert read_pid("lab02-worker"), "watchfiles still waits for a fix"
+
+
+def test_make_lab_reports_an_api_that_cannot_import_your_code(lab_copy):
+    lab02 = lab_copy("02")
+    main = lab02.exercise_dir / "app/main.py"
+    line = main.read_text().splitlines().index("app = FastAPI(") + 1
+    edit(main, "app = FastAPI(", "app = FastAPI((")
+    with pytest.raises(LabError) as crash:
+        runner.start_process(lab02, "api", "exercise")
+    message = str(crash.value)
+    assert "\n" not in message
+    assert "lab02-api crashed during start-up: " in message
+    assert f"exercise/app/main.py:{line}  SyntaxError: '(' was never closed" in message
