@@ -72,6 +72,15 @@ def supervised(pid: int) -> list[psutil.Process]:
     return alive
 
 
+def lost_its_child(pid: int) -> bool:
+    """A reloader (watchfiles, uvicorn or gunicorn --reload) whose code died: it waits for a save."""
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
+    return ("watchfiles" in command or "--reload" in command) and not supervised(pid)
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)  # our own child: collect its exit status

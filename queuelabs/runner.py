@@ -19,6 +19,7 @@ from .errors import LabError
 from .labs import Lab
 from .processes import (
     http_status,
+    lost_its_child,
     pid_file,
     port_open,
     read_pid,
@@ -195,6 +196,19 @@ def last_error(name: str, code_dir: Path | None = None) -> str:
         if any(word in line for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
             return line[:240]
     return lines[-1][:240] if lines else "(empty log)"
+
+
+def status_line(name: str) -> str:
+    """`make status`'s row of a process: running (and from which code), crashed under its
+    reloader (your code died, the reloader waits for a save), or exited, with its log's reason."""
+    pid = read_pid(name)
+    if pid is None:
+        return f"  {name:<16} EXITED    {last_error(name)}"
+    code = code_of(name)
+    if lost_its_child(pid):
+        return f"  {name:<16} CRASHED   {last_error(name)} (it starts again when you save a fix)"
+    shown = f"code {code}/" if code else ""  # nginx runs no lab code
+    return f"  {name:<16} running   pid {pid:<8} {shown:<15} log .run/logs/{name}.log"
 
 
 def _shown(path: str) -> str:

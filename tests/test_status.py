@@ -51,11 +51,11 @@ def status() -> tuple[int, dict[str, str]]:
 
 def test_status_shows_a_crash_after_start_and_what_still_runs(toy_lab, capsys):
     runner.start_process(toy_lab, "serve", "solution")
-    runner.start_process(toy_lab, "crash-on-cue", "exercise")
+    runner.start_process(toy_lab, "crash-on-cue", "solution")  # the reference: no reloader
     assert "lab99-crash-on-cue ready" in capsys.readouterr().out.replace("  ", " ")
     serving = processes.read_pid("lab99-serve")
 
-    (toy_lab.exercise_dir / "crash-now").touch()  # it was ready; now it dies
+    (toy_lab.solution_dir / "crash-now").touch()  # it was ready; now it dies
     wait_until(lambda: processes.read_pid("lab99-crash-on-cue") is None, timeout=15, what="the process to exit")
 
     exit_code, rows = status()
@@ -99,3 +99,18 @@ def test_make_lab_reports_a_taken_port_in_one_line(toy_lab):
     assert "\n" not in message
     assert f"port {port} is taken" in message
     assert processes.read_pid("lab99-serve") is None
+
+
+def test_status_shows_your_code_crashed_under_its_reloader(toy_lab):
+    """From exercise/ a process runs under a reloader (watchfiles here), which outlives your
+    code when it dies: `running` would be a lie."""
+    runner.start_process(toy_lab, "crash-on-cue", "exercise")
+    reloader = processes.read_pid("lab99-crash-on-cue")
+    assert "running" in runner.status_line("lab99-crash-on-cue")
+
+    (toy_lab.exercise_dir / "crash-now").touch()
+    wait_until(lambda: processes.lost_its_child(reloader), timeout=15, what="the toy service to die")
+    line = runner.status_line("lab99-crash-on-cue")
+    assert "CRASHED" in line and "RuntimeError: the toy service lost its broker" in line
+    assert "when you save a fix" in line
+    assert processes.read_pid("lab99-crash-on-cue") == reloader, "the reloader waits for a save"
