@@ -156,17 +156,18 @@ def _wait_ready(lab: Lab, process: str, code: str, env: dict[str, str]) -> None:
     up_since = time.monotonic()
     # Your code runs under a reloader, which outlives it: a crash shows as its child gone.
     reloads = lab.processes[process].reload and code == "exercise"
-    ran: list[int] = []
+    ran = False  # the reloader has run your code
 
     def why() -> str:
         return last_error(name, lab.code_dir(code))
 
     def ready() -> bool:
+        nonlocal ran
         pid = read_pid(name)
         if pid is None:
             raise LabError(f"{name} exited during start-up: {why()} (log: .run/logs/{name}.log)")
-        if reloads and (children := supervised(pid)):
-            ran.append(children[0].pid)
+        if reloads and supervised(pid):
+            ran = True
         elif reloads and ran:
             raise LabError(
                 f"{name} crashed during start-up: {why()} "
@@ -182,20 +183,20 @@ def _wait_ready(lab: Lab, process: str, code: str, env: dict[str, str]) -> None:
 
 
 def last_error(name: str, code_dir: Path | None = None) -> str:
-    """The most telling line of a process's log: the last traceback's error in your code
-    (`app/main.py:68  SyntaxError: ...`), else its last error line, else its last line."""
-    text = tail(LOG_DIR / f"{name}.log", 80)
-    last_traceback = text.rfind("Traceback (most recent call last)")
-    in_your_code = (
-        first_error(text[last_traceback:], code_dir, where=_shown) if code_dir and last_traceback >= 0 else None
-    )
-    if in_your_code:
-        return in_your_code
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if any(word in line for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
-            return line[:240]
-    return lines[-1][:240] if lines else "(empty log)"
+    """The most telling line of a process's log: its last error, else its last line. When that
+    error ends a traceback through your code (code_dir), where: `app/main.py:68  SyntaxError: ...`."""
+    lines = [line.rstrip() for line in tail(LOG_DIR / f"{name}.log", 80).splitlines() if line.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if any(word in lines[i] for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
+            error = lines[i].strip()
+            return (code_dir and _where_in_your_code(lines[: i + 1], error, code_dir)) or error[:240]
+    return lines[-1].strip()[:240] if lines else "(empty log)"
+
+
+def _where_in_your_code(lines: list[str], error: str, code_dir: Path) -> str | None:
+    starts = [i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line]
+    found = first_error("\n".join(lines[starts[-1] :]), code_dir, where=_shown) if starts else None
+    return found if found and found.endswith(error[:200]) else None  # that traceback ends with this error
 
 
 def status_line(name: str) -> str:
