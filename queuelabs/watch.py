@@ -97,7 +97,7 @@ class Watcher:
             report = Path(tmp) / "grade.json"
             argv = checkpoint_argv(self.lab, code, report) + ["--exercise", ids, "--tb=no", "-rN"]
             started = time.monotonic()
-            # Its own session: a Ctrl+C in the terminal reaches the watcher only, which passes each press on once.
+            # Its own session: a Ctrl+C in the terminal reaches the watcher, which passes it on once.
             self.passed_on = 0
             self.child = subprocess.Popen(
                 argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
