@@ -46,7 +46,28 @@ def checkpoint_argv(lab: Lab, code: str, grade_json: Path | None = None) -> list
 
 
 def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
-    return subprocess.run(checkpoint_argv(lab, code, grade_json) + extra, cwd=REPO_ROOT).returncode
+    return run_to_the_end(checkpoint_argv(lab, code, grade_json) + extra)
+
+
+def run_to_the_end(argv: list[str]) -> int:
+    """Run pytest and wait for it, Ctrl+C included.
+
+    A Ctrl+C in the terminal reaches pytest too (same process group), and pytest
+    then stops the servers and workers it started. subprocess.run would SIGKILL
+    pytest a quarter of a second later, in the middle of that teardown, and its
+    processes would keep running: so this waits until pytest has finished, then
+    stops the command too (no next lab after a Ctrl+C)."""
+    interrupted = False
+    with subprocess.Popen(argv, cwd=REPO_ROOT) as pytest_run:
+        while True:
+            try:
+                exit_code = pytest_run.wait()
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
+    return exit_code
 
 
 def report_path(lab: Lab, code: str) -> Path:
@@ -74,7 +95,7 @@ def prove(lab: Lab, side: str = "both") -> list[str]:
             if own_tests.is_dir():  # the solution's own tests, when the lab has them
                 print(f"\n=== lab {lab.id}: the solution's own tests ===", flush=True)
                 argv = [sys.executable, "-m", "pytest", rel(own_tests), "--code", "solution", "-p", "no:cacheprovider"]
-                if subprocess.run(argv, cwd=REPO_ROOT).returncode != 0:
+                if run_to_the_end(argv) != 0:
                     failures.append(f"lab {lab.id}: {rel(own_tests)} failed on the solution")
         if side in ("both", "starter"):
             print(f"\n=== lab {lab.id}: every checkpoint must FAIL on the untouched starter ===", flush=True)

@@ -55,6 +55,32 @@ def is_running(pid: int) -> bool:
         return False
 
 
+def supervised(pid: int) -> list[psutil.Process]:
+    """What a reloader (uvicorn --reload, watchfiles) runs for you: its live children, less
+    multiprocessing's resource tracker, which outlives a server that crashed."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    alive = []
+    for child in children:
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(child.cmdline()):
+                alive.append(child)
+        except psutil.Error:
+            continue
+    return alive
+
+
+def lost_its_child(pid: int) -> bool:
+    """A reloader (watchfiles, uvicorn or gunicorn --reload) whose code died: it waits for a save."""
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
+    return ("watchfiles" in command or "--reload" in command) and not supervised(pid)
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)  # our own child: collect its exit status

@@ -10,13 +10,27 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from . import probes, stack
 from .errors import LabError
 from .labs import Lab
-from .processes import http_status, pid_file, port_open, read_pid, resolve, start_detached, stop_detached, tail
-from .settings import LOCAL_ENV, LOG_DIR
+from .processes import (
+    http_status,
+    lost_its_child,
+    pid_file,
+    port_open,
+    read_pid,
+    resolve,
+    start_detached,
+    stop_detached,
+    supervised,
+    tail,
+)
+from .settings import LOCAL_ENV, LOG_DIR, REPO_ROOT
+from .testing.log_excerpts import first_error
 from .waiting import WaitTimeout, wait_until
 
 # The reference solution, run natively (demo, CODE=solution, load tests), gets
@@ -24,6 +38,9 @@ from .waiting import WaitTimeout, wait_until
 # learner's in `/`.
 REFERENCE_VHOST = "queuelabs-reference"
 READY_TIMEOUT = 45.0
+# A process with nothing to probe (ready = "started", Celery beat) counts as ready once it
+# has stayed up this long: a crash at start-up (an import error, a refused connection) shows first.
+STARTED_GRACE = 2.0
 
 
 def lab_env(code: str, *, reference_vhost: bool = True) -> dict[str, str]:
@@ -53,20 +70,25 @@ def command_for(lab: Lab, process: str, code: str, *, port: int | None = None, r
     if declared.ready == "celery":
         argv.append(f"--hostname={worker_hostname(lab, process, replica)}")
     if declared.reload and code == "exercise":
-        if argv[0] in ("uvicorn", "gunicorn"):
+        if argv[0] == "uvicorn":
             argv += ["--reload"]
+        elif argv[0] == "gunicorn":
+            # gunicorn watches a module from its first check (once a second) after the import, and
+            # Django imports urls.py and the views at the first request: a save in that second was
+            # never seen. Every .py file of the code folder is watched from the start instead.
+            argv += ["--reload", "--reload-extra-file=**/*.py"]
         else:  # a Celery worker has no reload of its own: restart it when a .py file changes
             argv = ["watchfiles", "--filter", "python", shlex.join(resolve(argv)), "."]
     return argv
 
 
-def _ready(lab: Lab, process: str, env: dict[str, str]) -> bool:
+def _ready(lab: Lab, process: str, env: dict[str, str], up_since: float) -> bool:
     declared = lab.processes[process]
     if declared.ready == "http":
         return http_status(f"http://127.0.0.1:{declared.port}/", timeout=2) is not None
     if declared.ready == "celery":
         return worker_answers(env["CELERY_BROKER_URL"], worker_hostname(lab, process))
-    return True
+    return time.monotonic() - up_since >= STARTED_GRACE
 
 
 def worker_answers(broker_url: str, hostname: str) -> bool:
@@ -112,7 +134,7 @@ def start_process(lab: Lab, process: str, code: str) -> None:
     """Start one of the lab's processes (`make start NAME=lab02-worker`) and wait until it is ready."""
     env = prepare_env(lab, code)
     if _launch(lab, process, code, env):
-        _wait_ready(lab, process, env)
+        _wait_ready(lab, process, code, env)
 
 
 def start_lab(lab: Lab, code: str) -> list[str]:
@@ -125,34 +147,79 @@ def start_lab(lab: Lab, code: str) -> list[str]:
     env = prepare_env(lab, code)
     started = [process for process in lab.processes if _launch(lab, process, code, env)]
     for process in started:
-        _wait_ready(lab, process, env)
+        _wait_ready(lab, process, code, env)
     return [lab.process_names[p] for p in started]
 
 
-def _wait_ready(lab: Lab, process: str, env: dict[str, str]) -> None:
+CHILDLESS_SECONDS = 3.0  # a reloader starts your code within a second; still none after this: it died
+
+
+def _wait_ready(lab: Lab, process: str, code: str, env: dict[str, str]) -> None:
     name = lab.process_names[process]
+    up_since = time.monotonic()
+    # Your code runs under a reloader, which outlives it: a crash shows as its child gone.
+    reloads = lab.processes[process].reload and code == "exercise"
+    ran = False  # the reloader has run your code
+
+    def why() -> str:
+        return last_error(name, lab.code_dir(code))
 
     def ready() -> bool:
-        if read_pid(name) is None:
-            raise LabError(f"{name} exited during start-up: {last_error(name)} (log: .run/logs/{name}.log)")
-        return _ready(lab, process, env)
+        nonlocal ran
+        pid = read_pid(name)
+        if pid is None:
+            raise LabError(f"{name} exited during start-up: {why()} (log: .run/logs/{name}.log)")
+        if reloads and supervised(pid):
+            ran = True
+        elif reloads and (ran or time.monotonic() - up_since > CHILDLESS_SECONDS):  # (it may die unseen)
+            raise LabError(
+                f"{name} crashed during start-up: {why()} "
+                f"(log: .run/logs/{name}.log; it starts again when you save a fix)"
+            )
+        return _ready(lab, process, env, up_since)
 
     try:
         wait_until(ready, timeout=READY_TIMEOUT, interval=0.3)
     except WaitTimeout:
-        raise LabError(
-            f"{name} was not ready after {READY_TIMEOUT:g} s: {last_error(name)} (log: .run/logs/{name}.log)"
-        ) from None
+        raise LabError(f"{name} was not ready after {READY_TIMEOUT:g} s: {why()} (log: .run/logs/{name}.log)") from None
     print(f"{name:<16} ready ({' '.join(lab.command(process))})")
 
 
-def last_error(name: str) -> str:
-    """The most telling line of a process's log: its last error, else its last line."""
-    lines = [line.strip() for line in tail(LOG_DIR / f"{name}.log", 60).splitlines() if line.strip()]
-    for line in reversed(lines):
-        if any(word in line for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
-            return line[:240]
-    return lines[-1][:240] if lines else "(empty log)"
+def last_error(name: str, code_dir: Path | None = None) -> str:
+    """The most telling line of a process's log: its last error, else its last line. When that
+    error ends a traceback through your code (code_dir), where: `app/main.py:68  SyntaxError: ...`."""
+    lines = [line.rstrip() for line in tail(LOG_DIR / f"{name}.log", 80).splitlines() if line.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if any(word in lines[i] for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
+            error = lines[i].strip()
+            return (code_dir and _where_in_your_code(lines[: i + 1], error, code_dir)) or error[:240]
+    return lines[-1].strip()[:240] if lines else "(empty log)"
+
+
+def _where_in_your_code(lines: list[str], error: str, code_dir: Path) -> str | None:
+    starts = [i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line]
+    found = first_error("\n".join(lines[starts[-1] :]), code_dir, where=_shown) if starts else None
+    return found if found and found.endswith(error[:200]) else None  # that traceback ends with this error
+
+
+def status_line(name: str) -> str:
+    """`make status`'s row of a process: running (and from which code), crashed under its
+    reloader (your code died, the reloader waits for a save), or exited, with its log's reason."""
+    pid = read_pid(name)
+    if pid is None:
+        return f"  {name:<16} EXITED    {last_error(name)}"
+    code = code_of(name)
+    if lost_its_child(pid):
+        return f"  {name:<16} CRASHED   {last_error(name)} (it starts again when you save a fix)"
+    shown = f"code {code}/" if code else ""  # nginx runs no lab code
+    return f"  {name:<16} running   pid {pid:<8} {shown:<15} log .run/logs/{name}.log"
+
+
+def _shown(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return path
 
 
 def stop_process(name: str) -> bool:

@@ -6,7 +6,8 @@ them, and only those are graded (one pytest run, the same checkpoints and the
 same table rows as `make check`). Of the exercises in a saved file, the ones
 you started and have not passed yet are graded; once they pass, saving the
 file grades all the started ones again, so a regression shows at once.
-Ctrl+C stops it, and any grading still running, cleanly.
+Ctrl+C stops it, and any grading still running, cleanly: no server or
+worker of that run is left behind, whether Ctrl+C is pressed once or twice.
 """
 
 from __future__ import annotations
@@ -75,11 +76,20 @@ class Watcher:
         self.stop = threading.Event()
         self.child: subprocess.Popen | None = None
         self.passed: set[str] = set()
+        self.presses = self.passed_on = 0  # Ctrl+C pressed, and passed on to the running pytest
 
     def interrupt(self, signum, frame) -> None:
         self.stop.set()
-        if self.child is not None and self.child.poll() is None:
-            self.child.send_signal(signal.SIGINT)  # pytest stops the processes it started
+        self.presses += 1
+        self._pass_on()
+
+    def _pass_on(self) -> None:
+        """Each Ctrl+C goes to pytest once: the first stops the run and its teardown stops the
+        processes it started; a second kills them at once (queuelabs/testing/spawn.py)."""
+        child = self.child
+        while child is not None and child.poll() is None and self.passed_on < self.presses:
+            self.passed_on += 1
+            child.send_signal(signal.SIGINT)
 
     def grade(self, exercises: list[Exercise], code: str) -> None:
         ids = ",".join(ex.id for ex in exercises)
@@ -88,9 +98,11 @@ class Watcher:
             argv = checkpoint_argv(self.lab, code, report) + ["--exercise", ids, *TABLE_ONLY]
             started = time.monotonic()
             # Its own session: a Ctrl+C in the terminal reaches the watcher, which passes it on once.
+            self.passed_on = 0
             self.child = subprocess.Popen(
                 argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
             )
+            self._pass_on()  # a Ctrl+C while pytest was being started did not reach it yet
             output, _ = self.child.communicate()
             self.child = None
             if self.stop.is_set():

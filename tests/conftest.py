@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from queuelabs import starter
+from queuelabs import processes, runner, starter
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.settings import HOST, TEST_ENV
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
@@ -23,6 +23,16 @@ def toy(tmp_path, request):
     lab = load_lab(tmp_path / "toylab")
     starter.write(lab)
     return lab
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch):
+    """The runner's pid files and logs, away from the learner's .run/."""
+    monkeypatch.setattr(processes, "PID_DIR", tmp_path / "pids")
+    monkeypatch.setattr(processes, "LOG_DIR", tmp_path / "logs")
+    monkeypatch.setattr(runner, "LOG_DIR", tmp_path / "logs")
+    (tmp_path / "pids").mkdir()
+    return tmp_path
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import click
 from .. import stack
 from ..errors import StackError
 from ..labs import all_labs
-from ..processes import read_pid, tracked_names
-from ..runner import code_of, last_error, stop_process
+from ..processes import tracked_names
+from ..runner import status_line, stop_process
 from ..scale.replicas import status_lines as scale_status_lines
 from ..settings import FLOWER_PORT, LOG_DIR, REPO_ROOT, SERVICES
 
@@ -48,12 +48,7 @@ def print_status() -> None:
     if labs:
         click.echo("Lab processes (`make labNN`, `make scale`):")
         for name in labs:
-            pid = read_pid(name)
-            if pid:
-                code = f"code {code_of(name)}/" if code_of(name) else ""  # nginx runs no lab code
-                click.echo(f"  {name:<16} running   pid {pid:<8} {code:<15} log .run/logs/{name}.log")
-            else:
-                click.echo(f"  {name:<16} EXITED    {last_error(name)}")
+            click.echo(status_line(name))
     for line in scale_status_lines():
         click.echo(line)
     click.echo("URLs:")

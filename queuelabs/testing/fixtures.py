@@ -21,7 +21,19 @@ from queuelabs.stack import ensure_test_vhost
 from . import faults
 from .isolation import fresh_test_stack
 from .plugin import LabRun, lab_run_for
-from .spawn import Spawner, Worker, lab_process_starter
+from .spawn import CtrlC, Spawner, Worker, lab_process_starter
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Ctrl+C pressed twice must not abort the teardown that stops the processes below (see spawn.py).
+    config._queuelabs_ctrl_c = CtrlC()
+    config._queuelabs_ctrl_c.install()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if ctrl_c := getattr(config, "_queuelabs_ctrl_c", None):
+        ctrl_c.uninstall()
 
 
 @pytest.fixture

@@ -3,10 +3,19 @@
 Every process gets the checkpoints' isolated environment, its own log under
 .run/logs/checkpoints/, and is stopped (its whole process group) when the
 fixture that started it ends.
+
+Ctrl+C (`make check`, `make watch`) must not leave one behind: the first
+press stops the run and its teardown stops every process; a second press
+used to abort that teardown half way (the API of the run kept running), so
+from the second press on, Ctrl+C kills every process the run started instead.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -50,9 +59,9 @@ class Spawner:
         proc = ManagedProcess(name, argv, cwd=cwd or self.code_dir, env={**self.env, **(env or {})}, log_path=log_path)
         proc.port = port
         proc.url = f"http://127.0.0.1:{port}" if port else None
-        proc.start()
-        self.started.append(proc)
+        self.started.append(proc)  # before it starts: a Ctrl+C right after must still stop it
         LIVE.append(proc)
+        proc.start()
         try:
             proc.wait_ready(port=None if ready_url else port, url=ready_url, log_text=ready_log, timeout=timeout)
         except RuntimeError as exc:
@@ -69,6 +78,45 @@ class Spawner:
     def stop_all(self) -> None:
         for proc in reversed(list(self.started)):
             self.stop(proc)
+
+
+def kill_all_now() -> int:
+    """SIGKILL the process group of every process the run started and has not stopped; how many."""
+    killed = 0
+    for proc in list(LIVE):
+        if proc.alive():
+            try:
+                os.killpg(proc.proc.pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
+
+
+class CtrlC:
+    """pytest's SIGINT handler: the first press stops the run (KeyboardInterrupt, as usual,
+    and the teardown stops each process); a further press must not abort that teardown, so
+    it kills every process the run started at once and lets the teardown finish."""
+
+    def __init__(self) -> None:
+        self.pressed = 0
+        self.previous = None
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self)
+
+    def uninstall(self) -> None:
+        if self.previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def __call__(self, signum, frame) -> None:
+        self.pressed += 1
+        if self.pressed == 1:
+            raise KeyboardInterrupt
+        killed = kill_all_now()
+        print(f"\nCtrl+C again: killed the {killed} process(es) this run started.", file=sys.stderr, flush=True)
 
 
 def lab_process_starter(lab: Lab, spawner: Spawner):

@@ -1,0 +1,106 @@
+"""`make labNN` says in one line when a process dies or its port is taken; `make status`
+shows every process (running with its code, or exited with its last log line) and exits 0.
+
+The runner starts the toy lab's processes for real (tests/toylab/solution/toy/service.py),
+on free ports, with its pid files and logs in a folder of the test's own.
+"""
+
+import socket
+
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from queuelabs import processes, runner
+from queuelabs.cli import main
+from queuelabs.errors import LabError
+from queuelabs.labs import load_lab
+from queuelabs.processes import free_port
+from queuelabs.waiting import wait_until
+
+
+@pytest.fixture
+def toy_lab(toy, run_dir):
+    """The toy lab with free ports; every process it starts is stopped by pid at the end."""
+    manifest = toy.dir / "lab.toml"
+    text = manifest.read_text()
+    for port in ("8097", "8098", "8099"):
+        text = text.replace(f"port = {port}", f"port = {free_port()}")
+    manifest.write_text(text)
+    lab = load_lab(toy.dir)
+    yield lab
+    runner.stop_lab(lab)
+
+
+def status() -> tuple[int, dict[str, str]]:
+    """`make status`: its exit code, and its row of each lab process."""
+    result = CliRunner().invoke(main, ["status"])
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  lab99-")}
+    return result.exit_code, rows
+
+
+def test_status_shows_a_crash_after_start_and_what_still_runs(toy_lab, capsys):
+    runner.start_process(toy_lab, "serve", "solution")
+    runner.start_process(toy_lab, "crash-on-cue", "solution")  # the reference: no reloader
+    assert "lab99-crash-on-cue ready" in capsys.readouterr().out.replace("  ", " ")
+    serving = processes.read_pid("lab99-serve")
+
+    (toy_lab.solution_dir / "crash-now").touch()  # it was ready; now it dies
+    wait_until(lambda: processes.read_pid("lab99-crash-on-cue") is None, timeout=15, what="the process to exit")
+
+    exit_code, rows = status()
+    assert exit_code == 0
+    assert "EXITED" in rows["lab99-crash-on-cue"]
+    assert "RuntimeError: the toy service lost its broker" in rows["lab99-crash-on-cue"]
+    assert "running" in rows["lab99-serve"] and f"pid {serving}" in rows["lab99-serve"]
+    assert "code solution/" in rows["lab99-serve"]
+
+
+def test_status_after_a_kill_9_shows_the_process_exited(toy_lab):
+    runner.start_process(toy_lab, "serve", "exercise")
+    _, rows = status()
+    assert "running" in rows["lab99-serve"] and "code exercise/" in rows["lab99-serve"]
+
+    psutil.Process(processes.read_pid("lab99-serve")).kill()
+    wait_until(lambda: processes.read_pid("lab99-serve") is None, timeout=15, what="the process to die")
+    exit_code, rows = status()
+    assert exit_code == 0
+    assert "EXITED" in rows["lab99-serve"] and "toy service: serve starting" in rows["lab99-serve"]
+
+
+@pytest.mark.parametrize("process", ["crash-at-once", "crash-soon"])
+def test_make_lab_reports_a_crash_at_start_in_one_line_with_its_reason(toy_lab, process):
+    with pytest.raises(LabError) as crash:
+        runner.start_process(toy_lab, process, "exercise")
+    message = str(crash.value)
+    assert "\n" not in message
+    assert f"lab99-{process} exited during start-up" in message
+    assert "RuntimeError: the toy service lost its database" in message
+
+
+def test_make_lab_reports_a_taken_port_in_one_line(toy_lab):
+    port = toy_lab.processes["serve"].port
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", port))
+        other_program.listen()
+        with pytest.raises(LabError) as taken:
+            runner.start_lab(toy_lab, "exercise")
+    message = str(taken.value)
+    assert "\n" not in message
+    assert f"port {port} is taken" in message
+    assert processes.read_pid("lab99-serve") is None
+
+
+def test_status_shows_your_code_crashed_under_its_reloader(toy_lab):
+    """From exercise/ a process runs under a reloader (watchfiles here), which outlives your
+    code when it dies: `running` would be a lie."""
+    runner.start_process(toy_lab, "crash-on-cue", "exercise")
+    reloader = processes.read_pid("lab99-crash-on-cue")
+    assert "running" in runner.status_line("lab99-crash-on-cue")
+
+    (toy_lab.exercise_dir / "crash-now").touch()
+    wait_until(lambda: processes.lost_its_child(reloader), timeout=15, what="the toy service to die")
+    line = runner.status_line("lab99-crash-on-cue")
+    assert "CRASHED" in line and "RuntimeError: the toy service lost its broker" in line
+    assert "when you save a fix" in line
+    assert processes.read_pid("lab99-crash-on-cue") == reloader, "the reloader waits for a save"
