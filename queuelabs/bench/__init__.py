@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
     parser.add_argument("lab", nargs="?", default="02")
     parser.add_argument(
-        "--processes", type=int, default=os.cpu_count() or 1, help="uvicorn processes per API (default: one per core)"
+        "--processes", type=int, default=1, help="uvicorn processes per API (default 1, as `make lab02` runs it)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of raw loop + floods (default 3)")
     return parser.parse_args(argv)

@@ -28,7 +28,8 @@ def table(variants: list[Variant]) -> list[str]:
     rows = [
         ("submit req/s (202s, flat out)", lambda v: spread(v.rates, ".0f")),
         ("  as % of raw apply_async rate", lambda v: spread([s * 100 for s in v.raw_shares], ".0f") + "%"),
-        ("CPU ms per accepted submit", lambda v: spread(v.cpu_ms, ".2f")),
+        ("API CPU ms per accepted submit", lambda v: spread(v.cpu_ms, ".2f")),
+        ("RabbitMQ CPU ms per accepted submit", lambda v: spread(v.broker_cpu_ms, ".2f")),
         ("cheap route p95, idle", lambda v: ms(v.idle)),
         ("cheap route p95, under submit load", lambda v: ms(v.loaded)),
         ("  loaded / idle", lambda v: f"x{p95(v.loaded) / p95(v.idle):.1f}"),
