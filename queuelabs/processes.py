@@ -55,6 +55,31 @@ def is_running(pid: int) -> bool:
         return False
 
 
+def reloader_lost_its_code(pid: int) -> bool:
+    """True for a reloader (`uvicorn --reload`, `watchfiles`) left without the process that runs the code.
+
+    When the learner's code fails to start (a syntax error, a queue RabbitMQ
+    refuses), the reloader stays up and waits for the next saved file: its pid
+    is alive, yet nothing answers requests or consumes a queue.
+    """
+    try:
+        proc = psutil.Process(pid)
+        argv = proc.cmdline()
+        if "--reload" not in argv and not any(Path(arg).name == "watchfiles" for arg in argv[:2]):
+            return False
+        children = proc.children()
+    except psutil.Error:
+        return False
+
+    def runs_the_code(child: psutil.Process) -> bool:
+        try:  # uvicorn's reloader also keeps multiprocessing's resource tracker
+            return is_running(child.pid) and "resource_tracker" not in " ".join(child.cmdline())
+        except psutil.Error:
+            return False
+
+    return not any(runs_the_code(child) for child in children)
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)  # our own child: collect its exit status

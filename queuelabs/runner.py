@@ -15,7 +15,17 @@ from urllib.parse import urlsplit, urlunsplit
 from . import probes, stack
 from .errors import LabError
 from .labs import Lab
-from .processes import http_status, pid_file, port_open, read_pid, resolve, start_detached, stop_detached, tail
+from .processes import (
+    http_status,
+    pid_file,
+    port_open,
+    read_pid,
+    reloader_lost_its_code,
+    resolve,
+    start_detached,
+    stop_detached,
+    tail,
+)
 from .settings import LOCAL_ENV, LOG_DIR
 from .waiting import WaitTimeout, wait_until
 
@@ -94,10 +104,15 @@ def _launch(lab: Lab, process: str, code: str, env: dict[str, str]) -> bool:
     """Start one process unless it already runs from the same code; True when it was started."""
     name = lab.process_names[process]
     running = code_of(name)
-    if running == code:
-        print(f"{name:<16} already running from {running}/ (pid {read_pid(name)})")
+    pid = read_pid(name)
+    stalled = pid is not None and reloader_lost_its_code(pid)
+    if running == code and not stalled:
+        print(f"{name:<16} already running from {running}/ (pid {pid})")
         return False
-    if read_pid(name):
+    if stalled:
+        print(f"{name:<16} had stopped ({last_error(name)}): restarting it from {code}/")
+        stop_detached(name)
+    elif pid:
         print(f"{name:<16} was running {running}/: restarting it from {code}/")
         stop_detached(name)
     port = lab.processes[process].port

@@ -10,7 +10,7 @@ import click
 from .. import stack
 from ..errors import StackError
 from ..labs import all_labs
-from ..processes import read_pid, tracked_names
+from ..processes import read_pid, reloader_lost_its_code, tracked_names
 from ..runner import code_of, last_error, stop_process
 from ..scale.replicas import status_lines as scale_status_lines
 from ..settings import FLOWER_PORT, LOG_DIR, REPO_ROOT, SERVICES
@@ -49,7 +49,10 @@ def print_status() -> None:
         click.echo("Lab processes (`make labNN`, `make scale`):")
         for name in labs:
             pid = read_pid(name)
-            if pid:
+            if pid and reloader_lost_its_code(pid):  # waits for a saved file: nothing runs the code
+                click.echo(f"  {name:<16} STOPPED   {last_error(name)}")
+                click.echo(f"  {'':<16}           fix your code and save (it reloads), or: make start NAME={name}")
+            elif pid:
                 code = f"code {code_of(name)}/" if code_of(name) else ""  # nginx runs no lab code
                 click.echo(f"  {name:<16} running   pid {pid:<8} {code:<15} log .run/logs/{name}.log")
             else:
