@@ -9,6 +9,7 @@ was taken. The learner's code reloads on save; the reference never does.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from urllib.parse import urlsplit, urlunsplit
 
@@ -161,11 +162,23 @@ def _wait_ready(lab: Lab, process: str, env: dict[str, str]) -> None:
     print(f"{name:<16} ready ({' '.join(lab.command(process))})")
 
 
+LAB_FRAME = re.compile(r'File "(?P<path>[^"]*/labs/[^"]+)", line (?P<line>\d+)')
+
+
 def last_error(name: str) -> str:
-    """The most telling line of a process's log: its last error, else its last line."""
+    """The most telling line of a process's log: its last error, else its last line.
+
+    When the traceback above it passes through a lab's code, the last such
+    place is added: `SyntaxError: '(' was never closed (labs/.../app/tasks.py, line 12)`.
+    """
     lines = [line.strip() for line in tail(LOG_DIR / f"{name}.log", 60).splitlines() if line.strip()]
-    for line in reversed(lines):
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
         if any(word in line for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
+            frames = [m for m in map(LAB_FRAME.search, lines[:index]) if m]
+            if frames:
+                where = frames[-1]["path"].split("/labs/", 1)[1]
+                return f"{line[:200]} (labs/{where}, line {frames[-1]['line']})"
             return line[:240]
     return lines[-1][:240] if lines else "(empty log)"
 
