@@ -27,6 +27,8 @@ import watchfiles
 from . import starter
 from .gradebook import checkpoint_argv, rel
 from .labs import Exercise, Lab, load_lab
+from .processes import read_pid, reloader_lost_its_code
+from .runner import last_error
 from .settings import REPO_ROOT
 
 # The table's rows ("  PASS  2.3 ...") and the lines indented under them.
@@ -101,6 +103,20 @@ class Watcher:
             if report.exists():
                 for ex_id, grade in json.loads(report.read_text()).items():
                     (self.passed.add if grade["status"] == "passed" else self.passed.discard)(ex_id)
+            self.warn_about_stopped_processes()
+
+    def warn_about_stopped_processes(self) -> None:
+        """The checkpoints run their own copy of the code: say when `make labNN`'s copy could not start."""
+        for name in self.lab.process_names.values():
+            pid = read_pid(name)
+            if pid is not None and reloader_lost_its_code(pid):
+                print(
+                    f"  note: your running {name} (make lab{self.lab.id}) has stopped: {last_error(name)}", flush=True
+                )
+                print(
+                    f"        `make status` shows it; fix and save, or `make lab{self.lab.id}` to start it again",
+                    flush=True,
+                )
 
     def run(self, code: str) -> int:
         signal.signal(signal.SIGINT, self.interrupt)
