@@ -103,24 +103,30 @@ class Watcher:
             if report.exists():
                 for ex_id, grade in json.loads(report.read_text()).items():
                     (self.passed.add if grade["status"] == "passed" else self.passed.discard)(ex_id)
-            self.warn_about_stopped_processes()
 
-    def warn_about_stopped_processes(self) -> None:
-        """The checkpoints run their own copy of the code: say when `make labNN`'s copy could not start."""
-        for name in self.lab.process_names.values():
-            pid = read_pid(name)
-            if pid is not None and reloader_lost_its_code(pid):
-                print(
-                    f"  note: your running {name} (make lab{self.lab.id}) has stopped: {last_error(name)}", flush=True
-                )
-                print(
-                    f"        `make status` shows it; fix and save, or `make lab{self.lab.id}` to start it again",
-                    flush=True,
-                )
+    def watch_lab_processes(self) -> None:
+        """Say when `make labNN`'s own copy of the code stops (and starts again).
+
+        The checkpoints run their own copy, so a PASS says nothing about it: the
+        worker can have stopped at the same save (2.7: PRECONDITION_FAILED).
+        """
+        stopped: set[str] = set()
+        while not self.stop.wait(2.0):
+            for name in self.lab.process_names.values():
+                pid = read_pid(name)
+                lost = pid is not None and reloader_lost_its_code(pid)
+                if lost and name not in stopped:
+                    stopped.add(name)
+                    print(f"\n  note: your running {name} (make lab{self.lab.id}) stopped: {last_error(name)}")
+                    print(f"        `make status` shows it; fix and save, or `make lab{self.lab.id}` to start it again")
+                elif not lost and name in stopped:
+                    stopped.discard(name)
+                    print(f"\n  note: your running {name} is {'running again' if pid else 'no longer running'}")
 
     def run(self, code: str) -> int:
         signal.signal(signal.SIGINT, self.interrupt)
         signal.signal(signal.SIGTERM, self.interrupt)
+        threading.Thread(target=self.watch_lab_processes, daemon=True, name="lab-processes").start()
         print(f"Watching {rel(self.code_dir)} for lab {self.lab.id}: save a file to grade its exercise.", flush=True)
         print("Ctrl+C to stop.", flush=True)
         changes = watchfiles.watch(
