@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import probes, stack
 from .errors import LabError
-from .labs import Lab
+from .labs import Lab, find_lab
 from .processes import (
     http_status,
     lost_its_child,
@@ -116,10 +116,15 @@ def _launch(lab: Lab, process: str, code: str, env: dict[str, str]) -> bool:
     """Start one process unless it already runs from the same code; True when it was started."""
     name = lab.process_names[process]
     running = code_of(name)
-    if running == code:
-        print(f"{name:<16} already running from {running}/ (pid {read_pid(name)})")
+    pid = read_pid(name)
+    stalled = pid is not None and lost_its_child(pid)
+    if running == code and not stalled:
+        print(f"{name:<16} already running from {running}/ (pid {pid})")
         return False
-    if read_pid(name):
+    if stalled:
+        print(f"{name:<16} had stopped ({last_error(name)}): restarting it from {code}/")
+        stop_detached(name)
+    elif pid:
         print(f"{name:<16} was running {running}/: restarting it from {code}/")
         stop_detached(name)
     port = lab.processes[process].port
@@ -202,6 +207,14 @@ def _where_in_your_code(lines: list[str], error: str, code_dir: Path) -> str | N
     return found if found and found.endswith(error[:200]) else None  # that traceback ends with this error
 
 
+def _code_dir_of(name: str, code: str | None) -> Path | None:
+    """The folder a lab process runs (`lab02-worker` started from exercise/), to say where an error is."""
+    try:
+        return find_lab(name[3:5]).code_dir(code) if code else None
+    except LabError:  # not a lab's process, or a lab that is gone
+        return None
+
+
 def status_line(name: str) -> str:
     """`make status`'s row of a process: running (and from which code), crashed under its
     reloader (your code died, the reloader waits for a save), or exited, with its log's reason."""
@@ -210,7 +223,10 @@ def status_line(name: str) -> str:
         return f"  {name:<16} EXITED    {last_error(name)}"
     code = code_of(name)
     if lost_its_child(pid):
-        return f"  {name:<16} CRASHED   {last_error(name)} (it starts again when you save a fix)"
+        return (
+            f"  {name:<16} CRASHED   {last_error(name, _code_dir_of(name, code))}\n"
+            f"  {'':<16}           fix your code and save (it reloads), or: make start NAME={name}"
+        )
     shown = f"code {code}/" if code else ""  # nginx runs no lab code
     return f"  {name:<16} running   pid {pid:<8} {shown:<15} log .run/logs/{name}.log"
 

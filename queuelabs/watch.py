@@ -28,6 +28,8 @@ import watchfiles
 from . import starter
 from .gradebook import TABLE_ONLY, checkpoint_argv, rel
 from .labs import Exercise, Lab, load_lab
+from .processes import lost_its_child, read_pid
+from .runner import last_error
 from .settings import REPO_ROOT
 
 # The table's rows ("  PASS  2.3 ...") and the lines indented under them.
@@ -114,9 +116,29 @@ class Watcher:
                 for ex_id, grade in json.loads(report.read_text()).items():
                     (self.passed.add if grade["status"] == "passed" else self.passed.discard)(ex_id)
 
+    def watch_lab_processes(self) -> None:
+        """Say when `make labNN`'s own copy of the code stops (and starts again).
+
+        The checkpoints run their own copy, so a PASS says nothing about it: the
+        worker can have stopped at the same save (2.7: PRECONDITION_FAILED).
+        """
+        stopped: set[str] = set()
+        while not self.stop.wait(2.0):
+            for name in self.lab.process_names.values():
+                pid = read_pid(name)
+                lost = pid is not None and lost_its_child(pid)
+                if lost and name not in stopped:
+                    stopped.add(name)
+                    print(f"\n  note: your running {name} (make lab{self.lab.id}) stopped: {last_error(name)}")
+                    print(f"        `make status` shows it; fix and save, or `make lab{self.lab.id}` to start it again")
+                elif not lost and name in stopped:
+                    stopped.discard(name)
+                    print(f"\n  note: your running {name} is {'running again' if pid else 'no longer running'}")
+
     def run(self, code: str) -> int:
         signal.signal(signal.SIGINT, self.interrupt)
         signal.signal(signal.SIGTERM, self.interrupt)
+        threading.Thread(target=self.watch_lab_processes, daemon=True, name="lab-processes").start()
         print(f"Watching {rel(self.code_dir)} for lab {self.lab.id}: save a file to grade its exercise.", flush=True)
         print("Ctrl+C to stop.", flush=True)
         changes = watchfiles.watch(

@@ -5,11 +5,13 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from queuelabs import probes
-from queuelabs.processes import ManagedProcess, free_port, is_running
+from queuelabs.processes import ManagedProcess, free_port, is_running, lost_its_child
 from queuelabs.settings import REPO_ROOT
+from queuelabs.waiting import wait_until
 
 
 @pytest.mark.parametrize(
@@ -63,6 +65,24 @@ def test_stopped_process_is_not_running_even_as_a_zombie(tmp_path):
     assert is_running(proc.pid)
     proc.stop(timeout=5)
     assert not is_running(proc.pid)
+
+
+@pytest.mark.parametrize("code, lost", [("import time; time.sleep(30)", False), ("raise SystemExit(1)", True)])
+def test_a_reloader_whose_code_exited_is_seen_as_stopped(tmp_path, code, lost):
+    # `make labNN` runs the learner's worker under watchfiles: when the code fails to
+    # start, watchfiles stays up waiting for a saved file, and `make status` must say so.
+    command = f"{sys.executable} -c {code!r}"
+    argv = [str(REPO_ROOT / ".venv/bin/watchfiles"), "--filter", "python", command, str(tmp_path)]
+    proc = ManagedProcess("reloader", argv, cwd=tmp_path, env=dict(os.environ), log_path=tmp_path / "r.log")
+    proc.start()
+    try:  # watchfiles starts its child, which then either keeps running or exits
+        wait_until(lambda: psutil.Process(proc.pid).children(), timeout=10, what="watchfiles starts the code")
+        if lost:
+            wait_until(lambda: lost_its_child(proc.pid), timeout=10, what="the reloader seen as stopped")
+        else:
+            assert not lost_its_child(proc.pid)
+    finally:
+        proc.stop(timeout=5)
 
 
 def test_a_system_rabbitmq_without_management_is_named_with_the_command_to_run(monkeypatch):

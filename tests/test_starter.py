@@ -72,3 +72,20 @@ def test_every_real_lab_generates():
     for lab in all_labs():
         files = starter.generate(lab)
         assert files, f"lab {lab.id} has no solution files"
+
+
+def test_writing_one_of_two_identical_todos_starts_the_exercise(tmp_path):
+    """Lab 01's 1.4 has two TODOs with the same text (submit_job, job_status): the learner who
+    wrote submit_job has started it, and is told what is left instead of 'not started'."""
+    from queuelabs.labs import find_lab
+
+    lab = find_lab("01")
+    for rel, content in starter.generate(lab).items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(content)
+    assert "1.4" in starter.untouched(lab, tmp_path)
+    jobs = tmp_path / "app/routes/jobs.py"
+    todo = 'raise NotImplementedError("Exercise 1.4 is not done yet: Answer 202 with a job id, then lose the job")'
+    assert jobs.read_text().count(todo) == 2
+    jobs.write_text(jobs.read_text().replace(todo, "return {}", 1))
+    assert "1.4" not in starter.untouched(lab, tmp_path)

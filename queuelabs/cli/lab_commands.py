@@ -22,8 +22,11 @@ def lab(lab_id: str, code: str, stop: bool) -> None:
     """Start a lab's processes (API, worker...) in the background and wait until each is ready."""
     the_lab = find_lab(lab_id)
     if stop:
-        for name in runner.stop_lab(the_lab):
+        stopped = runner.stop_lab(the_lab)
+        for name in stopped:
             click.echo(f"stopped {name}")
+        if not stopped:
+            click.echo(f"lab {the_lab.id}: nothing was running")
         return
     if code not in CODE_CHOICES:
         raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")

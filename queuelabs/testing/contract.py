@@ -145,8 +145,8 @@ def check_unknown_task_is_404(base_url: str) -> None:
             if response.status_code == 501:
                 fail_if_not_started(response.text)
             assert response.status_code == 404, (
-                f"GET /api/async/status/{task_id} (never submitted) answered {response.status_code}, expected 404: "
-                f"{response.text[:200]}. Celery says PENDING for any id: check that the id was submitted."
+                f"GET /api/async/status/{task_id} (never submitted) answered {response.status_code}, expected 404 "
+                f"(Celery says PENDING for any id: check that the id was submitted): {response.text[:100]}"
             )
 
 

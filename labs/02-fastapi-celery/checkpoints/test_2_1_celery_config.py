@@ -39,7 +39,13 @@ def test_explicit_queues_and_routes(celery_app, worker):
     )
     router = celery_app.amqp.router
     for task, queue in (("reports.process", "reports"), ("emails.send_welcome", "emails")):
-        routed = router.route({}, task)["queue"].name
+        try:
+            routed = router.route({}, task)["queue"].name
+        except KeyError as missing:  # celery.exceptions.QueueNotFound: a route names an undeclared queue
+            raise AssertionError(
+                f"{task} is routed to a queue that task_queues does not declare ({missing.args[0]}): "
+                f"check the queue names in task_routes"
+            ) from None
         assert routed == queue, f"{task} is routed to {routed!r}, expected {queue!r}"
     for queue in ("reports", "emails"):  # the running worker declared them in RabbitMQ
         found = queue_info(queue) is not None

@@ -142,7 +142,7 @@ class BoundedConnection:
             return True, self._run_batch(works)
         except Exception as exc:
             if "PRECONDITION_FAILED" in str(exc):
-                return False, BrokerRefused(_reason(exc))
+                return False, BrokerRefused(str(exc).splitlines()[0][:300])  # all of it: which queue, which argument
             self._last_failure = _reason(exc)
             self._fail_fast_until = time.monotonic() + self.timeout / 2
             return False, BrokerUnavailable(self._last_failure)
