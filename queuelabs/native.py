@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import probes
 from .errors import StackError
-from .processes import port_open, read_pid, start_detached, stop_detached, tail
+from .processes import port_open, read_pid, resume_if_frozen, start_detached, stop_detached, tail
 from .settings import DATA_DIR, LOG_DIR, RABBITMQ_MANAGEMENT_PORT, SERVICES, ensure_run_dirs
 from .waiting import WaitTimeout, wait_until
 
@@ -247,6 +247,8 @@ def up_native(names: list[str]) -> None:
     for name in names:
         svc = SERVICES[name]
         if port_open(svc.port):
+            if (pid := read_pid(name)) and resume_if_frozen(pid):
+                say(f"{svc.title:<9} was frozen (SIGSTOP, as in the lessons' experiments): resumed it")
             reason = probes.probe(name)
             if reason:
                 raise StackError(

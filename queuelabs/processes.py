@@ -81,6 +81,26 @@ def lost_its_child(pid: int) -> bool:
     return ("watchfiles" in command or "--reload" in command) and not supervised(pid)
 
 
+def resume_if_frozen(pid: int) -> bool:
+    """SIGCONT a process, or any of its descendants, stopped by SIGSTOP (the lessons' "freeze"
+    experiments); True when one was. A frozen server keeps its port open and answers nothing."""
+    try:
+        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return False
+    frozen = [p for p in family if _status(p) == psutil.STATUS_STOPPED]
+    for proc in frozen:
+        os.kill(proc.pid, signal.SIGCONT)
+    return bool(frozen)
+
+
+def _status(proc: psutil.Process) -> str | None:
+    try:
+        return proc.status()
+    except psutil.Error:
+        return None
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)  # our own child: collect its exit status

@@ -96,3 +96,19 @@ def test_a_system_rabbitmq_without_management_is_named_with_the_command_to_run(m
     assert "sudo rabbitmq-plugins enable rabbitmq_management" in problem
     monkeypatch.setattr(native, "port_open", lambda port: True)  # management answers: nothing to say
     assert native.foreign_rabbitmq_problem() is None
+
+
+def test_make_up_resumes_a_service_left_frozen_by_an_experiment():
+    """The lessons freeze a server (SIGSTOP) to show a hang; `make up` afterwards must not call it broken."""
+    from queuelabs import stack
+    from queuelabs.processes import read_pid
+    from queuelabs.testing import faults
+
+    assert read_pid("redis"), "this test needs the project's own Redis: `make up` without a Docker engine"
+    faults.freeze(faults.service_pid("redis"))
+    try:
+        assert probes.probe("redis", timeout=0.5) is not None, "a frozen Redis should not answer"
+        stack.up(["redis"])
+        assert probes.probe("redis", timeout=1.0) is None
+    finally:
+        faults.thaw(faults.service_pid("redis"))
