@@ -40,7 +40,11 @@ def test_frozen_broker_blocks_the_naive_api_not_the_reference(short_rounds):
             if variant.api is not None:
                 variant.api.stop()
         delete_queues(queues)
-    assert raws[0] > 0 and reference.rates[0] > 0 and naive.rates[0] > 0, (raws, reference.rates, naive.rates)
+    assert raws["unconfirmed"][0] > 0 and raws["confirmed"][0] > 0 and reference.rates[0] > 0 and naive.rates[0] > 0, (
+        raws,
+        reference.rates,
+        naive.rates,
+    )
     # The reference: every submission answered, 202 (before the freeze) or a fast 503, never a 500.
     assert set(reference.frozen_answers) <= {"202", "503"}, reference.frozen_answers
     assert reference.frozen_answers.get("503", 0) > 0, reference.frozen_answers

@@ -84,11 +84,16 @@ def cpu_seconds(pid: int) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in (parent, *parent.children(recursive=True)))
 
 
-def raw_publish_rate(code_dir: Path, env: dict[str, str]) -> float:
-    """Tasks per second one process publishes with apply_async in a loop, doing nothing else."""
+def raw_publish_rate(code_dir: Path, env: dict[str, str], *, confirmed: bool = False) -> float:
+    """Tasks per second one process publishes with apply_async in a loop, doing nothing else.
+
+    confirmed: with Celery's `confirm_publish`, each apply_async waits for RabbitMQ's confirm of
+    its own message, as a safe API must (the reference waits once per batch instead)."""
+    confirm = "task.app.conf.broker_transport_options = {'confirm_publish': True}\n" if confirmed else ""
     script = (
         "import time\n"
         "from app.tasks import process_report as task\n"
+        f"{confirm}"
         "for _ in range(50): task.apply_async(kwargs={'data': 'bench', 'iterations': 1})\n"
         "count, start = 0, time.perf_counter()\n"
         f"while time.perf_counter() - start < {RAW_SECONDS}:\n"
@@ -138,15 +143,18 @@ def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
 
 def run_rounds(
     variants: list[Variant], *, rounds: int, processes: int, code_dir: Path, env: dict[str, str], queues, progress
-) -> list[float]:
-    """Every variant, `rounds` times, then with the broker frozen. Returns the raw rate of each round."""
-    raws = []
+) -> dict[str, list[float]]:
+    """Every variant, `rounds` times, then with the broker frozen.
+
+    Returns the raw publish rates of each round: {"unconfirmed": [...], "confirmed": [...]}."""
+    raws: dict[str, list[float]] = {"unconfirmed": [], "confirmed": []}
     for number in range(1, rounds + 1):
-        progress(f"round {number}/{rounds}: raw apply_async loop ({RAW_SECONDS:g} s), then each API flooded")
-        raws.append(raw_publish_rate(code_dir, env))
+        progress(f"round {number}/{rounds}: raw apply_async loops ({RAW_SECONDS:g} s each), then each API flooded")
+        raws["confirmed"].append(raw_publish_rate(code_dir, env, confirmed=True))
+        raws["unconfirmed"].append(raw_publish_rate(code_dir, env))
         purge_queues(queues)
         for variant in variants if number % 2 else variants[::-1]:
-            flood_round(variant, raws[-1], CONNECTIONS_PER_PROCESS * processes, queues)
+            flood_round(variant, raws["unconfirmed"][-1], CONNECTIONS_PER_PROCESS * processes, queues)
     for variant in variants:
         progress(f"{variant.name}: RabbitMQ frozen for {FREEZE_SECONDS:g} s under {FROZEN_CONNECTIONS} connections")
         frozen_broker(variant, queues)

@@ -60,12 +60,20 @@ def targets(reference: Variant, naive: Variant) -> list[str]:
     return [f"  {'met    ' if ok else 'NOT MET'}  {text}" for text, ok in checks]
 
 
-def report(raws: list[float], variants: list[Variant], processes: int) -> str:
+def report(raws: dict[str, list[float]], variants: list[Variant], processes: int) -> str:
     lines = table(variants)
-    lines.append(f"raw apply_async publish rate, one process: {spread(raws, '.0f')} tasks/s")
+    lines.append(f"raw apply_async publish rate, one process: {spread(raws['unconfirmed'], '.0f')} tasks/s")
+    lines.append(
+        f"  the same, each waiting for its confirm (confirm_publish): {spread(raws['confirmed'], '.0f')} tasks/s"
+    )
+    reference = variants[0]
+    versus = [rate / raw for rate, raw in zip(reference.rates, raws["confirmed"], strict=True)]
+    lines.append(
+        f"  reference / that loop: x{spread(versus, '.2f')} (it waits once per batch of confirms, HTTP on top)"
+    )
     lines.append(
         f"each API: {processes} uvicorn process(es), flooded by {CONNECTIONS_PER_PROCESS * processes} connections "
-        f"for {LOAD_SECONDS:g} s per round; {len(raws)} round(s): medians (and ranges) over the rounds"
+        f"for {LOAD_SECONDS:g} s per round; {len(raws['unconfirmed'])} round(s): medians (and ranges) over the rounds"
     )
     if len(variants) == 2:
         lines += ["targets:", *targets(*variants)]
