@@ -117,6 +117,9 @@ def judge(lab: Lab, report: Path, exit_code: int, *, want: str) -> list[str]:
         if not tests:
             problems.append(f"lab {lab.id} exercise {ex.id}: has no checkpoint")
             continue
+        status = data[ex.id].get("status")
+        if want == "fail" and status != "not started":  # what `make check` shows a learner who has not begun
+            problems.append(f"exercise {ex.id}: reads '{status}' on the untouched starter, not 'not started'")
         for test in tests:
             if want == "pass" and test["outcome"] != "passed":
                 problems.append(f"exercise {ex.id}: {test['test']} {test['outcome']} on the solution")
