@@ -98,7 +98,9 @@ def require(where: str, needs: set[str]) -> None:
 @pytest.mark.parametrize("where, needs, block", checked_blocks(), ids=[where for where, _, _ in checked_blocks()])
 def test_a_checked_console_example_prints_what_the_lesson_shows(tmp_path, where, needs, block):
     require(where, needs)
-    env = {**os.environ, "QUEUELABS_RUN_DIR": str(tmp_path / "run"), "MAKEFLAGS": "--no-print-directory"}
+    # As a learner types it: not a sub-make of `make test` (which would print "make[1]:" in its errors).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    env.update(QUEUELABS_RUN_DIR=str(tmp_path / "run"), MAKEFLAGS="--no-print-directory")
     for command, expected in steps(block):
         done = subprocess.run(
             ["bash", "-c", command], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
