@@ -137,6 +137,9 @@ def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
         except LabError as exc:
             raise pytest.UsageError(str(exc)) from None
         env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+        # Every "coroutine ... was never awaited", not only its first time in the process: the
+        # grader shows the one logged during the failing checkpoint (a missing await).
+        env["PYTHONWARNINGS"] = "always::RuntimeWarning"
         env.pop("QUEUELABS_BIND_HOST", None)
         state.runs[lab_dir] = LabRun(
             lab=lab, code_dir=code_dir, env=env, spawner=Spawner(code_dir, env), untouched=untouched(lab, code_dir)
