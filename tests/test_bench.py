@@ -33,7 +33,13 @@ def test_frozen_broker_blocks_the_naive_api_not_the_reference(short_rounds):
         for variant in variants:
             bench.start_api(variant, 1, lab.solution_dir)
         raws = bench.run_rounds(
-            variants, rounds=1, processes=1, code_dir=lab.solution_dir, env=reference.env, queues=queues, progress=print
+            variants,
+            rounds=1,
+            connections=8,
+            code_dir=lab.solution_dir,
+            env=reference.env,
+            queues=queues,
+            progress=print,
         )
     finally:
         for variant in variants:

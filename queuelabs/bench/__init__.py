@@ -26,7 +26,7 @@ from ..probes import services_down
 from ..settings import TEST_ENV
 from ..stack import ensure_test_vhost
 from ..testing.isolation import delete_queues, purge_queues
-from .measure import CONNECTIONS_PER_PROCESS, LOAD_SECONDS, Variant, run_rounds, start_api
+from .measure import FLOOD_CONNECTIONS, LOAD_SECONDS, Variant, run_rounds, start_api
 from .report import report
 
 
@@ -35,6 +35,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("lab", nargs="?", default="02")
     parser.add_argument(
         "--processes", type=int, default=1, help="uvicorn processes per API (default 1, as `make lab02` runs it)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=FLOOD_CONNECTIONS, help=f"flooding connections (default {FLOOD_CONNECTIONS})"
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of raw loop + floods (default 3)")
     return parser.parse_args(argv)
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     code_dir, queues = lab.solution_dir, lab.manifest.checkpoints.queues
     print(
         f"[bench] lab {lab.id}: {args.rounds} rounds; each API runs {args.processes} uvicorn process(es) "
-        f"and is flooded by {CONNECTIONS_PER_PROCESS * args.processes} connections for {LOAD_SECONDS:g} s",
+        f"and is flooded by {args.connections} connections for {LOAD_SECONDS:g} s",
         flush=True,
     )
     delete_queues(queues)  # another lab's checkpoints may have declared them with other arguments
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         raws = run_rounds(
             variants,
             rounds=args.rounds,
-            processes=args.processes,
+            connections=args.connections,
             code_dir=code_dir,
             env=env,
             queues=queues,
@@ -98,5 +101,5 @@ def main(argv: list[str] | None = None) -> int:
                 variant.api.stop()
         purge_queues(queues)
     print()
-    print(report(raws, variants, args.processes))
+    print(report(raws, variants, args.processes, args.connections))
     return 0

@@ -28,10 +28,10 @@ from .load import BODY, CHEAP, PROBE_TIMEOUT, SUBMIT, Flood, probe_cheap_route
 IDLE_SECONDS = 2.0
 LOAD_SECONDS = 6.0
 FREEZE_SECONDS = 6.0
-# Flat out: every connection submits again as soon as it is answered. 16 keep one API process
-# busy (32 gave the same rate on 2 cores: past that point more clients only wait longer, for
-# every route, as in any saturated server).
-CONNECTIONS_PER_PROCESS = 16
+# Flat out: every connection submits again as soon as it is answered. 16 keep the API busy
+# (32 gave one process the same rate on 2 cores: past that point more clients only wait
+# longer, for every route, as in any saturated server). `make bench CONNECTIONS=32` to see it.
+FLOOD_CONNECTIONS = 16
 FROZEN_CONNECTIONS = 8
 RAW_SECONDS = 2.0
 
@@ -142,7 +142,7 @@ def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
 
 
 def run_rounds(
-    variants: list[Variant], *, rounds: int, processes: int, code_dir: Path, env: dict[str, str], queues, progress
+    variants: list[Variant], *, rounds: int, connections: int, code_dir: Path, env: dict[str, str], queues, progress
 ) -> dict[str, list[float]]:
     """Every variant, `rounds` times, then with the broker frozen.
 
@@ -154,7 +154,7 @@ def run_rounds(
         raws["unconfirmed"].append(raw_publish_rate(code_dir, env))
         purge_queues(queues)
         for variant in variants if number % 2 else variants[::-1]:
-            flood_round(variant, raws["unconfirmed"][-1], CONNECTIONS_PER_PROCESS * processes, queues)
+            flood_round(variant, raws["unconfirmed"][-1], connections, queues)
     for variant in variants:
         progress(f"{variant.name}: RabbitMQ frozen for {FREEZE_SECONDS:g} s under {FROZEN_CONNECTIONS} connections")
         frozen_broker(variant, queues)

@@ -6,7 +6,7 @@ import statistics
 
 from ..testing.timing import percentile
 from .load import PROBE_TIMEOUT
-from .measure import CONNECTIONS_PER_PROCESS, LOAD_SECONDS, Variant
+from .measure import LOAD_SECONDS, Variant
 
 
 def p95(values: list[float]) -> float:
@@ -60,7 +60,7 @@ def targets(reference: Variant, naive: Variant) -> list[str]:
     return [f"  {'met    ' if ok else 'NOT MET'}  {text}" for text, ok in checks]
 
 
-def report(raws: dict[str, list[float]], variants: list[Variant], processes: int) -> str:
+def report(raws: dict[str, list[float]], variants: list[Variant], processes: int, connections: int) -> str:
     lines = table(variants)
     lines.append(f"raw apply_async publish rate, one process: {spread(raws['unconfirmed'], '.0f')} tasks/s")
     lines.append(
@@ -72,7 +72,7 @@ def report(raws: dict[str, list[float]], variants: list[Variant], processes: int
         f"  reference / that loop: x{spread(versus, '.2f')} (it waits once per batch of confirms, HTTP on top)"
     )
     lines.append(
-        f"each API: {processes} uvicorn process(es), flooded by {CONNECTIONS_PER_PROCESS * processes} connections "
+        f"each API: {processes} uvicorn process(es), flooded by {connections} connections "
         f"for {LOAD_SECONDS:g} s per round; {len(raws['unconfirmed'])} round(s): medians (and ranges) over the rounds"
     )
     if len(variants) == 2:
