@@ -8,7 +8,7 @@ request the process serves, cheap ones included. The reference
 (`solution/`) does the same work without ever blocking the loop; the
 lesson's performance section compares the two, measured in one run.
 
-Run by queuelabs/bench.py with the solution folder on PYTHONPATH (for the
+Run by queuelabs/bench/ with the solution folder on PYTHONPATH (for the
 Celery app and its configuration): `uvicorn naive_app:app`.
 """
 
