@@ -70,8 +70,8 @@ def start_api(variant: Variant, processes: int, code_dir: Path) -> None:
     proc = ManagedProcess(f"bench-{slug}", argv, cwd=code_dir, env=variant.env, log_path=LOG_DIR / f"bench-{slug}.log")
     proc.port = port
     proc.start()
+    variant.api = proc  # set before waiting: the caller stops it, also when it never becomes ready
     proc.wait_ready(url=f"http://127.0.0.1:{port}{CHEAP}", timeout=60)
-    variant.api = proc
     with httpx.Client(base_url=variant.url, timeout=10) as http:  # warm up every process: connections, caches
         for _ in range(20 * processes):
             http.post(SUBMIT, json=BODY)
