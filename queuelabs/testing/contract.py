@@ -186,6 +186,21 @@ def check_welcome_email(base_url: str, *, bad_input: tuple[int, ...] = BAD_INPUT
         return final
 
 
+def check_welcome_email_query_parameters(
+    base_url: str, *, bad_input: tuple[int, ...] = BAD_INPUT, missing_says: str = "user_name"
+) -> dict:
+    """The source material's walkthrough, verbatim: POST /api/send-welcome-email?user_email=...&user_name=...
+    queues the email too; without user_name it is bad input whose detail names what is missing."""
+    with client(base_url) as http:
+        reply = http.post("/api/send-welcome-email", params={"user_email": "ada@example.com", "user_name": "Ada"})
+        assert reply.status_code == 202, reply.text[:200]
+        final = follow(http, reply.json()["task_id"])[-1]
+        assert final["result"]["email"] == "ada@example.com" and final["result"]["name"] == "Ada", final
+        missing = http.post("/api/send-welcome-email", params={"user_email": "ada@example.com"})
+        assert missing.status_code in bad_input and missing_says in missing.json()["detail"], missing.text
+        return final
+
+
 def check_priorities_reorder_queued_work(
     base_url: str, start_worker: Callable[[], Any], *, lows: int = 3, iterations: int = 4
 ) -> list[str]:

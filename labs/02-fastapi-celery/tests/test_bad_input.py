@@ -75,15 +75,7 @@ def test_a_forged_host_never_reaches_the_location_header(api, worker):
 def test_welcome_email_accepts_the_walkthrough_query_parameters(api, worker):
     from queuelabs.testing import contract
 
-    reply = httpx.post(
-        f"{api}/api/send-welcome-email", params={"user_email": "ada@example.com", "user_name": "Ada"}, timeout=10
-    )
-    assert reply.status_code == 202, reply.text[:200]
-    with contract.client(api) as http:
-        final = contract.follow(http, reply.json()["task_id"])[-1]
-    assert final["result"]["email"] == "ada@example.com" and final["result"]["name"] == "Ada", final
-    missing = httpx.post(f"{api}/api/send-welcome-email", params={"user_email": "ada@example.com"}, timeout=10)
-    assert missing.status_code == 422 and "user_name" in missing.json()["detail"], missing.text
+    contract.check_welcome_email_query_parameters(api, bad_input=(422,), missing_says="user_name")
 
 
 def test_the_result_carries_the_walkthrough_fields(api, worker):
