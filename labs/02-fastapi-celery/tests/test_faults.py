@@ -5,6 +5,7 @@ The bound asserted is a multiple of the API's own configured time limit
 retries a frozen server 10 times, or waits for its default 20 s, fails it.
 """
 
+import asyncio
 import os
 import time
 
@@ -47,11 +48,40 @@ def test_a_frozen_server_costs_a_fast_503(api, service):
             assert time.monotonic() - start < bound, "GET /health waited for the frozen server"
 
 
-def test_connections_dropped_by_redis_are_retried_once(api):
+@pytest.mark.parametrize(
+    "method, path, body, expected",
+    [
+        ("GET", "/api/async/status/after-the-drop", None, 404),  # a plain command
+        ("POST", "/api/async/process", {"data": "after the drop"}, 202),  # the record, written in a pipeline
+    ],
+)
+def test_connections_dropped_by_redis_are_retried_once(api, method, path, body, expected):
     with httpx.Client(base_url=api, timeout=30) as http:
-        assert http.get("/api/async/status/warm-up").status_code == 404  # the pool now holds a connection
+        assert http.post("/api/async/process", json={"data": "warm-up"}).status_code == 202  # pooled connections
         killer = redis.Redis.from_url(os.environ["REDIS_URL"])
         killed = killer.client_kill_filter(_type="normal", skipme=True)
         assert killed >= 1, "Redis had no client connection to drop"
-        reply = http.get("/api/async/status/after-the-drop")
-        assert reply.status_code == 404, f"the first request after Redis dropped the API's connection: {reply.text}"
+        reply = http.request(method, path, json=body)
+        assert reply.status_code == expected, (
+            f"the first request after Redis dropped the API's connection: {reply.text}"
+        )
+
+
+def test_concurrent_submissions_are_each_recorded(api):
+    """Their records reach Redis together (app/redis_batch.py): every id must still be known, none mixed up."""
+
+    async def submit_all(count: int) -> list[str]:
+        async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+            replies = await asyncio.gather(
+                *(http.post("/api/async/process", json={"data": f"together {n}"}) for n in range(count))
+            )
+        assert [reply.status_code for reply in replies] == [202] * count, [
+            r.text for r in replies if r.status_code != 202
+        ]
+        return [reply.json()["task_id"] for reply in replies]
+
+    ids = asyncio.run(submit_all(40))
+    assert len(set(ids)) == 40
+    with httpx.Client(base_url=api, timeout=30) as http:
+        unknown = [task_id for task_id in ids if http.get(f"/api/async/status/{task_id}").status_code == 404]
+    assert not unknown, f"{len(unknown)} of 40 accepted submissions were not recorded: {unknown[:3]}"
