@@ -117,8 +117,9 @@ class TaskStatusView(APIView):
         """PENDING, STARTED, PROGRESS (with `progress`), SUCCESS (with `result`) or FAILURE (with `error`)."""
         # TODO Exercise 3.4: Report a task's status, and 404 for unknown ids. In
         # TaskStatusView.get: answer 404 when services.was_submitted(task_id) is false
-        # (Celery says PENDING for ANY id); otherwise read the state and info of
-        # AsyncResult(task_id) and answer with progress, result or error by state.
+        # (Celery says PENDING for ANY id); otherwise read the task's state and info in
+        # ONE read of the result backend and answer with progress, result or error by
+        # state.
         # `make hint EX=3.4` shows more hints; `make check LAB=03` grades your work.
         raise NotImplementedError("Exercise 3.4 is not done yet: Report a task's status, and 404 for unknown ids")
 

@@ -130,8 +130,10 @@ class TaskStatusView(APIView):
         # Celery answers PENDING for ANY id, even one it never saw: check our record first.
         if not services.was_submitted(task_id):
             raise NotFound(f"no task with id {task_id} was submitted")
-        result = AsyncResult(task_id)
-        state, info = result.state, result.info
+        # ONE read of the task's meta: `result.state` then `result.info` are two reads, and a task
+        # that finishes between them answers PROGRESS with the final result as its progress.
+        meta = AsyncResult(task_id).backend.get_task_meta(task_id)
+        state, info = meta["status"], meta["result"]
         answer: dict[str, Any] = {"task_id": task_id, "status": state}
         if state == "PROGRESS":
             answer["progress"] = info  # {current, total, percent, message}
