@@ -8,8 +8,8 @@ answering altogether. Both APIs run side by side; figures are compared in one ru
 
 import pytest
 
+from queuelabs.bench import bench_env, variants_of
 from queuelabs.bench import measure as bench
-from queuelabs.bench import variants_of
 from queuelabs.bench.load import PROBE_TIMEOUT
 from queuelabs.bench.report import p95
 from queuelabs.labs import find_lab
@@ -28,7 +28,7 @@ def test_frozen_broker_blocks_the_naive_api_not_the_reference(short_rounds):
     assert ensure_test_vhost() is None
     queues = lab.manifest.checkpoints.queues
     delete_queues(queues)
-    reference, naive = variants = variants_of(lab)
+    reference, naive = variants = variants_of(lab, bench_env(lab))
     try:
         for variant in variants:
             bench.start_api(variant, 1, lab.solution_dir)

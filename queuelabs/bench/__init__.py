@@ -48,9 +48,8 @@ def bench_env(lab: Lab) -> dict[str, str]:
     return {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
 
 
-def variants_of(lab: Lab) -> list[Variant]:
+def variants_of(lab: Lab, env: dict[str, str]) -> list[Variant]:
     """The reference, then the naive variant (run with the solution on its path, for the Celery app)."""
-    env = bench_env(lab)
     naive = lab.dir / "bench" / "naive_app.py"
     return [
         Variant("reference (solution/)", ["uvicorn", "app.main:app"], env),
@@ -75,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if ensure_test_vhost():
         print("RabbitMQ answers, but the test vhost could not be created: restart the stack with: make down up")
         return 3
-    env, variants = bench_env(lab), variants_of(lab)
+    env = bench_env(lab)
+    variants = variants_of(lab, env)
     code_dir, queues = lab.solution_dir, lab.manifest.checkpoints.queues
     print(
         f"[bench] lab {lab.id}: {args.rounds} rounds; each API runs {args.processes} uvicorn process(es) "
