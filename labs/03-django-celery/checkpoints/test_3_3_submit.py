@@ -1,8 +1,10 @@
 """Exercise 3.3: submit = persist the intent, publish once committed, answer 202 + Location at once.
 
 The fault checkpoint freezes the real RabbitMQ (SIGSTOP of its process, by pid):
-a submission must end in a one-line 503 within the publish time limit, and a
-request that needs no broker, sent meanwhile, must answer quickly.
+a submission must end in a one-line 503 within the publish time limit, a
+request that needs no broker, sent meanwhile, must answer quickly, and no
+MongoDB transaction may stay open while the submission waits (publishing
+inside the transaction instead of on commit holds one open for the 2 s).
 """
 
 import os
@@ -15,6 +17,7 @@ import pytest
 from queuelabs.testing import contract
 from queuelabs.testing.checks import fail_if_not_started
 from queuelabs.testing.faults import frozen, service_pid
+from queuelabs.waiting import eventually
 
 
 @pytest.mark.exercise("3.3")
@@ -43,6 +46,14 @@ def test_the_intent_is_written_before_the_answer(api, worker):
     assert found.get("task_name") == "reports.process", f"the Submission names {found.get('task_name')!r}"
 
 
+def longest_open_transaction(mongo) -> float:
+    """Seconds the oldest MongoDB transaction still open has been open (0 when none is)."""
+    ops = mongo.admin.aggregate(
+        [{"$currentOp": {"allUsers": True, "idleSessions": True}}, {"$match": {"transaction": {"$exists": True}}}]
+    )
+    return max((op["transaction"].get("timeOpenMicros", 0) / 1e6 for op in ops), default=0.0)
+
+
 @pytest.mark.exercise("3.3")
 def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, worker):
     with contract.client(api) as http:  # a warm API: it has published before
@@ -58,7 +69,12 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
             box["response"] = None
         box["took"] = time.monotonic() - start
 
-    with frozen(service_pid("rabbitmq")):
+    from pymongo import MongoClient
+
+    with (
+        MongoClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=3000) as mongo,
+        frozen(service_pid("rabbitmq")),
+    ):
         thread = threading.Thread(target=submit)
         thread.start()
         time.sleep(0.3)  # the submission is now waiting for RabbitMQ
@@ -66,6 +82,8 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
         with httpx.Client(timeout=15) as http:
             probe = http.get(f"{api}/api/items")
         probe_took = time.monotonic() - start
+        # A transaction commits in milliseconds; one open for 0.5 s waits for RabbitMQ.
+        held_open = eventually(lambda: longest_open_transaction(mongo) > 0.5, timeout=1.5, interval=0.1)
         thread.join(20)
     response = box.get("response")
     assert response is not None, (
@@ -73,6 +91,10 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
     )
     if response.status_code == 501:
         fail_if_not_started(response.text)
+    assert not held_open, (
+        "while the submission waited for RabbitMQ, its MongoDB transaction stayed open: publish in "
+        "transaction.on_commit(lambda: publish(...)) in jobs/views.py, enqueue: after the commit, not inside it"
+    )
     assert response.status_code == 503, (
         f"with RabbitMQ frozen, the submission should end in a one-line 503, got {response.status_code}: "
         f"{response.text[:200]}"
