@@ -43,6 +43,9 @@ def test_the_hard_limit_frees_a_process_the_soft_limit_cannot_reach(
     """Freeze the pool process mid-task (SIGSTOP): no Python code runs in it, so the soft limit's
     exception can never be raised there. Only the hard limit helps: the worker's main process kills
     the frozen one and starts a new one, and the worker serves the next task."""
+    from app.tasks import charge
+
+    assert charge.time_limit, "payments.charge has no time_limit: a frozen pool process would hold its slot for ever"
     hard = float(test_env["HARD_TIME_LIMIT_SECONDS"])
     lab_worker.stop()  # a fresh worker with one slot: if it stays stuck, nothing else runs
     lab_worker.start(1)
