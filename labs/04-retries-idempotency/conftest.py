@@ -82,10 +82,17 @@ class ChargeApi:
         return check_response(self.http.get(f"/api/async/status/{task_id}"), expected=200).json()
 
     def wait_done(
-        self, task_ids: list[str], *, timeout: float = 25.0, stall: float = 8.0, want: str | None = "SUCCESS"
+        self,
+        task_ids: list[str],
+        *,
+        timeout: float = 25.0,
+        stall: float = 8.0,
+        want: str | None = "SUCCESS",
+        advice: str = "",
     ) -> dict[str, dict]:
         """Poll until every task is SUCCESS or FAILURE; their last answers. Fails after `timeout`, or
-        sooner when nothing moved (no status or attempt count changed) for `stall` seconds."""
+        sooner when nothing moved (no status or attempt count changed) for `stall` seconds. `advice`
+        ends the message of a task that ended in the wrong state: what to fix."""
         done: dict[str, dict] = {}
         last: dict[str, dict] = {}
         deadline = time.monotonic() + timeout
@@ -113,8 +120,10 @@ class ChargeApi:
             wrong = {t: b for t, b in done.items() if b["status"] != want}
             if wrong:
                 example = next(iter(wrong.values()))
+                error = example.get("error") or f"after {example.get('attempts')} attempt(s)"
                 raise AssertionError(
-                    f"{len(wrong)} task(s) ended {example['status']}, not {want}: {example.get('error')}"
+                    f"{len(wrong)} task(s) ended {example['status']}, not {want}: "
+                    + (f"{advice} ({error})" if advice else error)
                 )
         return done
 

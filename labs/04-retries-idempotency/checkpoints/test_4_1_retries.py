@@ -14,11 +14,11 @@ def test_backoff_grows_is_capped_and_uses_full_jitter():
         window = min(8.0, 0.5 * 2**retries)
         delays = [services.backoff_delay(retries, base=0.5, cap=8.0, rng=rng) for _ in range(300)]
         assert all(0 <= d <= window for d in delays), (
-            f"retry {retries + 1}: delays must lie in [0, min(cap, base * 2**retries)] = [0, {window}], "
+            f"backoff_delay, retry {retries + 1}: delays must lie in [0, min(cap, base * 2**retries)] = [0, {window}], "
             f"got {min(delays):.2f}..{max(delays):.2f}"
         )
         assert min(delays) < 0.2 * window and max(delays) > 0.8 * window, (
-            f"retry {retries + 1}: full jitter spreads delays over the whole window [0, {window}], "
+            f"backoff_delay, retry {retries + 1}: full jitter spreads delays over the whole window [0, {window}], "
             f"got {min(delays):.2f}..{max(delays):.2f}"
         )
 
@@ -31,6 +31,7 @@ def test_transient_failures_are_retried_until_the_charge_succeeds(charges, worke
     outcomes = [attempt.get("outcome") for attempt in final["history"]]
     assert outcomes == ["retry", "retry", "success"], (
         f"expected two retries then a success, the timeline says {outcomes}"
+        + (" (None: that attempt recorded no outcome; call services.record_outcome)" if None in outcomes else "")
     )
     assert final["attempts"] == 3, f"the status should count 3 attempts, it says {final['attempts']}"
     assert downstream.ledger()["calls"] == 3, "the payment service should have been called 3 times"
@@ -41,7 +42,12 @@ def test_transient_failures_are_retried_until_the_charge_succeeds(charges, worke
 def test_a_refusal_fails_at_once_without_retries(charges, worker, downstream):
     downstream.faults(refuse_next=1)  # 402: the card is declined; asking again changes nothing
     task_id = charges.task_id("declined", 1)
-    final = charges.wait_done([task_id], timeout=10, want="FAILURE")[task_id]
+    final = charges.wait_done(
+        [task_id],
+        timeout=10,
+        want="FAILURE",
+        advice="a declined card was retried: retry only RETRY_ON, not every exception",
+    )[task_id]
     assert "DownstreamRejected" in (final.get("error") or ""), f"expected DownstreamRejected, got {final.get('error')}"
     assert final["attempts"] == 1, f"a refusal must not be retried, yet the task ran {final['attempts']} times"
     assert downstream.ledger()["calls"] == 1

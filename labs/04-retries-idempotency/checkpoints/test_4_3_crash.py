@@ -20,7 +20,11 @@ def test_kill_9_of_a_child_then_the_parent_loses_nothing(charges, lab_worker, do
     faults.kill_worker_parent(lab_worker.proc)  # then the whole worker
     wait_until(lambda: not lab_worker.proc.alive(), timeout=10, what="the killed worker to be gone")
     lab_worker.start(2)  # a new worker takes over what RabbitMQ hands back
-    done = charges.wait_done(task_ids, timeout=30)
+    done = charges.wait_done(
+        task_ids,
+        timeout=30,
+        advice="task_reject_on_worker_lost hands back the task of a killed process",
+    )
     redelivered = [t for t, body in done.items() if any(a.get("redelivered") for a in body["history"])]
     assert redelivered, "no attempt saw delivery_info['redelivered']: were the killed tasks handed back?"
     assert not downstream.duplicated(), f"charged more than once: {downstream.duplicated()}"
