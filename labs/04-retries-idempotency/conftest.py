@@ -37,8 +37,11 @@ class Downstream:
     def ledger(self) -> dict:
         return self.http.get("/charges").json()
 
+    def charges_of(self, reference: str) -> list[dict]:
+        return [c for c in self.ledger()["charges"] if c["reference"] == reference]
+
     def charges_for(self, reference: str) -> int:
-        return sum(1 for c in self.ledger()["charges"] if c["reference"] == reference)
+        return len(self.charges_of(reference))
 
     def duplicated(self) -> dict[str, int]:
         """References charged more than once: the effect this lab forbids."""
