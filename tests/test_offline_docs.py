@@ -7,6 +7,7 @@ tab, read through the DevTools protocol as soon as it has rendered (no fixed wai
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +20,8 @@ from websockets.sync.client import connect
 
 from queuelabs.labs import find_lab
 from queuelabs.native import apt_install
-from queuelabs.waiting import wait_until
+from queuelabs.processes import kill_group
+from queuelabs.waiting import eventually, wait_until
 
 # Each lab, and one operation its docs must show once rendered.
 LABS = [("01", "/ping"), ("02", "/api/async/process"), ("03", "/api/async/process"), ("04", "/api/async/process")]
@@ -63,7 +65,8 @@ class Browser:
     def __init__(self, executable: str, profile: Path):
         argv = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
         argv += ["--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own process group: Chromium's helpers (zygote, renderers, crashpad) go with it.
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         port_file = profile / "DevToolsActivePort"
         wait_until(lambda: port_file.exists() and port_file.read_text().strip(), timeout=30, what="Chromium to start")
         self.endpoint = f"http://127.0.0.1:{port_file.read_text().split()[0]}"
@@ -91,8 +94,19 @@ class Browser:
             httpx.get(f"{self.endpoint}/json/close/{tab['id']}", timeout=10)
 
     def close(self) -> None:
-        self.proc.terminate()
+        """Stop the whole group and wait until none of it is left: a helper still alive
+        writes into the profile while it is deleted ("Directory not empty", seen in CI)."""
+        kill_group(self.proc.pid)
         self.proc.wait(timeout=10)
+        eventually(lambda: not group_alive(self.proc.pid), timeout=15)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +114,8 @@ def browser():
     """Debian's chromium, installed by the project when missing (like RabbitMQ and Redis)."""
     if not shutil.which("chromium"):
         apt_install(["chromium"], then="run the tests again")
-    with tempfile.TemporaryDirectory(prefix="queuelabs-chromium-") as profile:
+    # ignore_cleanup_errors: a leftover cache file must not fail the tests that already passed.
+    with tempfile.TemporaryDirectory(prefix="queuelabs-chromium-", ignore_cleanup_errors=True) as profile:
         chromium = Browser(shutil.which("chromium"), Path(profile))
         yield chromium
         chromium.close()
