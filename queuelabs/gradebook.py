@@ -102,7 +102,8 @@ def prove(lab: Lab, side: str = "both") -> list[str]:
             starter_dir = Path(tmp) / "exercise"
             starter.write(lab, starter_dir)
             report = Path(tmp) / "starter.json"
-            code = run_checkpoints(lab, str(starter_dir), ["--tb=no"], report)
+            # --run-untouched: every checkpoint really runs against the starter and must fail on it.
+            code = run_checkpoints(lab, str(starter_dir), ["--tb=no", "--run-untouched"], report)
             failures += judge(lab, report, code, want="fail")
     return failures
 

@@ -14,7 +14,7 @@ from queuelabs.testing.grading import exercise_status
 from queuelabs.testing.log_excerpts import first_error
 
 
-def grade(lab, code, tmp_path):
+def grade(lab, code, tmp_path, *extra):
     report = tmp_path / "grade.json"
     done = subprocess.run(
         [
@@ -30,6 +30,7 @@ def grade(lab, code, tmp_path):
             str(report),
             "-p",
             "no:cacheprovider",
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -49,6 +50,17 @@ def test_untouched_starter_reads_not_started(toy, tmp_path):
     assert "0 of 2 exercises complete" in done.stdout
     assert "Hint: Return the sum of a and b." in done.stdout
     assert "make hint EX=99.1" in done.stdout
+
+
+def test_an_untouched_exercise_is_not_run_unless_asked(toy, tmp_path):
+    """make check: a checkpoint of an exercise not started is not run (lab 04's would wait out its
+    stalls); make prove runs it anyway (--run-untouched), since it must really fail on the starter."""
+    _, report = grade(toy, "exercise", tmp_path)
+    assert report["99.2"]["status"] == "not started"
+    assert report["99.2"]["tests"][0]["why"] == "Exercise 99.2 is not done yet", report["99.2"]
+    _, report = grade(toy, "exercise", tmp_path, "--run-untouched")
+    assert report["99.2"]["status"] == "not started"
+    assert "goodbye" in report["99.2"]["tests"][0]["why"], "the starter's own answer, so the test ran"
 
 
 def test_solution_passes_everything(toy, tmp_path):
