@@ -132,6 +132,12 @@ def _launch(lab: Lab, process: str, code: str, env: dict[str, str]) -> bool:
         raise LabError(f"{name} cannot start: port {port} is taken by another program (stop it, or `make down`)")
     start_detached(name, command_for(lab, process, code), cwd=lab.code_dir(code), env=env)
     pid_file(name).with_suffix(".code").write_text(code)
+    # `make status` asks an HTTP process for a page: a server that runs but answers 500 is broken.
+    url_file = pid_file(name).with_suffix(".url")
+    if lab.processes[process].ready == "http":
+        url_file.write_text(f"http://127.0.0.1:{port}/")
+    else:
+        url_file.unlink(missing_ok=True)
     return True
 
 
@@ -193,7 +199,9 @@ def _wait_ready(lab: Lab, process: str, code: str, env: dict[str, str]) -> None:
 def last_error(name: str, code_dir: Path | None = None) -> str:
     """The most telling line of a process's log: its last error, else its last line. When that
     error ends a traceback through your code (code_dir), where: `app/main.py:68  SyntaxError: ...`."""
-    lines = [line.rstrip() for line in tail(LOG_DIR / f"{name}.log", 80).splitlines() if line.strip()]
+    # 400 lines: an import error reached through Django's URL loading is a 70-line traceback,
+    # and its "Traceback" line must be in view to say where the error is.
+    lines = [line.rstrip() for line in tail(LOG_DIR / f"{name}.log", 400).splitlines() if line.strip()]
     for i in range(len(lines) - 1, -1, -1):
         if any(word in lines[i] for word in ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")):
             error = lines[i].strip()
@@ -217,15 +225,24 @@ def _code_dir_of(name: str, code: str | None) -> Path | None:
 
 def status_line(name: str) -> str:
     """`make status`'s row of a process: running (and from which code), crashed under its
-    reloader (your code died, the reloader waits for a save), or exited, with its log's reason."""
+    reloader (your code died, the reloader waits for a save), answering 500 (a web server whose
+    app is broken, e.g. Django after a syntax error), or exited, with its log's reason."""
     pid = read_pid(name)
-    if pid is None:
-        return f"  {name:<16} EXITED    {last_error(name)}"
+    code_file, url_file = pid_file(name).with_suffix(".code"), pid_file(name).with_suffix(".url")
+    if pid is None:  # where its error is in the code it ran (the .code file outlives the process)
+        ran = code_file.read_text().strip() if code_file.exists() else None
+        return f"  {name:<16} EXITED    {last_error(name, _code_dir_of(name, ran))}"
     code = code_of(name)
     if lost_its_child(pid):
         return (
             f"  {name:<16} CRASHED   {last_error(name, _code_dir_of(name, code))}\n"
             f"  {'':<16}           fix your code and save (it reloads), or: make start NAME={name}"
+        )
+    answer = http_status(url_file.read_text().strip(), timeout=2) if url_file.exists() else None
+    if answer is not None and answer >= 500:
+        return (
+            f"  {name:<16} BROKEN    answers HTTP {answer}: {last_error(name, _code_dir_of(name, code))}\n"
+            f"  {'':<16}           fix your code and save (it reloads); log .run/logs/{name}.log"
         )
     shown = f"code {code}/" if code else ""  # nginx runs no lab code
     return f"  {name:<16} running   pid {pid:<8} {shown:<15} log .run/logs/{name}.log"
@@ -241,7 +258,8 @@ def _shown(path: str) -> str:
 def stop_process(name: str) -> bool:
     """Stop one tracked process (`lab02-worker`); True if it was running."""
     stopped = stop_detached(name)
-    pid_file(name).with_suffix(".code").unlink(missing_ok=True)
+    for suffix in (".code", ".url"):
+        pid_file(name).with_suffix(suffix).unlink(missing_ok=True)
     return stopped
 
 

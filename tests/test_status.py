@@ -104,3 +104,18 @@ def test_status_shows_your_code_crashed_under_its_reloader(toy_lab):
     assert "CRASHED" in line and "RuntimeError: the toy service lost its broker" in line
     assert "fix your code and save" in line
     assert processes.read_pid("lab99-crash-on-cue") == reloader, "the reloader waits for a save"
+
+
+def test_status_shows_a_server_that_runs_but_answers_500(toy_lab):
+    """Django under gunicorn --reload keeps running after a bad save, and answers every request
+    with a 500: `running` would be a lie there too."""
+    runner.start_process(toy_lab, "serve", "exercise")
+    assert "running" in status()[1]["lab99-serve"]
+
+    (toy_lab.exercise_dir / "answer-500").touch()
+    line = runner.status_line("lab99-serve")
+    assert "BROKEN" in line and "answers HTTP 500" in line, line
+    assert "RuntimeError: the toy page is broken" in line
+
+    (toy_lab.exercise_dir / "answer-500").unlink()
+    assert "running" in runner.status_line("lab99-serve")

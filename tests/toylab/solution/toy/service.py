@@ -1,6 +1,6 @@
 """The toy lab's processes, for the runner's tests (`make labNN`, `make status`).
 
-python -m toy.service serve PORT      answers HTTP until it is stopped
+python -m toy.service serve PORT      answers HTTP until it is stopped (500 while a file answer-500 exists)
 python -m toy.service crash [SECONDS] logs an error and exits 1, SECONDS after start
 python -m toy.service crash-on-cue    runs until a file named crash-now appears, then does the same
 """
@@ -13,7 +13,11 @@ from pathlib import Path
 
 class Hello(BaseHTTPRequestHandler):
     def do_GET(self):
-        self.send_response(200)
+        if Path("answer-500").exists():  # a web app broken while its server runs (Django after a bad save)
+            print("RuntimeError: the toy page is broken", flush=True)
+            self.send_response(500)
+        else:
+            self.send_response(200)
         self.end_headers()
         self.wfile.write(b"toy\n")
 
