@@ -5,7 +5,9 @@ publisher confirm: neither has a time limit of its own), and each blocked
 request holds a thread until the pool is empty. So each publish here opens
 its own short-lived connection whose socket gives up after
 PUBLISH_TIMEOUT_SECONDS: a frozen or dead broker becomes a 503, not a hang.
-A few milliseconds per request buy that certainty.
+A handshake per request buys that certainty: a few milliseconds alone, up to
+a quarter of a second at p95 with 20 clients submitting at once. Lab 02's
+broker.py keeps one bounded connection and batches instead: faster, longer.
 """
 
 from __future__ import annotations
