@@ -54,8 +54,14 @@ def lab_env(code: str, *, reference_vhost: bool = True) -> dict[str, str]:
 
 def code_of(name: str) -> str | None:
     """Which code (exercise / solution) a running process was started from."""
-    path = pid_file(name).with_suffix(".code")
-    return path.read_text().strip() if path.exists() and read_pid(name) else None
+    return _recorded(name, ".code") if read_pid(name) else None
+
+
+def _recorded(name: str, suffix: str) -> str | None:
+    """What _launch wrote beside a process's pid file: its code (.code), the page `make status` asks (.url).
+    Both outlive the process, so an exited one still says which code it ran."""
+    path = pid_file(name).with_suffix(suffix)
+    return path.read_text().strip() if path.exists() else None
 
 
 def worker_hostname(lab: Lab, process: str, replica: int | None = None) -> str:
@@ -85,10 +91,15 @@ def command_for(lab: Lab, process: str, code: str, *, port: int | None = None, r
 def _ready(lab: Lab, process: str, env: dict[str, str], up_since: float) -> bool:
     declared = lab.processes[process]
     if declared.ready == "http":
-        return http_status(f"http://127.0.0.1:{declared.port}/", timeout=2) is not None
+        return http_status(_home_page(declared.port), timeout=2) is not None
     if declared.ready == "celery":
         return worker_answers(env["CELERY_BROKER_URL"], worker_hostname(lab, process))
     return time.monotonic() - up_since >= STARTED_GRACE
+
+
+def _home_page(port: int) -> str:
+    """What an HTTP process is asked: any answer means ready (`make labNN`), a 5xx means broken (`make status`)."""
+    return f"http://127.0.0.1:{port}/"
 
 
 def worker_answers(broker_url: str, hostname: str) -> bool:
@@ -135,7 +146,7 @@ def _launch(lab: Lab, process: str, code: str, env: dict[str, str]) -> bool:
     # `make status` asks an HTTP process for a page: a server that runs but answers 500 is broken.
     url_file = pid_file(name).with_suffix(".url")
     if lab.processes[process].ready == "http":
-        url_file.write_text(f"http://127.0.0.1:{port}/")
+        url_file.write_text(_home_page(port))
     else:
         url_file.unlink(missing_ok=True)
     return True
@@ -228,17 +239,16 @@ def status_line(name: str) -> str:
     reloader (your code died, the reloader waits for a save), answering 500 (a web server whose
     app is broken, e.g. Django after a syntax error), or exited, with its log's reason."""
     pid = read_pid(name)
-    code_file, url_file = pid_file(name).with_suffix(".code"), pid_file(name).with_suffix(".url")
-    if pid is None:  # where its error is in the code it ran (the .code file outlives the process)
-        ran = code_file.read_text().strip() if code_file.exists() else None
-        return f"  {name:<16} EXITED    {last_error(name, _code_dir_of(name, ran))}"
+    if pid is None:  # where its error is in the code it ran
+        return f"  {name:<16} EXITED    {last_error(name, _code_dir_of(name, _recorded(name, '.code')))}"
     code = code_of(name)
     if lost_its_child(pid):
         return (
             f"  {name:<16} CRASHED   {last_error(name, _code_dir_of(name, code))}\n"
             f"  {'':<16}           fix your code and save (it reloads), or: make start NAME={name}"
         )
-    answer = http_status(url_file.read_text().strip(), timeout=2) if url_file.exists() else None
+    url = _recorded(name, ".url")
+    answer = http_status(url, timeout=2) if url else None
     if answer is not None and answer >= 500:
         return (
             f"  {name:<16} BROKEN    answers HTTP {answer}: {last_error(name, _code_dir_of(name, code))}\n"

@@ -21,7 +21,7 @@ from queuelabs.waiting import eventually
 
 from .checks import NOT_DONE, ExerciseNotStarted
 from .log_excerpts import first_error, first_error_in_traceback
-from .plugin import LabRun, lab_run_for
+from .plugin import LabRun, exercise_of, lab_run_for
 from .spawn import LIVE
 
 # Each lab's exercises' checkpoint outcomes, filled in as tests report.
@@ -140,8 +140,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     run = lab_run_for(item.config, item.path)
-    marker = item.get_closest_marker("exercise")
-    exercise_id = str(marker.args[0]) if marker is not None else None
+    exercise_id = exercise_of(item)
     reason = _not_started(call.excinfo) if report.failed else None
     if report.failed and run is not None and exercise_id in run.untouched:
         reason = f"Exercise {exercise_id} is not done yet"  # its starter block is still as generated
