@@ -36,7 +36,9 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-default-groups
 
 # Run as an ordinary user, not root (Celery warns about root, rightly).
-RUN useradd --create-home --uid 1000 queuelabs
+# It owns the run folder, where beat keeps its schedule file.
+RUN useradd --create-home --uid 1000 queuelabs && \
+    mkdir -p /app/.run && chown queuelabs:queuelabs /app/.run
 USER queuelabs
 
 # docker-compose.yml gives each service its own command.

@@ -29,7 +29,7 @@ from .processes import (
     supervised,
     tail,
 )
-from .settings import LOCAL_ENV, LOG_DIR, REPO_ROOT
+from .settings import LOCAL_ENV, LOG_DIR, REPO_ROOT, RUN_DIR
 from .testing.log_excerpts import first_error
 from .waiting import WaitTimeout, wait_until
 
@@ -282,5 +282,6 @@ def run_in_foreground(lab: Lab, process: str) -> None:
     code = os.environ.get("QUEUELABS_CODE", "exercise")
     argv = resolve(command_for(lab, process, "solution"))  # no reload inside a container
     os.chdir(lab.code_dir(code))
+    RUN_DIR.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
     # The same vhosts as natively: the reference in its own (compose's RabbitMQ creates it), yours in `/`.
     os.execvpe(argv[0], argv, lab_env(code))

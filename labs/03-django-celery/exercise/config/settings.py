@@ -207,9 +207,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE: dict = {}
 # beat remembers when each entry last ran in a small file: keep it out of the code
 # folder, in the repository's run folder, one per code folder (solution/, exercise/).
-# Never share it between two beats: they would corrupt it.
+# Never share it between two beats: they would corrupt it. Importing settings creates
+# nothing (a read-only container must still import them): whoever starts beat makes the folder.
 _RUN_DIR = Path(env("QUEUELABS_RUN_DIR", str(REPO_ROOT / ".run")))
-_RUN_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(_RUN_DIR / f"lab03-{BASE_DIR.name}-celerybeat-schedule")
 )
