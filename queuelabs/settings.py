@@ -59,6 +59,26 @@ FLOWER_PORT = 5555
 LOCUST_PORT = 8089
 JUPYTER_PORT = 8888
 
+
+# `make cluster` (lab 05's foundation): the same three engines replicated, on a block of
+# ports of their own so the single-node stack above runs beside it. Node n (1, 2, 3) of
+# each kind takes the n-th port of its row; docs/scaling.md describes what runs.
+@dataclass(frozen=True)
+class ClusterPorts:
+    rabbitmq: tuple[int, ...] = (5701, 5702, 5703)  # AMQP
+    rabbitmq_management: tuple[int, ...] = (15701, 15702, 15703)
+    rabbitmq_distribution: tuple[int, ...] = (25701, 25702, 25703)  # Erlang node to node
+    epmd: int = 4371  # the cluster's own Erlang port mapper (the single node's is on 4369)
+    mongodb: tuple[int, ...] = (27101, 27102, 27103)
+    redis: tuple[int, ...] = (6391, 6392)  # the primary at first start, then its replica
+    sentinel: tuple[int, ...] = (26391, 26392, 26393)
+
+
+CLUSTER = ClusterPorts()
+CLUSTER_MONGO_REPLICA_SET = "queuelabs-cluster"
+CLUSTER_REDIS_MASTER_NAME = "queuelabs"  # the name the Sentinels know the primary by
+
+
 # The environment a learner's stack uses (also in .env.example).
 LOCAL_ENV = {
     "MONGODB_URL": SERVICES["mongodb"].url,

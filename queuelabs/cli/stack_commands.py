@@ -7,7 +7,7 @@ import subprocess
 
 import click
 
-from .. import stack
+from .. import cluster, stack
 from ..errors import StackError
 from ..labs import all_labs
 from ..processes import tracked_names
@@ -32,6 +32,20 @@ def down() -> None:
         if name.startswith("lab") and stop_process(name):
             click.echo(f"[stack] {name} stopped")
     stack.down()
+    if cluster.running():
+        cluster.down()
+
+
+@click.command("cluster")
+@click.option("--stop", is_flag=True, help="stop the cluster instead")
+def cluster_command(stop: bool) -> None:
+    """Lab 05's ground: RabbitMQ x3, a MongoDB replica set of 3, Redis with a replica and 3 Sentinels."""
+    if stop:
+        cluster.down()
+        return
+    cluster.up()
+    click.echo()
+    print_status()
 
 
 @click.command()
@@ -51,6 +65,10 @@ def print_status() -> None:
             click.echo(status_line(name))
     for line in scale_status_lines():
         click.echo(line)
+    if cluster.running():
+        click.echo("Cluster (`make cluster`, STOP=1 stops it):")
+        for title, address, state in cluster.status_rows():
+            click.echo(f"  {title:<27} {address:<42} {state}")
     click.echo("URLs:")
     click.echo("  RabbitMQ management  http://127.0.0.1:15672 (guest / guest)")
     for lab in all_labs():
@@ -83,4 +101,4 @@ def compose(compose_args: tuple[str, ...]) -> None:
     raise SystemExit(subprocess.run([*stack.compose_command(), *compose_args], cwd=REPO_ROOT).returncode)
 
 
-COMMANDS = [up, down, status, logs, compose]
+COMMANDS = [up, down, status, cluster_command, logs, compose]

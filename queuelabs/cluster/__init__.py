@@ -1,0 +1,99 @@
+"""`make cluster`: the stack replicated on this machine, the ground lab 05 stands on.
+
+- a RabbitMQ cluster of three nodes (rabbitmq.py),
+- a MongoDB replica set of three members (mongodb.py),
+- Redis with one replica, watched by three Sentinels (redis.py),
+
+all on 127.0.0.1, on the ports of settings.CLUSTER (beside the single-node
+stack, never instead of it), with data under .run/data/cluster/ and logs in
+.run/logs/cluster-*. Every process is tracked by a pid file and stopped by pid.
+Starting again reuses what runs and starts what does not (a node killed in an
+experiment comes back and rejoins). Ready means a real answer from each: the
+RabbitMQ cluster lists three running nodes, the replica set has a PRIMARY and
+two SECONDARY, every Sentinel names the same primary and the replica is linked.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ..native import ensure_installed
+from ..processes import read_pid, tracked_names
+from ..settings import CLUSTER, ensure_run_dirs
+from . import mongodb, rabbitmq, redis
+
+# Three Erlang VMs and three mongod booting at once on a loaded two-core laptop.
+START_TIMEOUT = 240.0
+
+
+def say(message: str) -> None:
+    print(f"[cluster] {message}", flush=True)
+
+
+def running() -> bool:
+    """Whether any process of the cluster runs."""
+    return any(name.startswith("cluster-") and read_pid(name) for name in tracked_names())
+
+
+def _rabbitmq_up() -> None:
+    for node in rabbitmq.NODES:
+        if rabbitmq.start(node):
+            say(f"RabbitMQ node {node.erlang_name} starting on 127.0.0.1:{node.port}")
+        else:
+            say(f"RabbitMQ node {node.erlang_name} already running: reused")
+    for node in rabbitmq.NODES:
+        rabbitmq.await_running(node, START_TIMEOUT)
+    rabbitmq.form_cluster(START_TIMEOUT)
+    say("RabbitMQ  ready: the cluster lists 3 running nodes")
+
+
+def _mongodb_up() -> None:
+    for number in (1, 2, 3):
+        port = CLUSTER.mongodb[number - 1]
+        if mongodb.start(number):
+            say(f"MongoDB member {number} starting on 127.0.0.1:{port}")
+        else:
+            say(f"MongoDB member {number} already running on 127.0.0.1:{port}: reused")
+    mongodb.initiate_and_wait(START_TIMEOUT)
+    say("MongoDB   ready: one PRIMARY and two SECONDARY")
+
+
+def _redis_up() -> None:
+    started = redis.start_all()
+    for name in started:
+        say(f"{name} starting")
+    if len(started) < len(CLUSTER.redis) + len(CLUSTER.sentinel):
+        say("Redis and Sentinels: the ones already running are reused")
+    redis.wait_settled(START_TIMEOUT)
+    say("Redis     ready: the Sentinels agree on the primary and the replica is linked")
+
+
+def up() -> None:
+    """Start what is not running and wait until all three parts answer as one cluster each."""
+    ensure_run_dirs()
+    ensure_installed(["rabbitmq", "redis", "mongodb"])
+    started = time.monotonic()
+    # The three parts are independent: start and wait for them side by side.
+    with ThreadPoolExecutor(3) as pool:
+        for future in [pool.submit(part) for part in (_rabbitmq_up, _mongodb_up, _redis_up)]:
+            future.result()
+    say(f"ready in {time.monotonic() - started:.0f} s")
+
+
+def down() -> None:
+    """Stop every process of the cluster, by pid."""
+    for node in rabbitmq.NODES:
+        if rabbitmq.stop(node):
+            say(f"RabbitMQ node {node.erlang_name} stopped")
+    rabbitmq.stop_epmd()
+    for number in (1, 2, 3):
+        if mongodb.stop(number):
+            say(f"MongoDB member {number} stopped")
+    for name in redis.stop_all():
+        say(f"{name} stopped")
+
+
+def status_rows() -> list[tuple[str, str, str]]:
+    """(what, address, state and role) for every node of the cluster."""
+    return rabbitmq.status_rows() + mongodb.status_rows() + redis.status_rows()

