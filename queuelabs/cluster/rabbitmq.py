@@ -150,12 +150,16 @@ def join(node: Node, seed: Node) -> None:
 def form_cluster(timeout: float) -> None:
     """Join nodes 2 and 3 to node 1 when they are not members yet, then wait until all three run."""
     seed = NODES[0]
+    status = cluster_status(seed)
     for node in NODES[1:]:
-        if seed.erlang_name not in cluster_status(node).get("disk_nodes", []):
+        if node.erlang_name not in status.get("disk_nodes", []):
             join(node, seed)
 
     def all_running() -> bool:
-        return len(cluster_status(seed).get("running_nodes", [])) == len(NODES)
+        nonlocal status
+        if len(status.get("running_nodes", [])) != len(NODES):
+            status = cluster_status(seed)
+        return len(status.get("running_nodes", [])) == len(NODES)
 
     try:
         wait_until(all_running, timeout=timeout, interval=1.0)
