@@ -16,16 +16,18 @@ already running is started again, so the killed nodes come back and rejoin.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import time
 import uuid
 
+import psutil
 import pytest
 
 from queuelabs import cluster
 from queuelabs.cluster import mongodb, rabbitmq, redis
-from queuelabs.processes import read_pid
+from queuelabs.processes import read_pid, tracked_names
 from queuelabs.settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, HOST
 from queuelabs.waiting import wait_until
 
@@ -49,6 +51,22 @@ def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+def test_every_node_listens_on_loopback_only(running_cluster):
+    """Three nodes of each kind on one laptop: none of them, nor the cluster's epmd, faces a network."""
+    pids = [read_pid(name) for name in tracked_names() if name.startswith("cluster-")]
+    found = []
+    for pid in filter(None, pids):
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            found += [(proc.name(), c.laddr) for c in proc.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+    listening = [c for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+    found += [(f"epmd (pid {c.pid})", c.laddr) for c in listening if c.laddr.port == CLUSTER.epmd]
+    ports = {address.port for _, address in found}
+    assert set(CLUSTER.rabbitmq + CLUSTER.mongodb + CLUSTER.redis + CLUSTER.sentinel) <= ports
+    exposed = [(who, address) for who, address in found if not ipaddress.ip_address(address.ip).is_loopback]
+    assert not exposed, f"listening beyond this machine: {exposed}"
+
+
 def test_a_quorum_queue_keeps_a_confirmed_message_when_its_leader_dies(running_cluster):
     from kombu import Connection, Exchange, Queue
 
@@ -61,6 +79,7 @@ def test_a_quorum_queue_keeps_a_confirmed_message_when_its_leader_dies(running_c
         conn.Producer().publish(body, exchange=queue.exchange, routing_key=name, declare=[queue], serializer="json")
 
     leader = wait_until(lambda: rabbitmq.queue_leader("/", name), timeout=30, what=f"the leader of {name}")
+    started = time.monotonic()
     kill(rabbitmq.beam_pid(leader))
     survivor = next(node for node in rabbitmq.NODES if node != leader)
 
@@ -79,6 +98,7 @@ def test_a_quorum_queue_keeps_a_confirmed_message_when_its_leader_dies(running_c
 
     message = wait_until(get_message, timeout=FAILOVER_TIMEOUT, interval=1.0, what=f"the message on {survivor.name}")
     assert message.payload == body
+    print(f"the message came back from {survivor.erlang_name} {time.monotonic() - started:.1f} s after the kill")
     new_leader = rabbitmq.queue_leader("/", name)
     assert new_leader is not None and new_leader != leader, f"the leader is still {leader.erlang_name}"
     with Connection(survivor.url) as conn:
@@ -97,6 +117,7 @@ def test_a_majority_write_survives_the_primary_and_a_new_one_is_elected(running_
         records.insert_one({"_id": record_id, "written": "before the kill"})
         old_primary = f"{client.primary[0]}:{client.primary[1]}"
         member = mongodb.MEMBERS.index(old_primary) + 1
+        started = time.monotonic()
         kill(read_pid(mongodb.name(member)))
 
         def new_primary():
@@ -105,6 +126,7 @@ def test_a_majority_write_survives_the_primary_and_a_new_one_is_elected(running_
 
         elected = wait_until(new_primary, timeout=FAILOVER_TIMEOUT, interval=1.0, what="a new MongoDB primary")
         assert elected != old_primary
+        print(f"MongoDB elected {elected} {time.monotonic() - started:.1f} s after the kill")
         assert records.find_one({"_id": record_id}) == {"_id": record_id, "written": "before the kill"}
         # Retryable writes (the driver's default): the next write finds the new primary itself.
         records.insert_one({"_id": f"{record_id}-after", "written": "after the election"})

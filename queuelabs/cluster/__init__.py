@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ..native import ensure_installed
-from ..processes import read_pid, tracked_names
+from ..processes import read_pid, resume_if_frozen, tracked_names
 from ..settings import CLUSTER, ensure_run_dirs
 from . import mongodb, rabbitmq, redis
 
@@ -78,6 +78,9 @@ def up() -> None:
     """Start what is not running and wait until all three parts answer as one cluster each."""
     ensure_run_dirs()
     ensure_installed(["rabbitmq", "redis", "mongodb"])
+    for name in tracked_names():
+        if name.startswith("cluster-") and (pid := read_pid(name)) and resume_if_frozen(pid):
+            say(f"{name} was frozen (SIGSTOP): resumed it")
     started = time.monotonic()
     # The three parts are independent: start and wait for them side by side.
     with ThreadPoolExecutor(3) as pool:

@@ -13,6 +13,7 @@ from ..native import mongod_binary
 from ..processes import port_open, read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, CLUSTER_MONGO_REPLICA_SET, DATA_DIR, HOST
 from ..waiting import WaitTimeout, wait_until
+from .liveness import not_running
 
 BASE = DATA_DIR / "cluster" / "mongodb"
 MEMBERS = [f"{HOST}:{port}" for port in CLUSTER.mongodb]
@@ -129,9 +130,6 @@ def status_rows() -> list[tuple[str, str, str]]:
     states = member_states()
     rows = []
     for number, host in enumerate(MEMBERS, 1):
-        if read_pid(name(number)) is None and not port_open(CLUSTER.mongodb[number - 1]):
-            state = "stopped"
-        else:
-            state = states.get(host, "not answering")
+        state = not_running(name(number), CLUSTER.mongodb[number - 1]) or states.get(host, "not answering")
         rows.append((f"MongoDB member {number}", host, state))
     return rows

@@ -25,6 +25,7 @@ from ..native import RABBITMQ_CTL, RABBITMQ_SERVER
 from ..processes import port_open, read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, DATA_DIR, HOST, LOG_DIR
 from ..waiting import WaitTimeout, wait_until
+from .liveness import not_running
 
 BASE = DATA_DIR / "cluster" / "rabbitmq"
 LOOPBACK_ONLY = "-kernel inet_dist_use_interface {127,0,0,1}"
@@ -220,9 +221,8 @@ def status_rows() -> list[tuple[str, str, str]]:
     known = {entry["name"]: entry.get("running", False) for entry in any_api("nodes") or []}
     rows = []
     for node in NODES:
-        if read_pid(node.name) is None and not port_open(node.port):
-            state = "stopped"
-        else:
+        state = not_running(node.name, node.port)
+        if state is None:
             state = "running" if known.get(node.erlang_name) else "starting or not clustered"
         address = f"{HOST}:{node.port}  UI http://{HOST}:{node.management_port}"
         rows.append((f"RabbitMQ {node.erlang_name}", address, state))

@@ -13,6 +13,7 @@ from ..errors import StackError
 from ..processes import port_open, read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, DATA_DIR, HOST
 from ..waiting import WaitTimeout, wait_until
+from .liveness import not_running
 
 BASE = DATA_DIR / "cluster" / "redis"
 # How long a primary may stay silent before the Sentinels call it down. Redis's default is
@@ -170,7 +171,7 @@ def status_rows() -> list[tuple[str, str, str]]:
     for number, port in enumerate(CLUSTER.redis, 1):
         info = replication(port)
         if info is None:
-            state = "stopped" if read_pid(server_name(number)) is None else "not answering"
+            state = not_running(server_name(number), port) or "not answering"
         elif info.get("role") == "master":
             state = f"master ({info.get('connected_slaves', 0)} replica linked)"
         else:
@@ -181,6 +182,6 @@ def status_rows() -> list[tuple[str, str, str]]:
         if view:
             state = f"says the primary is {view[0]}:{view[1]}"
         else:
-            state = "stopped" if read_pid(sentinel_name(number)) is None else "not answering"
+            state = not_running(sentinel_name(number), port) or "not answering"
         rows.append((f"Sentinel {number}", f"{HOST}:{port}", state))
     return rows
