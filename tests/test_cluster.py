@@ -99,8 +99,16 @@ def test_a_quorum_queue_keeps_a_confirmed_message_when_its_leader_dies(running_c
     message = wait_until(get_message, timeout=FAILOVER_TIMEOUT, interval=1.0, what=f"the message on {survivor.name}")
     assert message.payload == body
     print(f"the message came back from {survivor.erlang_name} {time.monotonic() - started:.1f} s after the kill")
-    new_leader = rabbitmq.queue_leader("/", name)
-    assert new_leader is not None and new_leader != leader, f"the leader is still {leader.erlang_name}"
+    new_leader = wait_until(
+        lambda: (node := rabbitmq.queue_leader("/", name)) != leader and node,
+        timeout=30,
+        what=f"the management API to show a leader of {name} other than {leader.erlang_name}",
+    )
+    assert new_leader != leader
+    # What `make status` shows: the killed node stopped, the two others running.
+    states = {title: state for title, _, state in rabbitmq.status_rows()}
+    assert states[f"RabbitMQ {leader.erlang_name}"] == "stopped", states
+    assert sorted(states.values()).count("running") == 2, states
     with Connection(survivor.url) as conn:
         queue(conn.default_channel).delete()
 
@@ -127,6 +135,9 @@ def test_a_majority_write_survives_the_primary_and_a_new_one_is_elected(running_
         elected = wait_until(new_primary, timeout=FAILOVER_TIMEOUT, interval=1.0, what="a new MongoDB primary")
         assert elected != old_primary
         print(f"MongoDB elected {elected} {time.monotonic() - started:.1f} s after the kill")
+        # What `make status` shows: the new primary, and the killed member stopped.
+        roles = {host: state for _, host, state in mongodb.status_rows()}
+        assert roles[elected] == "PRIMARY" and roles[old_primary] == "stopped", roles
         assert records.find_one({"_id": record_id}) == {"_id": record_id, "written": "before the kill"}
         # Retryable writes (the driver's default): the next write finds the new primary itself.
         records.insert_one({"_id": f"{record_id}-after", "written": "after the election"})
@@ -155,6 +166,11 @@ def test_the_sentinels_promote_the_replica_when_the_primary_dies(running_cluster
 
     host, port = wait_until(promoted, timeout=FAILOVER_TIMEOUT, interval=0.5, what="the Sentinels to promote")
     assert (redis.replication(port) or {}).get("role") == "master"
+    # What `make status` shows: the promoted server is the master, the killed one stopped,
+    # and every Sentinel names the new primary.
+    states = {address: state for _, address, state in redis.status_rows()}
+    assert states[f"{HOST}:{port}"].startswith("master") and states[f"{HOST}:{old_port}"] == "stopped", states
+    assert all(states[f"{HOST}:{s}"] == f"says the primary is {HOST}:{port}" for s in CLUSTER.sentinel), states
     print(f"Sentinel promoted {host}:{port} {time.monotonic() - started:.1f} s after the kill")
     assert primary.get(key) == b"before the kill"  # the client asks the Sentinels where the primary is now
     primary.delete(key)

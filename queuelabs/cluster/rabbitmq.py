@@ -29,7 +29,6 @@ from .liveness import not_running
 
 BASE = DATA_DIR / "cluster" / "rabbitmq"
 LOOPBACK_ONLY = "-kernel inet_dist_use_interface {127,0,0,1}"
-NOT_YET_STARTED = 69  # rabbitmqctl await_startup's exit code before the node has registered
 
 
 @dataclass(frozen=True)
@@ -69,18 +68,25 @@ def failover_url(vhost: str = "") -> str:
     return ";".join(f"amqp://guest:guest@{HOST}:{node.port}/{vhost}" for node in NODES)
 
 
-def _env(node: Node) -> dict[str, str]:
-    folder = BASE / f"node-{node.number}"
+def _folder(node: Node) -> Path:
+    return BASE / f"node-{node.number}"
+
+
+def _write_config(node: Node) -> None:
     (BASE / "home").mkdir(parents=True, exist_ok=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    conf = folder / "rabbitmq.conf"
+    _folder(node).mkdir(parents=True, exist_ok=True)
     # Loopback only, as the single node: the guest user and the UI never face a network.
-    conf.write_text(
+    (_folder(node) / "rabbitmq.conf").write_text(
         f"listeners.tcp.default = {HOST}:{node.port}\n"
         f"management.tcp.ip = {HOST}\n"
         f"management.tcp.port = {node.management_port}\n"
         "loopback_users.guest = true\n"
     )
+
+
+def _env(node: Node) -> dict[str, str]:
+    """What rabbitmq-server and rabbitmqctl need to find this node and no other."""
+    folder = _folder(node)
     return dict(
         os.environ,
         HOME=str(BASE / "home"),  # one Erlang cookie for the three nodes and rabbitmqctl
@@ -89,7 +95,7 @@ def _env(node: Node) -> dict[str, str]:
         RABBITMQ_DIST_PORT=str(CLUSTER.rabbitmq_distribution[node.number - 1]),
         RABBITMQ_MNESIA_BASE=str(folder / "mnesia"),
         RABBITMQ_LOG_BASE=str(LOG_DIR / node.name),
-        RABBITMQ_CONFIG_FILE=str(conf),
+        RABBITMQ_CONFIG_FILE=str(folder / "rabbitmq.conf"),
         RABBITMQ_ENABLED_PLUGINS_FILE=str(folder / "enabled_plugins"),
         RABBITMQ_ENABLED_PLUGINS="rabbitmq_management",
         ERL_EPMD_PORT=str(CLUSTER.epmd),
@@ -101,9 +107,14 @@ def _env(node: Node) -> dict[str, str]:
 
 def ctl(node: Node, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """rabbitmqctl against one node (each call starts an Erlang VM: a second or two)."""
-    return subprocess.run(
-        [RABBITMQ_CTL, "-n", node.erlang_name, *args], env=_env(node), capture_output=True, text=True, timeout=timeout
-    )
+    command = [RABBITMQ_CTL, "-n", node.erlang_name, *args]
+    try:
+        return subprocess.run(command, env=_env(node), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise StackError(
+            f"rabbitmqctl {' '.join(args)} got no answer from RabbitMQ node {node.number} in {timeout:g} s: "
+            f"see .run/logs/{node.name}.log"
+        ) from None
 
 
 def start(node: Node) -> bool:
@@ -112,6 +123,7 @@ def start(node: Node) -> bool:
         return False
     if port_open(node.port):
         raise StackError(f"something else listens on {HOST}:{node.port}, a port of `make cluster`: stop it first")
+    _write_config(node)
     start_detached(node.name, [RABBITMQ_SERVER], cwd=BASE, env=_env(node))
     return True
 
