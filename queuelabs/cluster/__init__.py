@@ -19,8 +19,9 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import StackError
 from ..native import ensure_installed
-from ..processes import read_pid, resume_if_frozen, tracked_names
+from ..processes import port_open, read_pid, resume_if_frozen, tracked_names
 from ..settings import CLUSTER, ensure_run_dirs
 from . import mongodb, rabbitmq, redis
 
@@ -74,10 +75,22 @@ def _redis_up() -> None:
     say("Redis     ready: the Sentinels agree on the primary and the replica is linked")
 
 
+def _check_ports_free() -> None:
+    """Before starting anything: a port of a node that is not running must be free."""
+    for name, ports in {**rabbitmq.PORTS, **mongodb.PORTS, **redis.PORTS}.items():
+        taken = [port for port in ports if read_pid(name) is None and port_open(port)]
+        if taken:
+            raise StackError(
+                f"something else listens on 127.0.0.1:{taken[0]}, a port of `make cluster` ({name}): "
+                "stop it, then `make cluster` again"
+            )
+
+
 def up() -> None:
     """Start what is not running and wait until all three parts answer as one cluster each."""
     ensure_run_dirs()
     ensure_installed(["rabbitmq", "redis", "mongodb"])
+    _check_ports_free()
     for name in tracked_names():
         if name.startswith("cluster-") and (pid := read_pid(name)) and resume_if_frozen(pid):
             say(f"{name} was frozen (SIGSTOP): resumed it")

@@ -10,7 +10,7 @@ import os
 
 from ..errors import StackError
 from ..native import mongod_binary
-from ..processes import port_open, read_pid, start_detached, stop_detached
+from ..processes import read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, CLUSTER_MONGO_REPLICA_SET, DATA_DIR, HOST
 from ..waiting import WaitTimeout, wait_until
 from .liveness import not_running
@@ -26,6 +26,9 @@ def name(number: int) -> str:
     return f"cluster-mongodb-{number}"
 
 
+PORTS = {name(number): (port,) for number, port in enumerate(CLUSTER.mongodb, 1)}  # per process
+
+
 def direct_url(port: int) -> str:
     """One member on its own (for status and for initiating the set)."""
     return f"mongodb://{HOST}:{port}/?directConnection=true"
@@ -36,8 +39,6 @@ def start(number: int) -> bool:
     port = CLUSTER.mongodb[number - 1]
     if read_pid(name(number)) is not None:
         return False
-    if port_open(port):
-        raise StackError(f"something else listens on {HOST}:{port}, a port of `make cluster`: stop it first")
     mongod = mongod_binary()
     if mongod is None:
         raise StackError(

@@ -57,6 +57,9 @@ class Node:
 
 
 NODES = [Node(1), Node(2), Node(3)]
+PORTS = {  # per process
+    node.name: (node.port, node.management_port, CLUSTER.rabbitmq_distribution[node.number - 1]) for node in NODES
+}
 
 
 def node_named(erlang_name: str) -> Node:
@@ -121,8 +124,6 @@ def start(node: Node) -> bool:
     """Start the node unless it runs; True when it was started now."""
     if read_pid(node.name) is not None:
         return False
-    if port_open(node.port):
-        raise StackError(f"something else listens on {HOST}:{node.port}, a port of `make cluster`: stop it first")
     _write_config(node)
     start_detached(node.name, [RABBITMQ_SERVER], cwd=BASE, env=_env(node))
     return True

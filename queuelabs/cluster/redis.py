@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ..errors import StackError
-from ..processes import port_open, read_pid, start_detached, stop_detached
+from ..processes import read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, DATA_DIR, HOST
 from ..waiting import WaitTimeout, wait_until
 from .liveness import not_running
@@ -30,6 +30,12 @@ def server_name(number: int) -> str:
 
 def sentinel_name(number: int) -> str:
     return f"cluster-sentinel-{number}"
+
+
+PORTS = {  # per process
+    **{server_name(n): (port,) for n, port in enumerate(CLUSTER.redis, 1)},
+    **{sentinel_name(n): (port,) for n, port in enumerate(CLUSTER.sentinel, 1)},
+}
 
 
 def _server_conf(number: int) -> str:
@@ -65,8 +71,6 @@ def _sentinel_conf(number: int) -> str:
 def _start(name: str, folder_name: str, port: int, conf_text: str, *extra: str) -> bool:
     if read_pid(name) is not None:
         return False
-    if port_open(port):
-        raise StackError(f"something else listens on {HOST}:{port}, a port of `make cluster`: stop it first")
     folder = BASE / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "redis.conf"
