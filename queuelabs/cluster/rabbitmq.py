@@ -191,7 +191,8 @@ def stop(node: Node) -> bool:
 
 
 def stop_epmd() -> None:
-    """The cluster's own port mapper daemonises itself: stop it once no node is registered."""
+    """The cluster's own port mapper daemonises itself: stop it after the nodes (epmd -kill
+    refuses while a node is still registered with it)."""
     if not port_open(CLUSTER.epmd):
         return
     epmd = next(Path("/usr/lib/erlang").glob("erts-*/bin/epmd"), None)
