@@ -29,18 +29,13 @@ from .processes import (
     supervised,
     tail,
 )
-from .settings import LOCAL_ENV, LOG_DIR, REPO_ROOT, RUN_DIR
+from .readiness import home_page as _home_page
+from .readiness import ready
+from .settings import LOCAL_ENV, LOG_DIR, REFERENCE_VHOST, REPO_ROOT, RUN_DIR
 from .testing.log_excerpts import first_error
 from .waiting import WaitTimeout, wait_until
 
-# The reference solution, run natively (demo, CODE=solution, load tests), gets
-# its own RabbitMQ vhost: its queues (x-max-priority...) never clash with the
-# learner's in `/`.
-REFERENCE_VHOST = "queuelabs-reference"
 READY_TIMEOUT = 45.0
-# A process with nothing to probe (ready = "started", Celery beat) counts as ready once it
-# has stayed up this long: a crash at start-up (an import error, a refused connection) shows first.
-STARTED_GRACE = 2.0
 
 
 def lab_env(code: str, *, reference_vhost: bool = True) -> dict[str, str]:
@@ -89,29 +84,15 @@ def command_for(lab: Lab, process: str, code: str, *, port: int | None = None, r
 
 
 def _ready(lab: Lab, process: str, env: dict[str, str], up_since: float) -> bool:
+    """The same question compose's health checks ask (queuelabs/readiness.py)."""
     declared = lab.processes[process]
-    if declared.ready == "http":
-        return http_status(_home_page(declared.port), timeout=2) is not None
-    if declared.ready == "celery":
-        return worker_answers(env["CELERY_BROKER_URL"], worker_hostname(lab, process))
-    return time.monotonic() - up_since >= STARTED_GRACE
-
-
-def _home_page(port: int) -> str:
-    """What an HTTP process is asked: any answer means ready (`make labNN`), a 5xx means broken (`make status`)."""
-    return f"http://127.0.0.1:{port}/"
-
-
-def worker_answers(broker_url: str, hostname: str) -> bool:
-    from celery import Celery
-
-    app = Celery(broker=broker_url)
-    try:
-        return bool(app.control.ping(destination=[hostname], timeout=1.0))
-    except Exception:  # the broker not answering yet is "not ready", not a crash
-        return False
-    finally:
-        app.close()
+    return ready(
+        declared.ready,
+        port=declared.port,
+        broker_url=env["CELERY_BROKER_URL"],
+        hostname=worker_hostname(lab, process),
+        uptime=time.monotonic() - up_since,
+    )
 
 
 def prepare_env(lab: Lab, code: str) -> dict[str, str]:

@@ -89,8 +89,17 @@ LOCAL_ENV = {
 }
 
 # Checkpoints never touch a learner's data: their own database, Redis index
-# and RabbitMQ virtual host (created on demand through the management API).
+# and RabbitMQ virtual host.
 TEST_VHOST = "queuelabs-test"
+# The reference solution, run natively (demo, CODE=solution, load tests) or in compose
+# (QUEUELABS_CODE=solution), gets its own vhost: its queues never clash with the learner's in `/`.
+REFERENCE_VHOST = "queuelabs-reference"
+
+# Every RabbitMQ virtual host the project uses besides `/`, declared once. Adding one is
+# one line here: `make up` creates them through the management API (natively and with
+# Docker), and compose's RabbitMQ health check imports rabbitmq-definitions.json, which
+# `python -m queuelabs.definitions` writes from this list (tests/test_compose.py says when to).
+RABBITMQ_VHOSTS = (REFERENCE_VHOST, TEST_VHOST)
 TEST_ENV = {
     "MONGODB_URL": SERVICES["mongodb"].url,
     "MONGODB_DB": "queuelabs_test",

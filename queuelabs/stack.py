@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from . import native, probes
+from . import native, probes, rabbitmq_definitions
 from .errors import StackError
 from .native import say
 from .processes import VENV_BIN, read_pid
@@ -88,7 +88,10 @@ def up(names: list[str] | None = None) -> str:
     names = names or list(SERVICES)
     chosen = mode()
     if chosen == "docker":
-        say("a Docker engine answers: starting the stack with docker compose")
+        say(
+            f"a Docker engine answers: docker compose starts {', '.join(names)} (no lab: `make labNN` runs one "
+            "here, `docker compose --profile labNN up -d --wait` in containers)"
+        )
         if compose_run("up", "-d", "--wait", *names) != 0:
             raise StackError("docker compose could not start the stack: see `docker compose logs`")
     elif shutil.which("docker") and os.environ.get("QUEUELABS_STACK", "auto") != "native":
@@ -98,16 +101,15 @@ def up(names: list[str] | None = None) -> str:
     else:
         say("no Docker engine: running the stack natively (data and logs in .run/)")
         native.up_native(names)
-    if "rabbitmq" in names:
-        problem = ensure_test_vhost()
-        if problem:
-            say(f"note: {problem}; the checkpoints will need it")
+    if "rabbitmq" in names and (problem := rabbitmq_definitions.apply()):
+        say(f"note: {problem}; the reference and the checkpoints need them")
     return chosen
 
 
 def down() -> None:
     if mode() == "docker":
-        compose_run("down")
+        # Every profile's containers too (lab02, scale...): a plain `down` leaves them running.
+        compose_run("--profile", "*", "down")
     native.down_native()  # also stops native servers started before an engine appeared
 
 

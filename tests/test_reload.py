@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from queuelabs import runner
+from queuelabs import readiness, runner
 from queuelabs.errors import LabError
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.probes import services_down
@@ -94,7 +94,7 @@ def test_a_save_reloads_the_api_and_restarts_the_worker(lab_copy):
 
         wait_until(worker_restarted, timeout=30, what="watchfiles to restart the worker")
         broker, name = runner.lab_env("exercise")["CELERY_BROKER_URL"], runner.worker_hostname(lab02, "worker")
-        wait_until(lambda: runner.worker_answers(broker, name), timeout=30, what="the new worker to answer a ping")
+        wait_until(lambda: readiness.worker_answers(broker, name), timeout=30, what="the new worker to answer a ping")
         assert preview_of_a_report(http, "After the save") == "after the save"
     assert (read_pid("lab02-api"), read_pid("lab02-worker")) == (api_pid, watcher_pid), "the test restarted nothing"
     assert not worker.is_running(), "the old worker is gone"

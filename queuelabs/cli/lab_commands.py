@@ -30,6 +30,11 @@ def lab(lab_id: str, code: str, stop: bool) -> None:
         return
     if code not in CODE_CHOICES:
         raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")
+    if stack.mode() == "docker":
+        click.echo(
+            f"Docker mode: the servers run in containers, lab {the_lab.id}'s processes here, reloading on save "
+            f"(all in containers instead: docker compose --profile lab{the_lab.id} up -d --wait)"
+        )
     runner.start_lab(the_lab, code)
     who = "the reference solution" if code == "solution" else "your code (it reloads when you save)"
     click.echo(

@@ -77,6 +77,7 @@ def server_block(setup: NginxSetup) -> str:
             "RATE_PER_SECOND": str(setup.rate_per_second),
             "BURST": str(setup.burst),
             "LAB": setup.lab_id,
+            "ACCESS_LOG": str(setup.log_dir / "scale-nginx-access.log"),
         },
     )
 
@@ -100,8 +101,7 @@ def main_config(setup: NginxSetup) -> str:
         "events { worker_connections 1024; }\n"
         "http {\n"
         + "".join(f"    {kind}_temp_path {path};\n" for kind, path in temp.items())
-        + f"    include {folder / 'scale.conf'};\n"
-        f"    access_log {logs / 'scale-nginx-access.log'} scale buffer=32k flush=1s;  # the format is in scale.conf\n"
+        + f"    include {folder / 'scale.conf'};  # the access log and its format too\n"
         "}\n"
     )
 

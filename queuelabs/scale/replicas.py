@@ -20,7 +20,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .. import runner
+from .. import readiness, runner
 from ..errors import LabError
 from ..labs import Lab
 from ..processes import http_status, pid_file, port_open, read_pid, start_detached, tracked_names
@@ -96,7 +96,7 @@ def _ready(lab: Lab, replica: Replica, env: dict[str, str]) -> bool:
     if replica.port:
         return http_status(f"http://127.0.0.1:{replica.port}/", timeout=2) is not None
     hostname = runner.worker_hostname(lab, replica.process, replica.number)
-    return runner.worker_answers(env["CELERY_BROKER_URL"], hostname)
+    return readiness.worker_answers(env["CELERY_BROKER_URL"], hostname)
 
 
 def start(

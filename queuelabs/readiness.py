@@ -1,0 +1,92 @@
+"""Is a lab's process ready? The one answer `make labNN` waits for natively (runner.py) and
+compose's health checks ask in each lab container:
+
+    python -m queuelabs.readiness 02 worker     exit 0 when ready, else one line on stderr
+
+An HTTP process answers (any status: a 500 is a broken app, not a dead server); a Celery
+worker answers a ping addressed to its own name; a process with nothing to ask (beat) has
+stayed up past its start-up. Light on imports (no CLI, no stack): compose runs it every 10 s.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.request
+
+from .settings import LABS_DIR
+
+# A crash at start-up (an import error, a refused connection) shows within this time.
+STARTED_GRACE = 2.0
+
+
+def home_page(port: int) -> str:
+    """What an HTTP process is asked: any answer means ready (`make labNN`), a 5xx means broken (`make status`)."""
+    return f"http://127.0.0.1:{port}/"
+
+
+def answers_http(port: int, timeout: float = 2.0) -> bool:
+    try:
+        urllib.request.urlopen(home_page(port), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True  # an answer, whatever its status
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def worker_answers(broker_url: str, hostname: str) -> bool:
+    from celery import Celery
+
+    # (CELERY_BROKER_URL in the environment wins over broker=: in_this_container sets it.)
+    app = Celery(broker=broker_url)
+    try:
+        return bool(app.control.ping(destination=[hostname], timeout=1.0))
+    except Exception:  # the broker not answering yet is "not ready", not a crash
+        return False
+    finally:
+        app.close()
+
+
+def ready(kind: str, *, port: int | None, broker_url: str, hostname: str, uptime: float) -> bool:
+    """`kind` is lab.toml's `ready`: http, celery or started."""
+    if kind == "http":
+        return port is not None and answers_http(port)
+    if kind == "celery":
+        return worker_answers(broker_url, hostname)
+    return uptime >= STARTED_GRACE
+
+
+def in_this_container(lab_id: str, process: str) -> str | None:
+    """The process `queuelabs run-process` started (pid 1's child, under compose's init), asked
+    with its own settings: its broker URL and worker name. None when ready, else why not."""
+    import psutil
+
+    # lab.toml read as it is (manifest.py validates it; here a start-up in each check counts).
+    [toml] = LABS_DIR.glob(f"{lab_id}-*/lab.toml")
+    declared = tomllib.loads(toml.read_text())["processes"][process]
+    kind, port = declared.get("ready", "started"), declared.get("port")  # manifest.Process's defaults
+    started = psutil.Process(1).children() or [psutil.Process(1)]  # no init: it is pid 1
+    target = started[0]
+    names = [arg.split("=", 1)[1] for arg in target.cmdline() if arg.startswith("--hostname=")]
+    # Its broker URL (the reference's vhost with QUEUELABS_CODE=solution), for Celery here too:
+    # Celery reads CELERY_BROKER_URL from the environment before any broker= it is given.
+    broker_url = os.environ["CELERY_BROKER_URL"] = target.environ().get("CELERY_BROKER_URL", "")
+    if ready(
+        kind,
+        port=port,
+        broker_url=broker_url,
+        hostname=names[0] if names else "",
+        uptime=time.time() - target.create_time(),
+    ):
+        return None
+    return f"lab {lab_id} {process}: not ready (ready = {kind!r} in lab.toml)"
+
+
+if __name__ == "__main__":
+    problem = in_this_container(*sys.argv[1:3])
+    if problem:
+        sys.exit(problem)
