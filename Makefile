@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down status logs demo test check hint progress starter \
-        watch reset jump stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
+        watch reset jump room join leave stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -78,6 +78,15 @@ check: setup ## grade your exercises: make check LAB=02, one exercise: make chec
 watch: setup ## re-grade the exercise you edit on every save: make watch LAB=02 (Ctrl+C to stop)
 	@test -n "$(LAB)" || { echo "which lab? make watch LAB=02"; exit 2; }
 	@$(QL) watch $(LAB) --code $(CODE)
+
+room: setup ## trainers: the whole workshop live on one page: make room [ADDR=192.168.1.20] (STOP=1, NEW=1)
+	@$(QL) room $(if $(ADDR),--addr $(ADDR)) $(if $(STOP),--stop) $(if $(NEW),--new)
+
+join: setup ## send your make check / make watch grades to the room: make join ROOM=<url> CODE=<code> NAME=<name>
+	@$(QL) join --room "$$ROOM" --code "$$CODE" --name "$$NAME"  # from the environment: any name, quotes included
+
+leave: setup ## stop sending your grades to the room
+	@$(QL) leave
 
 hint: setup ## the next hint of one exercise: make hint EX=2.1 (ALL=1 for every hint)
 	@test -n "$(EX)" || { echo "which exercise? make hint EX=2.1"; exit 2; }

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import starter
 from .labs import Exercise, Lab
+from .room import outbox
 from .settings import REPO_ROOT, RUN_DIR
 
 PROGRESS_DIR = RUN_DIR / "progress"
@@ -42,7 +43,7 @@ def checkpoint_argv(lab: Lab, code: str, grade_json: Path | None = None) -> list
     argv += [rel(lab.checkpoints_dir), f"--code={code}", "-p", "no:cacheprovider"]
     if grade_json is not None:
         argv += ["--grade-json", str(grade_json)]
-    return argv
+    return argv + outbox.pytest_args(code)  # after `make join`: also keep the grades for the room
 
 
 def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:

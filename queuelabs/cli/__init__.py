@@ -11,6 +11,7 @@ import click
 
 from ..errors import LabError, StackError
 from ..manifest import ManifestError
+from ..room import cli as room_commands
 from ..starter import RegionError
 from . import grading_commands, lab_commands, maintenance_commands, stack_commands, tour_commands
 
@@ -34,6 +35,6 @@ def main() -> None:
     """Queue Labs: the stack, the labs and the grader."""
 
 
-for module in (stack_commands, lab_commands, grading_commands, maintenance_commands, tour_commands):
+for module in (stack_commands, lab_commands, grading_commands, maintenance_commands, tour_commands, room_commands):
     for command in module.COMMANDS:
         main.add_command(command)
