@@ -38,12 +38,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 FREEZE_SECONDS = 30
-HOSTILE_NAME = "<img src=x onerror=\"document.title='injected'\">"
+HOSTILE_NAME = '<img src=x onerror="document.title=1">'  # within the 40 characters a name may have
 HOSTILE_GREETING = "<script>document.title='injected'</script>"
 # `make check` on the toy lab, exactly as the CLI runs it (the toy lab is not under labs/).
 CHECK = (
     "import sys; from pathlib import Path; from queuelabs import gradebook; from queuelabs.labs import load_lab;"
-    "sys.exit(gradebook.run_checkpoints(load_lab(Path(sys.argv[1])), 'exercise', gradebook.TABLE_ONLY))"
+    "lab = load_lab(Path(sys.argv[1])); gradebook.PROGRESS_DIR.mkdir(parents=True, exist_ok=True);"
+    "report = gradebook.report_path(lab, 'exercise');"
+    "sys.exit(gradebook.run_checkpoints(lab, 'exercise', gradebook.TABLE_ONLY, report))"
 )
 
 
@@ -181,7 +183,7 @@ class Learner:
         if add:
             text = re.sub(r"raise NotImplementedError\(.*\)", add, text)
         if greeting is not None:
-            text = text.replace('# return "goodbye"', f"return {greeting!r}")
+            text = text.replace('return "goodbye"', f"return {greeting!r}")
         maths.write_text(text)
 
     def outbox(self) -> list[dict]:
@@ -250,9 +252,8 @@ def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen
     room.signal(signal.SIGSTOP)
     frozen_at = time.monotonic()
     try:
-        frozen = grade_all(learners)
-        assert time.monotonic() - frozen_at < FREEZE_SECONDS, "grading took longer than the freeze: no comparison"
-        time.sleep(FREEZE_SECONDS - (time.monotonic() - frozen_at))
+        frozen = grade_all(learners)  # on a loaded machine this can outlast the 30 s: the room stays frozen
+        time.sleep(max(0.0, FREEZE_SECONDS - (time.monotonic() - frozen_at)))
     finally:
         room.signal(signal.SIGCONT)
     ratio = statistics.mean(frozen) / statistics.mean(alive)

@@ -29,7 +29,7 @@ def up(services: tuple[str, ...]) -> None:
 def down() -> None:
     """Stop everything the project started (lab processes, then the servers)."""
     for name in tracked_names():
-        if name.startswith("lab") and stop_process(name):
+        if name.startswith(("lab", "room-api", "room-worker")) and stop_process(name):
             click.echo(f"[stack] {name} stopped")
     stack.down()
     cluster.down()  # says nothing when `make cluster` runs nothing
