@@ -112,8 +112,13 @@ async def within_rate(request: Request, who: str, limit: int) -> None:
         raise HTTPException(429, f"too many requests: at most {limit} every {config.RATE_WINDOW_SECONDS} s", headers)
 
 
+def same(given: str, secret: str) -> bool:
+    """In constant time, and for any text (compare_digest refuses non-ASCII str)."""
+    return secrets.compare_digest(given.encode(), secret.encode())
+
+
 def check_code(request: Request, code: str) -> None:
-    if not secrets.compare_digest(code.strip().upper(), request.app.state.code):
+    if not same(code.strip().upper(), request.app.state.code):
         raise HTTPException(403, "wrong room code: use the code `make room` printed on the trainer's screen")
 
 
@@ -185,7 +190,7 @@ async def post_results(
 
 def view(summary_json: str | bytes, key: str, trainer_key: str) -> str:
     """The page's data: with names for the trainer's key, numbered learners for anyone else."""
-    if secrets.compare_digest(key, trainer_key):
+    if same(key, trainer_key):
         return summary_json if isinstance(summary_json, str) else summary_json.decode()
     return json.dumps(summary.without_names(json.loads(summary_json)))
 
