@@ -195,12 +195,16 @@ def grade_all(learners: list[Learner]) -> list[float]:
     """Every learner runs `make check` at once, as in a room; the seconds each took."""
     started = time.monotonic()
     checks = [learner.start_check() for learner in learners]
-    took = []
+    took: dict[int, float] = {}
+    while len(took) < len(checks):
+        for i, check in enumerate(checks):
+            if i not in took and check.poll() is not None:
+                took[i] = time.monotonic() - started
+        time.sleep(0.05)
     for check in checks:
-        output, _ = check.communicate(timeout=300)
-        took.append(time.monotonic() - started)
+        output = check.stdout.read()
         assert b"exercises complete" in output, output.decode(errors="replace")
-    return took
+    return [took[i] for i in range(len(checks))]
 
 
 def read_grid(devtools: str, url: str, ready, timeout: float = 90) -> dict:
@@ -237,8 +241,10 @@ def read_grid(devtools: str, url: str, ready, timeout: float = 90) -> dict:
         httpx.get(f"{devtools}/json/close/{tab['id']}", timeout=10)
 
 
+@pytest.mark.timeout(900)  # about 2 minutes on a quiet machine; a shared, loaded one takes far longer
 def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen_room(lan, room, chromium, tmp_path):
     learners = [Learner(ns, tmp_path / ns) for ns in lan["learners"]]
+    bystander = Learner(lan["learners"][0], tmp_path / "bystander")  # the same laptop's work, not in the room
     names = ["Ada", "Grace", HOSTILE_NAME]
     for learner, name in zip(learners, names, strict=True):
         joined = learner.cli("join", "--room", room.url, "--code", room.code.lower(), "--name", name)
@@ -247,22 +253,25 @@ def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen
     learners[0].write("return a + b", "hello")
     learners[1].write("return a + b", "hi")
     learners[2].write("", HOSTILE_GREETING)
+    bystander.write("return a + b", "hello")
 
-    alive = grade_all(learners)
+    # The room frozen for 30 s (longer if grading takes longer). The three learners and a bystander
+    # who never joined grade at the same moment, so they share the machine's load: the learners'
+    # `make check` must take no longer than the bystander's.
     room.signal(signal.SIGSTOP)
     frozen_at = time.monotonic()
     try:
-        frozen = grade_all(learners)  # on a loaded machine this can outlast the 30 s: the room stays frozen
+        *frozen, alone = grade_all([*learners, bystander])
         time.sleep(max(0.0, FREEZE_SECONDS - (time.monotonic() - frozen_at)))
     finally:
         room.signal(signal.SIGCONT)
-    ratio = statistics.mean(frozen) / statistics.mean(alive)
-    print(f"make check, room answering: {alive} s; room frozen: {frozen} s; ratio {ratio:.2f}")
-    # Sending is a file append: a frozen room costs grading nothing (noise on a shared machine aside).
-    assert ratio < 1.6, f"grading was slower with the room frozen: {alive} s then {frozen} s"
+    ratio = statistics.mean(frozen) / alone
+    print(f"make check with the room frozen: {[round(t, 1) for t in frozen]} s; not in a room: {alone:.1f} s")
+    assert ratio < 1.3, f"grading was slower in a frozen room: {frozen} s against {alone:.1f} s (ratio {ratio:.2f})"
+    assert not bystander.outbox()
 
     sent = [learner.outbox() for learner in learners]
-    assert [len(grades) for grades in sent] == [4, 4, 4], sent  # two exercises, graded twice each
+    assert [len(grades) for grades in sent] == [2, 2, 2], sent  # one grade per exercise
     expected = [{"99.1": "PASS", "99.2": "PASS"}, {"99.1": "PASS", "99.2": "FAIL"}, {"99.1": "TODO", "99.2": "FAIL"}]
 
     def complete(page: dict) -> bool:
@@ -297,7 +306,7 @@ def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen
     assert room.code == code
     assert [row["results"] for row in room.summary()["learners"]] == [row["results"] for row in before["learners"]]
     grade_all(learners[:1])
-    wait_until(lambda: room.summary()["learners"][0]["results"] == 6, timeout=60, what="the grade after the restart")
+    wait_until(lambda: room.summary()["learners"][0]["results"] == 4, timeout=60, what="the grades after the restart")
 
 
 def test_only_the_rooms_port_on_the_lan_address_and_no_lan_without_an_address(room):
