@@ -81,7 +81,7 @@ def lan():
         plug(None, f"{net}.1", f"{tag}r")
         for i, namespace in enumerate(learners, 1):
             plug(namespace, f"{net}.{10 + i}", f"{tag}l{i}")
-        yield {"room": f"{net}.1", "learners": learners}
+        yield {"room": f"{net}.1", "learners": learners, "switch": switch}
     finally:
         for namespace in made:  # a veth goes with its namespace, and its peer with it
             subprocess.run(["ip", "netns", "delete", namespace], capture_output=True)
@@ -309,15 +309,15 @@ def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen
     wait_until(lambda: room.summary()["learners"][0]["results"] == 4, timeout=60, what="the grades after the restart")
 
 
-def test_only_the_rooms_port_on_the_lan_address_and_no_lan_without_an_address(room):
+def test_the_room_opens_only_on_one_address_and_says_when_there_is_none(lan, room):
     assert f"Only port {room.port} on {room.address}" in room.printed
-    done = subprocess.run(
-        [sys.executable, "-m", "queuelabs.cli", "room", "--addr", "0.0.0.0"],
-        env=room.env,
-        capture_output=True,
-        text=True,
-    )
+    make_room = [sys.executable, "-m", "queuelabs.cli", "room"]
+    done = subprocess.run([*make_room, "--addr", "0.0.0.0"], env=room.env, capture_output=True, text=True)
     assert done.returncode == 2 and "every network" in done.stderr, done.stderr
+    # The switch is a host with no address and no route: a laptop off any network.
+    offline = ["ip", "netns", "exec", lan["switch"], *make_room]
+    done = subprocess.run(offline, env=room.env, capture_output=True, text=True)
+    assert done.returncode == 2 and "no LAN address" in done.stderr, done.stderr
 
 
 def join(room: Room, name: str) -> dict:
