@@ -99,7 +99,8 @@ REFERENCE_VHOST = "queuelabs-reference"
 # one line here: `make up` creates them through the management API (natively and with
 # Docker), and compose's RabbitMQ health check imports rabbitmq-definitions.json, which
 # `python -m queuelabs.definitions` writes from this list (tests/test_compose.py says when to).
-RABBITMQ_VHOSTS = (REFERENCE_VHOST, TEST_VHOST)
+ROOM_VHOST = "queuelabs-room"  # the trainer's room, `make room` (queuelabs/room/)
+RABBITMQ_VHOSTS = (REFERENCE_VHOST, TEST_VHOST, ROOM_VHOST)
 TEST_ENV = {
     "MONGODB_URL": SERVICES["mongodb"].url,
     "MONGODB_DB": "queuelabs_test",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-from ..settings import service_url
+from ..settings import ROOM_VHOST, service_url
 
-VHOST = "queuelabs-room"
+VHOST = ROOM_VHOST
 MONGODB_DB = "queuelabs_room"
 REDIS_INDEX = 12
 PORT = 8090
