@@ -5,6 +5,7 @@ The end-to-end run (three learners, a frozen room, the page in Chromium) is test
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -80,6 +81,33 @@ def test_a_grade_sends_only_its_listed_fields_and_waits_out_a_room_that_fails(to
         assert extra == {"Authorization", "X-Room-Code", "Content-Length", "Content-Type"}, extra
     assert sorted(FIELDS) == ["at", "error", "exercise", "id", "status"]
     assert (room_dir / "outbox.sent").read_text() == str(len((room_dir / "outbox.jsonl").read_bytes()))
+
+
+def test_make_watch_keeps_each_grade_for_the_room(toy, tmp_path):
+    env = {**os.environ, "QUEUELABS_RUN_DIR": str(tmp_path / "run")}
+    room_dir = tmp_path / "run/room"
+    room_dir.mkdir(parents=True)
+    (room_dir / "membership.json").write_text(json.dumps({"room": "http://192.0.2.1:8090", "code": "C", "token": "t"}))
+    outbox = room_dir / "outbox.jsonl"
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "queuelabs.watch", str(toy.dir)], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL
+    )
+    maths = toy.exercise_dir / "toy/maths.py"
+    wrong = maths.read_text().replace('raise NotImplementedError("Exercise 99.1', 'return a - b  # ("')
+    try:
+
+        def saved_and_graded() -> bool:  # the watcher may still be starting: save again until it grades
+            if not outbox.exists():
+                maths.write_text(wrong)
+            return outbox.exists()
+
+        wait_until(saved_and_graded, timeout=120, interval=2, what="make watch to grade the saved file")
+    finally:
+        watch.send_signal(signal.SIGINT)
+        watch.wait(timeout=60)
+    grades = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert {(g["exercise"], g["status"]) for g in grades} == {("99.1", "FAIL")}, grades
+    assert "assert -1 == 5" in grades[0]["error"], grades[0]
 
 
 def grade(learner, exercise, status, at, error=""):
