@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import starter
+from . import mutants, starter
 from .labs import Exercise, Lab
 from .room import outbox
 from .settings import REPO_ROOT, RUN_DIR
@@ -81,14 +81,14 @@ def clear_reports(lab: Lab) -> None:
         report.unlink()
 
 
-# --- prove: every solution passes, every untouched starter fails ---------------------
+# --- prove: every solution passes, every untouched starter and every mutant fails ----
 
 
-def prove(lab: Lab, side: str = "both") -> list[str]:
+def prove(lab: Lab, side: str = "all") -> list[str]:
     """The problems found (an empty list means the lab is proven)."""
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix=f"queuelabs-{lab.id}-") as tmp:
-        if side in ("both", "solution"):
+        if side in ("all", "solution"):
             print(f"\n=== lab {lab.id}: every checkpoint must PASS on the solution ===", flush=True)
             report = Path(tmp) / "solution.json"
             failures += judge(lab, report, run_checkpoints(lab, "solution", [], report), want="pass")
@@ -98,7 +98,7 @@ def prove(lab: Lab, side: str = "both") -> list[str]:
                 argv = [sys.executable, "-m", "pytest", rel(own_tests), "--code", "solution", "-p", "no:cacheprovider"]
                 if run_to_the_end(argv) != 0:
                     failures.append(f"lab {lab.id}: {rel(own_tests)} failed on the solution")
-        if side in ("both", "starter"):
+        if side in ("all", "starter"):
             print(f"\n=== lab {lab.id}: every checkpoint must FAIL on the untouched starter ===", flush=True)
             starter_dir = Path(tmp) / "exercise"
             starter.write(lab, starter_dir)
@@ -106,6 +106,11 @@ def prove(lab: Lab, side: str = "both") -> list[str]:
             # --run-untouched: every checkpoint really runs against the starter and must fail on it.
             code = run_checkpoints(lab, str(starter_dir), ["--tb=no", "--run-untouched"], report)
             failures += judge(lab, report, code, want="fail")
+    if side in ("all", "mutants"):
+        print(
+            f"\n=== lab {lab.id}: every mutant (a wrong answer learners write) must FAIL its exercise ===", flush=True
+        )
+        failures += mutants.prove(lab, checkpoint_argv)
     return failures
 
 

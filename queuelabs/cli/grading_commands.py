@@ -83,9 +83,15 @@ def progress() -> None:
 
 @click.command()
 @click.argument("lab_id", required=False)
-@click.option("--side", type=click.Choice(["both", "solution", "starter"]), default="both", show_default=True)
+@click.option(
+    "--side",
+    type=click.Choice(["all", "solution", "starter", "mutants"]),
+    default="all",
+    show_default=True,
+    help="what to prove (all: the three in turn)",
+)
 def prove(lab_id: str | None, side: str) -> None:
-    """Maintainers: every solution passes its checkpoints, every untouched starter fails them."""
+    """Maintainers: every solution passes its checkpoints; every untouched starter and every mutant fails them."""
     labs = [find_lab(lab_id)] if lab_id else [lab for lab in all_labs() if lab.exercises]
     failures = []
     for lab in labs:
@@ -97,7 +103,7 @@ def prove(lab_id: str | None, side: str) -> None:
         for line in failures:
             click.echo(f"  {line}")
         raise SystemExit(1)
-    click.echo("prove: every solution passes and every untouched starter fails its checkpoints")
+    click.echo("prove: every solution passes; every untouched starter and every mutant fails its checkpoints")
 
 
 @click.command()

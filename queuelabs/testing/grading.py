@@ -167,6 +167,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 "outcome": outcome_name,
                 "not_started": bool(reason),
                 "why": _first_line(call),
+                "detail": _whole_message(call),
                 "error": error,
             }
         )
@@ -178,6 +179,11 @@ def _first_line(call: pytest.CallInfo) -> str:
         return ""
     lines = [line.strip() for line in str(call.excinfo.value).splitlines() if line.strip()]
     return (lines[0] if lines else call.excinfo.typename)[:200]
+
+
+def _whole_message(call: pytest.CallInfo) -> str:
+    """All a failed checkpoint said (make prove reads a mutant's named mistake in it)."""
+    return str(call.excinfo.value)[:2000] if call.excinfo is not None else ""
 
 
 def _not_started_line(run: LabRun, exercise_id: str, reason: str) -> str:

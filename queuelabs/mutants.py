@@ -1,0 +1,168 @@
+"""Mutants: the wrong answers learners really write, each proven to fail its exercise.
+
+A lab declares them in `checkpoints/mutants.toml`, next to the checkpoints:
+
+    [[mutant]]
+    exercise = "2.4"
+    name = "blocking AsyncResult in the async route"
+    file = "app/api/routes/tasks.py"     # in the code folder
+    find = "state, info = await read_state(results, task_id)"
+    replace = "state, info = AsyncResult(task_id).state, AsyncResult(task_id).info"
+    expect = ["event loop"]              # words the failure message must contain
+
+`make prove` copies the solution, makes the one change, runs that exercise's
+checkpoints only (stopping at the first failure) and requires the exercise to
+read FAIL with every `expect` word in what the grader told the learner. A
+mutant that passes is a checkpoint bug; a `find` text that is no longer in the
+solution is an error that names the mutant (the solution moved on: update it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .labs import Lab
+from .settings import REPO_ROOT
+
+KEYS = {"exercise", "name", "file", "find", "replace", "expect"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    exercise: str
+    name: str
+    file: str
+    find: str
+    replace: str
+    expect: tuple[str, ...]
+
+    def label(self) -> str:
+        return f"mutant {self.exercise} '{self.name}'"
+
+
+class MutantError(Exception):
+    """A mutants.toml entry that cannot be applied; the message names it."""
+
+
+def mutants_file(lab: Lab) -> Path:
+    return lab.checkpoints_dir / "mutants.toml"
+
+
+def load(lab: Lab) -> list[Mutant]:
+    path = mutants_file(lab)
+    if not path.is_file():
+        return []
+    entries = tomllib.loads(path.read_text()).get("mutant", [])
+    mutants = []
+    known = {ex.id for ex in lab.exercises}
+    for number, entry in enumerate(entries, 1):
+        where = f"{path.relative_to(REPO_ROOT)}, mutant #{number}"
+        if unknown := set(entry) - KEYS:
+            raise MutantError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(KEYS)})")
+        if missing := KEYS - set(entry):
+            raise MutantError(f"{where}: missing {sorted(missing)}")
+        if entry["exercise"] not in known:
+            raise MutantError(f"{where}: exercise {entry['exercise']} is not in lab {lab.id}")
+        if not entry["expect"]:
+            raise MutantError(f"{where}: expect names no word of the failure message")
+        mutants.append(Mutant(**{**entry, "expect": tuple(entry["expect"])}))
+    return mutants
+
+
+def apply(mutant: Mutant, solution_dir: Path, target_dir: Path) -> None:
+    """Copy the solution into target_dir with the mutant's one change made."""
+    source = solution_dir / mutant.file
+    if not source.is_file():
+        raise MutantError(f"{mutant.label()}: {mutant.file} is not in the solution")
+    text = source.read_text()
+    found = text.count(mutant.find)
+    if found != 1:
+        state = "is no longer" if found == 0 else f"occurs {found} times"
+        raise MutantError(
+            f"{mutant.label()}: its find text {state} in {mutant.file}: "
+            f"update checkpoints/mutants.toml to the solution's current code ({mutant.find.strip()[:60]!r})"
+        )
+    shutil.copytree(solution_dir, target_dir, ignore=shutil.ignore_patterns("__pycache__", "celerybeat-schedule*"))
+    (target_dir / mutant.file).write_text(text.replace(mutant.find, mutant.replace))
+
+
+def told_the_learner(report: dict, exercise_id: str) -> str:
+    """Everything the grader said about the exercise's failed checkpoints, as one text."""
+    records = report.get(exercise_id, {}).get("tests", [])
+    return "\n".join(
+        " ".join(r.get(key) or "" for key in ("why", "detail", "error")) for r in records if r["outcome"] == "failed"
+    )
+
+
+def prove(lab: Lab, checkpoint_argv) -> list[str]:
+    """Each mutant must FAIL its exercise with a message holding its `expect` words."""
+    try:
+        mutants = load(lab)
+    except (MutantError, tomllib.TOMLDecodeError) as exc:
+        return [f"lab {lab.id}: {exc}"]
+    problems = []
+    covered = {m.exercise for m in mutants}
+    problems += [f"lab {lab.id} exercise {ex.id}: has no mutant" for ex in lab.exercises if ex.id not in covered]
+    total_start = time.monotonic()
+    for mutant in mutants:
+        with tempfile.TemporaryDirectory(prefix=f"queuelabs-mutant-{lab.id}-") as tmp:
+            code_dir = Path(tmp) / "code"
+            try:
+                apply(mutant, lab.solution_dir, code_dir)
+            except MutantError as exc:
+                problems.append(str(exc))
+                print(f"  ERROR  {exc}", flush=True)
+                continue
+            report_path = Path(tmp) / "grade.json"
+            log_path = Path(tmp) / "pytest.log"
+            argv = checkpoint_argv(lab, str(code_dir), report_path)
+            argv += ["--exercise", mutant.exercise, "-x", "--tb=short", "-rN"]
+            start = time.monotonic()
+            with log_path.open("w") as log:
+                subprocess.run(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
+            took = time.monotonic() - start
+            problem = judge(mutant, report_path)
+            mark = "ok    " if problem is None else "WRONG "
+            print(f"  {mark} {mutant.label()} ({took:.0f} s)", flush=True)
+            if problem is not None:
+                problems.append(problem)
+                tail = log_path.read_text(errors="replace").splitlines()[-25:]
+                print("\n".join(f"         | {line}" for line in tail), flush=True)
+    print(f"  {len(mutants)} mutants in {time.monotonic() - total_start:.0f} s", flush=True)
+    return problems
+
+
+def judge(mutant: Mutant, report_path: Path) -> str | None:
+    """None when the mutant failed its exercise as it should; else what went wrong."""
+    if not report_path.exists():
+        return f"{mutant.label()}: pytest ended before grading"
+    report = json.loads(report_path.read_text())
+    status = report.get(mutant.exercise, {}).get("status")
+    if status != "failed":
+        return f"{mutant.label()}: the exercise reads '{status}', not 'failed': a checkpoint lets this mistake pass"
+    said = told_the_learner(report, mutant.exercise)
+    missing = [word for word in mutant.expect if word.lower() not in said.lower()]
+    if missing:
+        return f"{mutant.label()}: it fails, but the message does not name the mistake (no {missing}): {said[:300]!r}"
+    return None
+
+
+def main() -> None:  # pragma: no cover - `python -m queuelabs.mutants 02`: one lab's mutants only
+    from .gradebook import checkpoint_argv
+    from .labs import find_lab
+
+    problems = prove(find_lab(sys.argv[1]), checkpoint_argv)
+    print("\n".join(problems) or "every mutant fails its exercise")
+    raise SystemExit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
