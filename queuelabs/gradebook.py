@@ -110,7 +110,7 @@ def prove(lab: Lab, side: str = "all") -> list[str]:
         print(
             f"\n=== lab {lab.id}: every mutant (a wrong answer learners write) must FAIL its exercise ===", flush=True
         )
-        failures += mutants.prove(lab, checkpoint_argv)
+        failures += mutants.prove(lab)
     return failures
 
 

@@ -9,6 +9,7 @@ A lab declares them in `checkpoints/mutants.toml`, next to the checkpoints:
     find = "state, info = await read_state(results, task_id)"
     replace = "state, info = AsyncResult(task_id).state, AsyncResult(task_id).info"
     expect = ["event loop"]              # words the failure message must contain
+    checkpoint = "test_2_4_blocking_read.py"   # optional: the file that names it, run first
 
 `make prove` copies the solution, makes the one change, runs that exercise's
 checkpoints only (stopping at the first failure) and requires the exercise to
@@ -33,6 +34,7 @@ from .labs import Lab
 from .settings import REPO_ROOT
 
 KEYS = {"exercise", "name", "file", "find", "replace", "expect"}
+OPTIONAL = {"checkpoint"}  # the checkpoint file that names this mistake: run first, so -x stops there
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Mutant:
     find: str
     replace: str
     expect: tuple[str, ...]
+    checkpoint: str | None = None
 
     def label(self) -> str:
         return f"mutant {self.exercise} '{self.name}'"
@@ -65,14 +68,16 @@ def load(lab: Lab) -> list[Mutant]:
     known = {ex.id for ex in lab.exercises}
     for number, entry in enumerate(entries, 1):
         where = f"{path.relative_to(REPO_ROOT)}, mutant #{number}"
-        if unknown := set(entry) - KEYS:
-            raise MutantError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(KEYS)})")
+        if unknown := set(entry) - KEYS - OPTIONAL:
+            raise MutantError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(KEYS | OPTIONAL)})")
         if missing := KEYS - set(entry):
             raise MutantError(f"{where}: missing {sorted(missing)}")
         if entry["exercise"] not in known:
             raise MutantError(f"{where}: exercise {entry['exercise']} is not in lab {lab.id}")
         if not entry["expect"]:
             raise MutantError(f"{where}: expect names no word of the failure message")
+        if "checkpoint" in entry and not (lab.checkpoints_dir / entry["checkpoint"]).is_file():
+            raise MutantError(f"{where}: checkpoint {entry['checkpoint']} is not in {lab.checkpoints_dir.name}/")
         mutants.append(Mutant(**{**entry, "expect": tuple(entry["expect"])}))
     return mutants
 
@@ -102,8 +107,10 @@ def told_the_learner(report: dict, exercise_id: str) -> str:
     )
 
 
-def prove(lab: Lab, checkpoint_argv) -> list[str]:
+def prove(lab: Lab) -> list[str]:
     """Each mutant must FAIL its exercise with a message holding its `expect` words."""
+    from .gradebook import checkpoint_argv, rel  # gradebook imports this module
+
     try:
         mutants = load(lab)
     except (MutantError, tomllib.TOMLDecodeError) as exc:
@@ -124,6 +131,11 @@ def prove(lab: Lab, checkpoint_argv) -> list[str]:
             report_path = Path(tmp) / "grade.json"
             log_path = Path(tmp) / "pytest.log"
             argv = checkpoint_argv(lab, str(code_dir), report_path)
+            if mutant.checkpoint:  # the named file first, then the others: pytest runs files in argument order
+                first = lab.checkpoints_dir / mutant.checkpoint
+                others = sorted(p for p in lab.checkpoints_dir.glob("test_*.py") if p != first)
+                folder = argv.index(rel(lab.checkpoints_dir))
+                argv[folder : folder + 1] = [rel(p) for p in (first, *others)]
             argv += ["--exercise", mutant.exercise, "-x", "--tb=short", "-rN"]
             start = time.monotonic()
             with log_path.open("w") as log:
@@ -156,10 +168,9 @@ def judge(mutant: Mutant, report_path: Path) -> str | None:
 
 
 def main() -> None:  # pragma: no cover - `python -m queuelabs.mutants 02`: one lab's mutants only
-    from .gradebook import checkpoint_argv
     from .labs import find_lab
 
-    problems = prove(find_lab(sys.argv[1]), checkpoint_argv)
+    problems = prove(find_lab(sys.argv[1]))
     print("\n".join(problems) or "every mutant fails its exercise")
     raise SystemExit(1 if problems else 0)
 

@@ -33,10 +33,14 @@ def client(base_url: str) -> httpx.Client:
 
 def submit(http: httpx.Client, data: str = "hello queue", iterations: int = 3, priority: str = "normal") -> dict:
     """POST /api/async/process; checks the 202 answer and returns its body (plus `location`)."""
-    response = check_response(
-        http.post("/api/async/process", json={"data": data, "iterations": iterations, "priority": priority}),
-        expected=202,
-    )
+    try:
+        answer = http.post("/api/async/process", json={"data": data, "iterations": iterations, "priority": priority})
+    except httpx.TimeoutException:
+        raise AssertionError(
+            f"POST /api/async/process gave no answer within {http.timeout.read:g} s: the request must answer 202 "
+            "before the work is done (queue the task and return; never wait for its result in the request)"
+        ) from None
+    response = check_response(answer, expected=202)
     body = response.json()
     assert isinstance(body.get("task_id"), str) and body["task_id"], f"202 without a task_id: {body}"
     assert body.get("status") == "PENDING", f"a fresh submission must say PENDING, not {body.get('status')!r}"
@@ -108,7 +112,10 @@ def check_submit_answers_202_at_once(
         assert location.endswith(f"/api/async/status/{task_id}"), f"Location {location!r} is not the task's status URL"
         # The answer came before the work was done: the task is not finished yet...
         now = state(task_id)
-        assert now not in TERMINAL, f"the task was already {now} when the 202 arrived: did the endpoint wait for it?"
+        assert now not in TERMINAL, (
+            f"the task was already {now} when the 202 arrived: the request must answer 202 before the work is "
+            "done. Did the endpoint wait for the task's result (.get(), a loop on its state)?"
+        )
         # ...and a worker does run it to the end.
         final = wait_for(
             lambda: (s := state(task_id)) in TERMINAL and s,

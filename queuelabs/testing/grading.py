@@ -111,6 +111,8 @@ def learner_error(item: pytest.Item, call: pytest.CallInfo, run: LabRun) -> str:
     if call.excinfo is not None and (found := first_error_in_traceback(call.excinfo, run.code_dir, _rel)):
         return found
     offsets = item.stash.get(_LOG_OFFSETS, {})
+    # @pytest.mark.provokes("ValueError: iterations"): an error the checkpoint causes on purpose.
+    provoked = tuple(str(arg) for marker in item.iter_markers("provokes") for arg in marker.args)
 
     def logged_since_setup() -> list[str]:
         texts = []
@@ -124,7 +126,8 @@ def learner_error(item: pytest.Item, call: pytest.CallInfo, run: LabRun) -> str:
         return texts
 
     def in_a_log() -> str | None:
-        return next((found for text in logged_since_setup() if (found := first_error(text, run.code_dir, _rel))), None)
+        texts = logged_since_setup()
+        return next((found for text in texts if (found := first_error(text, run.code_dir, _rel, provoked))), None)
 
     if found := in_a_log():
         return found

@@ -29,8 +29,11 @@ def _inside(path: str, code_dir: Path) -> bool:
         return False
 
 
-def first_error(text: str, code_dir: Path, where=str) -> str | None:
-    """The first error of `text` (a log) raised in `code_dir`, as "file:line  Exception: message"."""
+def first_error(text: str, code_dir: Path, where=str, provoked: tuple[str, ...] = ()) -> str | None:
+    """The first error of `text` (a log) raised in `code_dir`, as "file:line  Exception: message".
+
+    An error whose line holds one of `provoked` is the checkpoint's own doing (a task it
+    made fail on purpose): not the learner's, so it is passed over."""
     code_dir = code_dir.resolve()
     frame: tuple[str, str] | None = None  # the last frame in the graded code of the traceback being read
     in_traceback = False
@@ -50,9 +53,9 @@ def first_error(text: str, code_dir: Path, where=str) -> str | None:
         if line.startswith((" ", "\t")) or not line.strip():
             continue  # the source line under a frame, or its ^^^^ markers
         if EXCEPTION.match(line.strip()):
-            if frame is not None:
+            if frame is not None and not any(text in line for text in provoked):
                 return f"{where(frame[0])}:{frame[1]}  {line.strip()[:200]}"
-            in_traceback = False  # an error outside the learner's code: look for the next one
+            frame, in_traceback = None, False  # not the learner's error: look for the next one
     return None
 
 

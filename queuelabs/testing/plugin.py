@@ -84,6 +84,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "exercise(id): the exercise this checkpoint grades, e.g. '2.3'")
+    config.addinivalue_line(
+        "markers", "provokes(text): an error this checkpoint causes on purpose, never shown as the learner's"
+    )
     config._queuelabs = RunState(code=config.getoption("code"))
     os.environ.update(TEST_ENV)  # the graded code imported in this process uses the test stack too
     # When the run is about one lab (the usual case), its code goes on the path

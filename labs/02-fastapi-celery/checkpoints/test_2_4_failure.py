@@ -12,6 +12,7 @@ from queuelabs.testing.checks import check_response
 
 
 @pytest.mark.exercise("2.4")
+@pytest.mark.provokes("ValueError: iterations must be")
 def test_failure_is_reported_with_the_error(api, worker):
     from app import services
     from app.tasks import process_report

@@ -20,11 +20,20 @@ def test_storing_twice_keeps_one_document(fresh_stack):
 
     collection = sync_database()["checkpoint_store_once"]
     task_id = str(uuid.uuid4())
-    result = {"iterations": 1, "digest": "abc"}
-    services.store_result(collection, task_id, result)
-    services.store_result(collection, task_id, result)  # a redelivered task stores again
+    first, second = {"iterations": 1, "digest": "first"}, {"iterations": 1, "digest": "second"}
+    services.store_result(collection, task_id, first)
+    services.store_result(collection, task_id, second)  # a redelivered task stores again
     count = collection.count_documents(stored_for(task_id))
     assert count == 1, f"store_result twice for one task id left {count} documents: make it an upsert keyed by the id"
+    stored = collection.find_one(stored_for(task_id))
+    assert stored.get("result") == first, (
+        f"the second run overwrote the first one's result (stored: {stored.get('result')}): the first write must "
+        "win. $set writes on every run; put the fields under $setOnInsert, written only when the upsert inserts"
+    )
+    assert stored.get("deliveries") == 2, (
+        f"two runs of task {task_id} left deliveries={stored.get('deliveries')!r}: count every run with "
+        '"$inc": {"deliveries": 1} beside the $setOnInsert'
+    )
 
 
 def wait_for_runs(task, task_id: str, worker, runs: int, timeout: float = 15.0) -> None:

@@ -11,12 +11,18 @@ from queuelabs.testing.isolation import queue_info
 TASKS = {"reports.process", "emails.send_welcome", "reports.hourly_digest"}
 
 # What a Django process (gunicorn, manage.py) sees: which app do the tasks belong to?
+# First, before anything imports jobs/tasks.py: does the app find the tasks by itself, as a worker
+# must (autodiscover_tasks)? A worker here also imports them through Django's URL checks (urls.py ->
+# views.py -> tasks.py), which would hide the missing call.
 PROBE = """
 import django
 django.setup()
+from config.celery_app import app as configured
+configured.loader.import_default_modules()
+discovered = "reports.process" in configured.tasks
 from jobs.tasks import process_report
 app = process_report.app
-print(app.main, app.conf.task_default_queue, app.conf.worker_prefetch_multiplier, app.conf.task_acks_late)
+print(app.main, app.conf.task_default_queue, app.conf.worker_prefetch_multiplier, app.conf.task_acks_late, discovered)
 """
 
 
@@ -25,7 +31,7 @@ def test_a_django_process_binds_the_tasks_to_the_configured_app(fresh_stack, cod
     env = {**test_env, "DJANGO_SETTINGS_MODULE": "config.settings"}
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=code_dir, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"loading Django failed: {done.stderr.strip().splitlines()[-1:]}"
-    main, default_queue, prefetch, acks_late = done.stdout.split()
+    main, default_queue, prefetch, acks_late, discovered = done.stdout.split()
     assert main == "lab03", (
         f"in a Django process, @shared_task binds to the app {main!r}, not to config/celery_app.py's 'lab03': "
         "import the app in config/__init__.py"
@@ -33,6 +39,10 @@ def test_a_django_process_binds_the_tasks_to_the_configured_app(fresh_stack, cod
     assert (default_queue, prefetch, acks_late) == ("default", "1", "True"), (
         f"the app does not read CELERY_* from settings (task_default_queue={default_queue}, "
         f"worker_prefetch_multiplier={prefetch}, task_acks_late={acks_late}): config_from_object(..., namespace='CELERY')"
+    )
+    assert discovered == "True", (
+        "the Celery app does not find jobs/tasks.py by itself: call app.autodiscover_tasks() in "
+        "config/celery_app.py (a worker would know no task unless something else happened to import them)"
     )
 
 

@@ -44,6 +44,16 @@ def test_the_intent_is_written_before_the_answer(api, worker):
         found = mongo[os.environ["MONGODB_DB"]]["jobs_submission"].find_one({"_id": task_id})
     assert found is not None, f"no Submission document for task {task_id}: record the intent (services.record_intent)"
     assert found.get("task_name") == "reports.process", f"the Submission names {found.get('task_name')!r}"
+    # MongoDB's oplog shows how the write happened: inside a transaction it is part of the commit's
+    # applyOps; on its own, it is a plain insert.
+    with MongoClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=3000) as mongo:
+        namespace = f"{os.environ['MONGODB_DB']}.jobs_submission"
+        alone = mongo.local["oplog.rs"].find_one({"op": "i", "ns": namespace, "o._id": task_id})
+    assert alone is None, (
+        f"the intent of task {task_id} was written outside a MongoDB transaction: Django's own "
+        "django.db.transaction.atomic() does nothing on this backend. Use django_mongodb_backend's transaction "
+        "(jobs/transactions.py's atomically(...)), so the publish waits for a real commit"
+    )
 
 
 def longest_open_transaction(mongo) -> float:

@@ -51,3 +51,16 @@ def test_a_refusal_fails_at_once_without_retries(charges, worker, downstream):
     assert "DownstreamRejected" in (final.get("error") or ""), f"expected DownstreamRejected, got {final.get('error')}"
     assert final["attempts"] == 1, f"a refusal must not be retried, yet the task ran {final['attempts']} times"
     assert downstream.ledger()["calls"] == 1
+
+
+@pytest.mark.exercise("4.1")
+def test_a_task_that_exhausts_its_retries_records_that_it_gave_up(charges, worker, downstream):
+    downstream.faults(fail_rate=1)  # the payment service is down for good
+    task_id = charges.task_id("never paid", 1)
+    final = charges.wait_done([task_id], timeout=20, want="FAILURE")[task_id]
+    outcomes = [attempt.get("outcome") for attempt in final["history"]]
+    assert outcomes and outcomes[-1] == "gave up", (
+        f"a task that used up its retries ends FAILURE, and its last attempt must say so: the timeline says "
+        f'{outcomes}. Record outcome="gave up" (services.record_outcome) before the final raise'
+    )
+    downstream.faults(fail_rate=0)

@@ -1,11 +1,17 @@
 """Exercise 4.3: kill -9 of a pool process and of the worker itself loses no task and charges once."""
 
-import time
-
 import pytest
 
 from queuelabs.testing import faults
 from queuelabs.waiting import wait_until
+
+
+def handled_the_lost_task(charges, task_ids: list[str]) -> bool:
+    for task_id in task_ids:
+        body = charges.status(task_id)
+        if body["status"] == "FAILURE" or any(a.get("redelivered") for a in body.get("history", [])):
+            return True
+    return False
 
 
 @pytest.mark.exercise("4.3")
@@ -16,7 +22,15 @@ def test_kill_9_of_a_child_then_the_parent_loses_nothing(charges, lab_worker, do
     task_ids = [charges.task_id(f"crash {i}", 20) for i in range(6)]  # about 1 s of work each
     wait_until(lambda: charges.status(task_ids[0])["status"] == "STARTED", timeout=10, what="the first task to start")
     faults.kill_worker_child(lab_worker.proc)  # the pool process running a task dies
-    time.sleep(1.0)
+    # Kill the worker only once it has dealt with the lost child's task: handed it back (it runs
+    # again, redelivered) or, without task_reject_on_worker_lost, acknowledged it and stored a
+    # FAILURE. Killed any sooner, the worker would hand back that message whatever the setting.
+    wait_until(
+        lambda: handled_the_lost_task(charges, task_ids),
+        timeout=60,
+        interval=0.1,
+        what="the worker to hand back or fail the task of its killed pool process",
+    )
     faults.kill_worker_parent(lab_worker.proc)  # then the whole worker
     wait_until(lambda: not lab_worker.proc.alive(), timeout=10, what="the killed worker to be gone")
     lab_worker.start(2)  # a new worker takes over what RabbitMQ hands back

@@ -4,6 +4,7 @@ import os
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -48,3 +49,30 @@ def test_a_repeat_while_the_first_is_in_flight_is_409(charges, worker):
     assert answers["first"].status_code == 503, f"RabbitMQ was frozen: the first must be 503, not {answers['first']}"
     retry = charges.submit("in flight", 1, key=key)
     assert retry.status_code == 202, f"the failed first request must release the key: got {retry.status_code}"
+
+
+def submit_at_once(charges, key: str, clients: int) -> list:
+    """`clients` submissions with one key and one body, released at the same instant."""
+    start = threading.Barrier(clients)
+
+    def submit(_):
+        start.wait()
+        return charges.submit("at the same time", 1, key=key)
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        return list(pool.map(submit, range(clients)))
+
+
+@pytest.mark.exercise("4.5")
+def test_simultaneous_repeats_accept_one_task(charges, worker):
+    """Clients retry at once (a timeout, a double click): the key must be claimed in ONE step."""
+    for round_number in range(3):
+        answers = submit_at_once(charges, f"order-{uuid.uuid4()}", clients=12)
+        accepted = {a.json()["task_id"] for a in answers if a.status_code == 202}
+        others = sorted({a.status_code for a in answers} - {202, 409})
+        assert not others, f"simultaneous repeats of one key answered {others}: expected 202 (a replay) or 409"
+        assert len(accepted) == 1, (
+            f"12 simultaneous requests with one Idempotency-Key accepted {len(accepted)} different tasks "
+            f"(round {round_number + 1}): the key was read, then written, and two requests both found it free. "
+            "Claim it in one atomic step (SET ... NX: services.claim_idempotency_key)"
+        )

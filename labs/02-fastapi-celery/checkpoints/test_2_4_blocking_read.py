@@ -1,0 +1,56 @@
+"""Exercise 2.4: reading a task's state must not block the event loop.
+
+`AsyncResult(task_id).state` is a blocking read of Redis. In an `async def`
+route it holds the event loop's only thread for as long as Redis takes: a
+result backend that accepts connections and never answers (a hung Redis)
+freezes every other request with it. The API is started with such a result
+backend; while one status read hangs, the same server must keep answering
+GET /api/items. Compared in one run: how long the status read took, and how
+long a cheap request sent during it took.
+"""
+
+import os
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+import redis
+
+
+@pytest.mark.exercise("2.4")
+def test_a_slow_result_backend_does_not_freeze_the_api(fresh_stack, start_lab_process, silent_port):
+    from app import services
+
+    results = f"redis://127.0.0.1:{silent_port}/0"  # accepts connections, never answers
+    api = start_lab_process("api", env={"CELERY_RESULT_BACKEND": results}).url
+    task_id = str(uuid.uuid4())  # recorded as the submit endpoint would, so the route reads its state
+    redis.Redis.from_url(os.environ["REDIS_URL"]).set(services.submission_key(task_id), "reports.process", ex=600)
+    with httpx.Client(base_url=api, timeout=60) as http:  # warm: the first requests open the connections
+        for _ in range(2):
+            http.get("/api/items")
+            http.get(f"/api/async/status/{uuid.uuid4()}")
+    box = {}
+
+    def read_status():
+        start = time.monotonic()
+        with httpx.Client(timeout=60) as http:
+            box["response"] = http.get(f"{api}/api/async/status/{task_id}")
+        box["took"] = time.monotonic() - start
+
+    thread = threading.Thread(target=read_status)
+    thread.start()
+    time.sleep(0.3)  # the status read is now waiting for the result backend
+    start = time.monotonic()
+    with httpx.Client(timeout=60) as http:
+        probe = http.get(f"{api}/api/items")
+    probe_took = time.monotonic() - start
+    thread.join(60)
+    assert "took" in box, "GET /api/async/status gave no answer within 60 s while the result backend hung"
+    assert probe.status_code == 200, f"GET /api/items answered {probe.status_code}: {probe.text[:200]}"
+    assert probe_took < box["took"] / 3, (
+        f"GET /api/items took {probe_took:.2f} s while a status read waited {box['took']:.2f} s for the result "
+        "backend: the event loop was blocked. AsyncResult(task_id).state is a blocking read of Redis: read the "
+        "task's meta with the app's async Redis client (read_state)."
+    )
