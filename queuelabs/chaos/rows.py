@@ -26,9 +26,16 @@ def submit_many(system: System, n: int, iterations: int, threads: int = 4) -> li
     return [t for t in ids if t]
 
 
+def queued_at_fault(system: System, ids: list[str]) -> None:
+    """Hold the fault until the worker is at work and say how many tasks it will meet still queued."""
+    queued = system.at_work_with_queued(ids)
+    print(f"[chaos]   fault applied with {queued} of {len(ids)} tasks still queued", flush=True)
+
+
 def row_worker_kills(system: System) -> tuple[list[str], Counter]:
     ids = submit_many(system, 100, iterations=4)  # about 0.2 s each: about 10 s of work on 2 processes
-    for pause in (1.5, 1.5):
+    queued_at_fault(system, ids)
+    for pause in (0, 1.5):
         time.sleep(pause)
         faults.kill_worker_child(system.procs["worker"])
     time.sleep(1.5)
@@ -67,7 +74,7 @@ def row_rabbitmq_kill(system: System) -> tuple[list[str], Counter]:
 def row_outage(service: str, seconds: float) -> Callable[[System], tuple[list[str], Counter]]:
     def run(system: System) -> tuple[list[str], Counter]:
         ids = submit_many(system, 40, iterations=10)  # about 0.5 s each: about 10 s of work
-        time.sleep(1)
+        queued_at_fault(system, ids)
         with faults.frozen(pid_of(system, service)):  # stops answering, keeps its sockets: an outage
             time.sleep(seconds)
         return ids, Counter()
@@ -78,7 +85,8 @@ def row_outage(service: str, seconds: float) -> Callable[[System], tuple[list[st
 def row_down(service: str, seconds: float) -> Callable[[System], tuple[list[str], Counter]]:
     def run(system: System) -> tuple[list[str], Counter]:
         ids = submit_many(system, 40, iterations=10)
-        time.sleep(2)  # Redis writes its append-only file every second: the submissions are on disk
+        time.sleep(1.5)  # Redis writes its append-only file every second: the submissions are on disk
+        queued_at_fault(system, ids)
         faults.send(faults.service_pid(service), faults.Kill.SIGKILL)  # down: connections refused
         time.sleep(seconds)
         stack.up([service])

@@ -6,6 +6,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 
 import httpx
 from pymongo import MongoClient
@@ -14,7 +15,7 @@ from queuelabs import stack
 from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
 from queuelabs.settings import LOG_DIR, TEST_ENV
-from queuelabs.testing.isolation import delete_queues, purge_queues
+from queuelabs.testing.isolation import delete_queues, purge_queues, queue_info
 
 VHOST = "queuelabs-chaos"
 ENV = {
@@ -31,7 +32,15 @@ ENV = {
     "RETRY_CAP_SECONDS": "10",
     "MAX_RETRIES": "10",
 }
-HEADER = ("fault", "accepted", "succeeded", "dead-lettered", "lost", "duplicated effects")
+HEADER = ("fault", "accepted", "succeeded", "dead-lettered", "lost", "not finished", "duplicated effects")
+ENDED = ("SUCCESS", "FAILURE")
+
+
+@dataclass
+class Settled:
+    states: dict[str, str]
+    work_left: bool  # the wait ended with work still queued: what did not end is not finished, not lost
+    waited: float
 
 
 class System:
@@ -92,17 +101,39 @@ class System:
                 out[task_id] = "?"
         return out
 
-    def settle(self, task_ids: list[str], timeout: float = 240, quiet: float = 40) -> dict[str, str]:
-        """Wait until every task ended, or nothing changed for `quiet` seconds; their last states."""
-        deadline, last, moved = time.monotonic() + timeout, None, time.monotonic()
+    def work_left(self) -> int:
+        """Messages still in the lab's queues, ready or held by a worker (RabbitMQ's count, a few s late)."""
+        return sum((queue_info(name, VHOST) or {}).get("messages", 0) for name in self.lab.manifest.checkpoints.queues)
+
+    def settle(self, task_ids: list[str], idle: float = 20, stall: float = 180, limit: float = 1800) -> Settled:
+        """Wait as long as the work needs: until every task ended, or the queues have been empty and
+        no state changed for `idle` s (what did not end by then never will: lost), or nothing at all
+        moved for `stall` s, or `limit` s passed (what did not end then is only not finished)."""
+        start = time.monotonic()
+        moved, last = start, None
         while True:
-            states = self.states(task_ids)
-            ended = sum(s in ("SUCCESS", "FAILURE") for s in states.values())
-            if ended == len(task_ids) or time.monotonic() > deadline or time.monotonic() - moved > quiet:
-                return states
-            if states != last:
-                last, moved = states, time.monotonic()
+            states, left = self.states(task_ids), self.work_left()
+            now = time.monotonic()
+            if (states, left) != last:
+                last, moved = (states, left), now
+            if all(s in ENDED for s in states.values()):
+                return Settled(states, work_left=False, waited=now - start)
+            if left == 0 and now - moved > idle:
+                return Settled(states, work_left=False, waited=now - start)
+            if now - moved > stall or now - start > limit:
+                return Settled(states, work_left=True, waited=now - start)
             time.sleep(1)
+
+    def at_work_with_queued(self, task_ids: list[str], timeout: float = 300) -> int:
+        """Wait until the worker has started one of the tasks; how many are still PENDING (queued,
+        unfinished) at that moment: a fault applied now provably meets queued work."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = self.states(task_ids)
+            if any(s != "PENDING" for s in states.values()):
+                return sum(s == "PENDING" for s in states.values())
+            time.sleep(0.2)
+        sys.exit(f"chaos: no task of {len(task_ids)} started within {timeout:g} s: is the worker consuming?")
 
     def dead_letters(self) -> set[str]:
         if not self.downstream:  # lab 02 has no dead-letter queue

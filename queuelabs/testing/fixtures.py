@@ -19,7 +19,7 @@ from queuelabs.labs import Lab
 from queuelabs.stack import ensure_test_vhost
 
 from . import faults
-from .isolation import fresh_test_stack
+from .isolation import fresh_test_stack, hold_the_test_stack
 from .plugin import LabRun, lab_run_for
 from .spawn import CtrlC, Spawner, Worker, lab_process_starter
 
@@ -67,6 +67,7 @@ def stack(lab_run: LabRun) -> None:
     """Stop the whole run with one line if a service the lab needs is down."""
     if lab_run.stack_checked:
         return
+    hold_the_test_stack()  # one grading run at a time: make watch and make check would clash
     if down := probes.services_down(lab_run.lab.needs):
         pytest.exit(down[0], returncode=3)
     if "rabbitmq" in lab_run.lab.needs:

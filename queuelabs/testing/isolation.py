@@ -5,16 +5,57 @@ MongoDB database `queuelabs_test`, Redis database 15 and the RabbitMQ vhost
 `queuelabs-test`. A lab's checkpoint run starts from empty stores and freshly
 declared queues (a queue keeps the arguments it was first declared with, so a
 stale one would hide a change such as x-max-priority).
+
+Two grading runs at once (`make watch` in one terminal, `make check` in
+another) would empty each other's stores and steal each other's messages, so
+one run at a time holds the test stack (`hold_the_test_stack`); the other says
+so in one line and waits its turn.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sys
+import time
+from typing import IO
 from urllib.parse import quote
 
 import httpx
 
-from queuelabs.settings import RABBITMQ_MANAGEMENT_PORT, TEST_VHOST
+from queuelabs.settings import RABBITMQ_MANAGEMENT_PORT, RUN_DIR, TEST_VHOST
+
+LOCK_PATH = RUN_DIR / "grading.lock"
+# Set once a run holds the lock: the pytest runs it starts itself (make test's) inherit it.
+LOCK_HELD = "QUEUELABS_TEST_STACK_HELD"
+_held: list[IO[str]] = []  # the open lock file, kept for the life of the process
+
+
+def hold_the_test_stack() -> None:
+    """Wait until no other grading run uses the test stack, then hold it until this process ends."""
+    if _held or os.environ.get(LOCK_HELD):
+        return
+    LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+    lock = LOCK_PATH.open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        owner = lock.read().strip() or "another grading run"
+        print(
+            f"\nwaiting for {owner}: one grading run at a time uses the checkpoints' vhost, database and "
+            "Redis index (this one starts when it ends; Ctrl+C to give up)",
+            file=sys.__stderr__,
+            flush=True,
+        )
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock.truncate(0)
+    command = " ".join(sys.argv[1:])[:100]
+    lock.write(f"the grading run of pid {os.getpid()} ({command}, since {time.strftime('%H:%M:%S')})")
+    lock.flush()
+    os.environ[LOCK_HELD] = str(os.getpid())
+    _held.append(lock)
+
 
 MANAGEMENT = f"http://127.0.0.1:{RABBITMQ_MANAGEMENT_PORT}/api"
 
