@@ -9,10 +9,11 @@ was taken. The learner's code reloads on save; the reference never does.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from . import probes, stack
 from .errors import LabError
@@ -224,10 +225,8 @@ def status_line(name: str) -> str:
         return f"  {name:<16} EXITED    {last_error(name, _code_dir_of(name, _recorded(name, '.code')))}"
     code = code_of(name)
     if lost_its_child(pid):
-        return (
-            f"  {name:<16} CRASHED   {last_error(name, _code_dir_of(name, code))}\n"
-            f"  {'':<16}           fix your code and save (it reloads), or: make start NAME={name}"
-        )
+        error = last_error(name, _code_dir_of(name, code))
+        return f"  {name:<16} CRASHED   {error}\n  {'':<16}           {crash_advice(name, error)}"
     url = _recorded(name, ".url")
     answer = http_status(url, timeout=2) if url else None
     if answer is not None and answer >= 500:
@@ -237,6 +236,21 @@ def status_line(name: str) -> str:
         )
     shown = f"code {code}/" if code else ""  # nginx runs no lab code
     return f"  {name:<16} running   pid {pid:<8} {shown:<15} log .run/logs/{name}.log"
+
+
+REDECLARED = re.compile(r"PRECONDITION_FAILED - inequivalent arg .* for queue '([^']+)' in vhost '([^']*)'")
+
+
+def crash_advice(name: str, error: str) -> str:
+    """What to do about a crashed process. A queue redeclared with other arguments is not fixed by
+    saving: RabbitMQ keeps the arguments a queue was first declared with until it is deleted."""
+    if found := REDECLARED.search(error):
+        queue, vhost = (quote(part, safe="") for part in found.groups())
+        return (
+            f"RabbitMQ keeps a queue's first arguments: delete it (its waiting messages go with it): curl -u "
+            f"guest:guest -X DELETE http://127.0.0.1:15672/api/queues/{vhost}/{queue}, then: make start NAME={name}"
+        )
+    return f"fix your code and save (it reloads), or: make start NAME={name}"
 
 
 def _shown(path: str) -> str:

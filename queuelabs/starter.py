@@ -58,9 +58,12 @@ def render(
 
     `rel` is the file's path in the code folder: a region of an exercise whose
     `files` (lab.toml) do not name it is an error. `blocks`, when given,
-    collects the text each region became (exercise id -> its blocks)."""
+    collects the text each region became (exercise id -> its blocks), with the
+    lines around it up to the nearest line that is not blank on each side: code
+    written just before or after a TODO, with the TODO left in, still changes it."""
     out: list[str] = []
     found: set[str] = set()
+    spans: list[tuple[str, int, int]] = []  # exercise id, where its block starts and ends in `out`
     lines = text.splitlines()
     i = 0
     while i < len(lines):
@@ -103,11 +106,16 @@ def render(
         else:
             title = lab.exercise(ex_id).title.replace('"', "'")
             block.append(f'{indent}raise NotImplementedError("Exercise {ex_id} is not done yet: {title}")')
+        spans.append((ex_id, len(out), len(out) + len(block)))
         out.extend(block)
-        if blocks is not None:
-            blocks.setdefault(ex_id, []).append("\n".join(block))
         found.add(ex_id)
         i = j + 1
+    for ex_id, start, end in spans if blocks is not None else ():
+        while start > 0 and not out[start - 1].strip():
+            start -= 1
+        while end < len(out) and not out[end].strip():
+            end += 1
+        blocks.setdefault(ex_id, []).append("\n".join(out[max(start - 1, 0) : end + 1]))
     trailing = "\n" if text.endswith("\n") else ""
     return "\n".join(out) + trailing, found
 

@@ -29,8 +29,11 @@ from . import starter
 from .gradebook import TABLE_ONLY, checkpoint_argv, rel
 from .labs import Exercise, Lab, load_lab
 from .processes import lost_its_child, read_pid
-from .runner import last_error
-from .settings import REPO_ROOT
+from .settings import LOG_DIR, REPO_ROOT
+
+POLL_SECONDS = 2.0
+STOPPED_POLLS = 3  # a reloader without its process for 3 checks in a row (about 6 s) has really stopped
+ERROR_WORDS = ("Error", "error:", "Exception", "PRECONDITION_FAILED", "in use")
 
 # The table's rows ("  PASS  2.3 ...") and the lines indented under them.
 ROW = re.compile(r"^  (PASS|FAIL|TODO|SKIP|----)  ")
@@ -70,6 +73,28 @@ def table_rows(output: str) -> list[str]:
     if start is not None:  # a syntax error: file, line, the offending line
         return [line for line in lines[start + 1 : start + 5] if line.strip() and not line.startswith("Next")]
     return [line for line in lines if line.strip()][-8:]  # pytest could not run: show why
+
+
+def log_size(name: str) -> int:
+    try:
+        return (LOG_DIR / f"{name}.log").stat().st_size
+    except OSError:
+        return 0
+
+
+def error_since(name: str, offset: int) -> str:
+    """The last error a lab process logged after `offset` (where its log stood when it last ran)."""
+    try:
+        with open(LOG_DIR / f"{name}.log", "rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return "(no log)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    error = next((line for line in reversed(lines) if any(word in line for word in ERROR_WORDS)), None)
+    if error is None:
+        return "it logged no error since it last ran" if lines else "it logged nothing since it last ran"
+    return error[:240]
 
 
 class Watcher:
@@ -120,20 +145,31 @@ class Watcher:
         """Say when `make labNN`'s own copy of the code stops (and starts again).
 
         The checkpoints run their own copy, so a PASS says nothing about it: the
-        worker can have stopped at the same save (2.7: PRECONDITION_FAILED).
+        worker can have stopped at the same save (2.7: PRECONDITION_FAILED). A
+        reload on save is a stop of a moment: only a process still stopped after
+        STOPPED_POLLS checks is reported, with the error it logged since it was last
+        seen running (never an older one, fixed long ago).
         """
+        names = list(self.lab.process_names.values())
+        running_from = {name: log_size(name) for name in names}  # its log's size when last seen running
+        lost_for: dict[str, int] = dict.fromkeys(names, 0)
         stopped: set[str] = set()
-        while not self.stop.wait(2.0):
-            for name in self.lab.process_names.values():
+        while not self.stop.wait(POLL_SECONDS):
+            for name in names:
                 pid = read_pid(name)
-                lost = pid is not None and lost_its_child(pid)
-                if lost and name not in stopped:
+                if not (pid is not None and lost_its_child(pid)):
+                    lost_for[name], running_from[name] = 0, log_size(name)
+                    if name in stopped:
+                        stopped.discard(name)
+                        print(f"\n  note: your running {name} is {'running again' if pid else 'no longer running'}")
+                    continue
+                lost_for[name] += 1
+                if lost_for[name] == STOPPED_POLLS:
                     stopped.add(name)
-                    print(f"\n  note: your running {name} (make lab{self.lab.id}) stopped: {last_error(name)}")
+                    print(
+                        f"\n  note: your running {name} (make lab{self.lab.id}) stopped: {error_since(name, running_from[name])}"
+                    )
                     print(f"        `make status` shows it; fix and save, or `make lab{self.lab.id}` to start it again")
-                elif not lost and name in stopped:
-                    stopped.discard(name)
-                    print(f"\n  note: your running {name} is {'running again' if pid else 'no longer running'}")
 
     def run(self, code: str) -> int:
         signal.signal(signal.SIGINT, self.interrupt)

@@ -266,7 +266,8 @@ def _print_table(tr, config: pytest.Config, run: LabRun, selected, statuses: dic
     first_open = next((ex for ex in selected if statuses[ex.id] != "passed"), None)
     if first_open is not None:
         tr.write_line("")
-        tr.write_line(f"Next: exercise {first_open.id}, in {_rel(run.code_dir / first_open.files[0])}")
+        where = " and ".join(_rel(run.code_dir / f) for f in first_open.files)  # 4.1 lives in two files
+        tr.write_line(f"Next: exercise {first_open.id}, in {where}")
         tr.write_line(f"Hint: {' '.join(first_open.hints[0].split())}")
         tr.write_line(f"More hints: make hint EX={first_open.id}")
     tr.write_line("")
