@@ -190,3 +190,57 @@ def test_first_error_of_the_learners_code_in_a_log(tmp_path, log, expected):
     where = lambda path: str(Path(path).relative_to(tmp_path))  # noqa: E731
     assert first_error(log.format(code=tmp_path), tmp_path, where) == expected
     assert first_error(log.format(code="/elsewhere"), tmp_path, where) is None
+
+
+PROVOKED_FIRST_LOG = """Traceback (most recent call last):
+  File "{code}/app/services.py", line 113, in process_data
+    raise ValueError("iterations must be between 1 and 1000, not 0")
+ValueError: iterations must be between 1 and 1000, not 0
+Traceback (most recent call last):
+  File "{code}/app/api/routes/tasks.py", line 120, in get_task_status
+    return TaskStatus(**answr)
+NameError: name 'answr' is not defined
+"""
+
+
+def test_an_error_the_checkpoint_provoked_is_not_the_learners(tmp_path):
+    where = lambda path: str(Path(path).relative_to(tmp_path))  # noqa: E731
+    log = PROVOKED_FIRST_LOG.format(code=tmp_path)
+    assert first_error(log, tmp_path, where).startswith("app/services.py:113  ValueError")
+    found = first_error(log, tmp_path, where, provoked=("ValueError: iterations must be",))
+    assert found == "app/api/routes/tasks.py:120  NameError: name 'answr' is not defined"
+
+
+def test_every_declared_mutant_applies_to_its_solution(tmp_path):
+    """A mutant whose find text left the solution would prove nothing: the text must be there once."""
+    from queuelabs import mutants
+    from queuelabs.labs import all_labs
+
+    for lab in all_labs():
+        declared = mutants.load(lab)
+        assert {m.exercise for m in declared} == {ex.id for ex in lab.exercises} or not lab.exercises, (
+            f"lab {lab.id}: every exercise needs a mutant"
+        )
+        for mutant in declared:
+            mutants.apply(mutant, lab.solution_dir, tmp_path / f"{lab.id}-{len(list(tmp_path.iterdir()))}")
+
+
+def test_a_mutant_whose_find_text_is_gone_is_an_error_that_names_it(tmp_path):
+    from queuelabs import mutants
+
+    lab = find_lab("02")
+    gone = mutants.Mutant("2.5", "$set", "app/services.py", "no such text", "x", ("first",))
+    with pytest.raises(mutants.MutantError, match=r"mutant 2.5 '\$set'.*no longer in app/services.py"):
+        mutants.apply(gone, lab.solution_dir, tmp_path / "code")
+
+
+def test_make_status_says_how_to_clear_a_precondition_failed():
+    from queuelabs.runner import crash_advice
+
+    error = (
+        "amqp.exceptions.PreconditionFailed: Queue.declare: (406) PRECONDITION_FAILED - inequivalent arg "
+        "'x-max-priority' for queue 'reports' in vhost '/': received the value '10' of type 'signedint'"
+    )
+    advice = crash_advice("lab02-worker", error)
+    assert "DELETE http://127.0.0.1:15672/api/queues/%2F/reports" in advice and "save" not in advice
+    assert "save" in crash_advice("lab02-worker", "NameError: name 'x' is not defined")
