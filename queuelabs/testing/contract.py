@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from queuelabs.testing.checks import check_response, fail_if_not_started, wait_for
+from queuelabs.testing.spawn import patience
 from queuelabs.waiting import WaitTimeout, wait_until
 
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
@@ -25,7 +26,7 @@ BAD_INPUT = (400, 422)  # lab 02 (FastAPI) answers 422; the contract allows 400 
 
 
 def client(base_url: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, timeout=10.0)
+    return httpx.Client(base_url=base_url, timeout=patience(10.0))
 
 
 # --- submitting and polling -------------------------------------------------------
@@ -59,6 +60,7 @@ def status(http: httpx.Client, task_id: str) -> dict:
 
 def follow(http: httpx.Client, task_id: str, *, timeout: float = 20.0, interval: float = 0.03) -> list[dict]:
     """Poll the status until the task ends; every answer seen, in order. Fails on FAILURE."""
+    timeout = patience(timeout)
     seen: list[dict] = []
 
     def ended() -> bool:

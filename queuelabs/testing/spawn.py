@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 import uuid
@@ -23,7 +24,18 @@ import pytest
 
 from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
+from queuelabs.runner import worker_answers
 from queuelabs.settings import LOG_DIR
+from queuelabs.waiting import WaitTimeout, wait_until
+
+
+def patience(seconds: float) -> float:
+    """A time limit of `seconds` on a quiet machine, longer on a busy one: scaled by the load per CPU
+    (up to 4x), and by QUEUELABS_PATIENCE when set (a slow CI runner). Correct code must never fail
+    for lack of patience; a limit only ends a wait for something that will never come."""
+    busy = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * min(4.0, max(1.0, busy)) * float(os.environ.get("QUEUELABS_PATIENCE", "1"))
+
 
 # Every process a test started and has not stopped yet: their logs are named
 # under a failed checkpoint (see grading.py).
@@ -51,9 +63,11 @@ class Spawner:
     ) -> ManagedProcess:
         argv = list(argv)
         name = name or Path(argv[0]).name
+        worker_name = None
         if Path(argv[0]).name == "celery" and "worker" in argv:
             # Unique, so a learner's own worker never answers for this one.
-            argv.append(f"--hostname=checkpoint-{uuid.uuid4().hex[:8]}@%h")
+            worker_name = f"checkpoint-{uuid.uuid4().hex[:8]}"
+            argv.append(f"--hostname={worker_name}@%h")
             ready_log = ready_log or " ready."
         log_path = LOG_DIR / "checkpoints" / f"{name}-{uuid.uuid4().hex[:6]}.log"
         proc = ManagedProcess(name, argv, cwd=cwd or self.code_dir, env={**self.env, **(env or {})}, log_path=log_path)
@@ -62,9 +76,14 @@ class Spawner:
         self.started.append(proc)  # before it starts: a Ctrl+C right after must still stop it
         LIVE.append(proc)
         proc.start()
+        timeout = patience(timeout)
         try:
             proc.wait_ready(port=None if ready_url else port, url=ready_url, log_text=ready_log, timeout=timeout)
-        except RuntimeError as exc:
+            if worker_name:  # it said " ready.": it must also answer a ping, as it will answer tasks
+                broker = proc.env["CELERY_BROKER_URL"]
+                hostname = f"{worker_name}@{socket.gethostname()}"
+                wait_until(lambda: worker_answers(broker, hostname), timeout=timeout, what=f"{name} to answer a ping")
+        except (RuntimeError, WaitTimeout) as exc:
             pytest.fail(str(exc), pytrace=False)
         return proc
 
@@ -123,8 +142,15 @@ def lab_process_starter(lab: Lab, spawner: Spawner):
     """start("api") runs one of the lab's declared processes (lab.toml) on a free port."""
 
     def start(process: str, *, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (), **kw):
-        port = free_port() if lab.processes[process].port else None
+        declared = lab.processes[process]
+        port = free_port() if declared.port else None
         argv = lab.command(process, port=port, host="127.0.0.1") + list(extra_args)
+        # Ready means a real answer: an HTTP request served (gunicorn's port opens long before Django
+        # has loaded), beat's start line; a worker's ping is asked by the spawner itself.
+        if declared.ready == "http":
+            kw.setdefault("ready_url", f"http://127.0.0.1:{port}/")
+        elif "beat" in argv:
+            kw.setdefault("ready_log", "beat: Starting...")
         return spawner(argv, name=process, port=port, env=env, **kw)
 
     return start

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from queuelabs.testing.checks import wait_for
+from queuelabs.testing.spawn import patience
 from queuelabs.waiting import WaitTimeout
 
 UNREGISTERED = re.compile(r"Received unregistered task of type '([^']+)'")
@@ -13,7 +14,7 @@ NOT_APPLIED = re.compile(r"Couldn't apply scheduled task [^\n]*")
 
 
 def latest(api):
-    response = httpx.get(f"{api}/api/digests/latest", timeout=5)
+    response = httpx.get(f"{api}/api/digests/latest", timeout=patience(5))
     return response.json() if response.status_code == 200 else None
 
 
@@ -23,7 +24,7 @@ def test_beat_queues_the_digest_periodically_on_the_digests_queue(api, worker, b
     try:
         first = wait_for(
             lambda: latest(api),
-            timeout=10,
+            timeout=patience(10),
             interval=0.3,
             what="a digest at /api/digests/latest (is the task in CELERY_BEAT_SCHEDULE?)",
         )
@@ -33,7 +34,7 @@ def test_beat_queues_the_digest_periodically_on_the_digests_queue(api, worker, b
     assert first.get("queue") == "digests", f"the digest ran from the queue {first.get('queue')!r}, not 'digests'"
     second = wait_for(
         lambda: (d := latest(api)) and d["id"] != first["id"] and d,
-        timeout=10,
+        timeout=patience(10),
         interval=0.3,
         what="a second digest: beat should queue it every DIGEST_INTERVAL_SECONDS",
     )
