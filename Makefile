@@ -25,7 +25,7 @@ help: ## list the targets
 	@echo
 	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^lab%/labNN/' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1  BATCH=200"
+	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1  BATCH=200  LOAD=2"
 
 setup: $(STAMP) ## create .venv from the lock file (quick when nothing changed)
 
@@ -130,8 +130,8 @@ compose-config: setup ## validate docker-compose.yml with the real Compose CLI (
 lint: setup ## maintainers: ruff lint and format check over the whole repository
 	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . && echo "lint: ruff check and ruff format --check pass"
 
-prove: setup ## maintainers: every solution passes, every untouched starter fails
-	@$(QL) prove $(LAB)
+prove: setup ## maintainers: every solution passes, every untouched starter and every mutant fails (LOAD=2: under 2 busy CPUs)
+	@$(QL) prove $(LAB) $(if $(LOAD),--load $(LOAD))
 
 test: setup ## everything CI runs
 	@echo "== 1/6 lint (ruff)"

@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import mutants, starter
@@ -112,6 +114,21 @@ def prove(lab: Lab, side: str = "all") -> list[str]:
         )
         failures += mutants.prove(lab)
     return failures
+
+
+@contextmanager
+def busy_cpus(processes: int) -> Iterator[None]:
+    """`processes` CPU-bound loops for the duration (make prove LOAD=2): correct code must pass on a
+    busy laptop too. Stopped by pid at the end, however the block ends."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    if spinners:
+        print(f"prove under load: {processes} CPU-bound process(es), pids {[p.pid for p in spinners]}", flush=True)
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
 
 
 def judge(lab: Lab, report: Path, exit_code: int, *, want: str) -> list[str]:
