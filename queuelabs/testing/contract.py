@@ -16,8 +16,7 @@ from typing import Any
 
 import httpx
 
-from queuelabs.testing.checks import check_response, fail_if_not_started, wait_for
-from queuelabs.testing.spawn import patience
+from queuelabs.testing.checks import check_response, fail_if_not_started, patience, wait_for
 from queuelabs.waiting import WaitTimeout, wait_until
 
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
@@ -97,7 +96,7 @@ def check_progress(progress: Any, total: int) -> None:
 
 
 def check_submit_answers_202_at_once(
-    base_url: str, *, iterations: int = 30, task_state: Callable[[str], str] | None = None
+    base_url: str, *, iterations: int = 100, task_state: Callable[[str], str] | None = None
 ) -> str:
     """202 {task_id, status: PENDING, message} + Location, before the work is done.
 

@@ -28,14 +28,7 @@ from queuelabs.runner import worker_answers
 from queuelabs.settings import LOG_DIR
 from queuelabs.waiting import WaitTimeout, wait_until
 
-
-def patience(seconds: float) -> float:
-    """A time limit of `seconds` on a quiet machine, longer on a busy one: scaled by the load per CPU
-    (up to 4x), and by QUEUELABS_PATIENCE when set (a slow CI runner). Correct code must never fail
-    for lack of patience; a limit only ends a wait for something that will never come."""
-    busy = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return seconds * min(4.0, max(1.0, busy)) * float(os.environ.get("QUEUELABS_PATIENCE", "1"))
-
+from .checks import patience
 
 # Every process a test started and has not stopped yet: their logs are named
 # under a failed checkpoint (see grading.py).

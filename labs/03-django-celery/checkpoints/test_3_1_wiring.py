@@ -7,7 +7,6 @@ import pytest
 
 from queuelabs.testing.checks import wait_for
 from queuelabs.testing.isolation import queue_info
-from queuelabs.testing.spawn import patience
 
 TASKS = {"reports.process", "emails.send_welcome", "reports.hourly_digest"}
 
@@ -53,7 +52,7 @@ def test_the_worker_finds_the_tasks_and_reads_the_queues(celery_app, worker):
         replies = celery_app.control.inspect(timeout=1.0).registered() or {}
         return replies or None
 
-    replies = wait_for(registered, timeout=patience(10), interval=0.2, what="a worker to answer `inspect registered`")
+    replies = wait_for(registered, timeout=10, interval=0.2, what="a worker to answer `inspect registered`")
     names = set().union(*replies.values())
     missing = TASKS - names
     assert not missing, (

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from queuelabs.testing import contract
-from queuelabs.testing.checks import check_response
+from queuelabs.testing.checks import check_response, patience
 
 
 @pytest.mark.exercise("3.2")
@@ -16,7 +16,7 @@ def test_items_crud_follows_the_contract(api):
 
 @pytest.mark.exercise("3.2")
 def test_ids_are_strings_and_times_are_what_was_stored(api):
-    with httpx.Client(base_url=api, timeout=10) as http:
+    with httpx.Client(base_url=api, timeout=patience(10)) as http:
         created = check_response(http.post("/api/items", json={"name": "ids", "metadata": {"n": 1}}), expected=201)
         item = created.json()
         assert isinstance(item["id"], str) and re.fullmatch(r"[0-9a-f]{24}", item["id"]), (
@@ -41,7 +41,7 @@ def test_what_mongodb_cannot_store_is_400_not_500(api, payload):
     import json
 
     body = json.dumps(payload)  # ensure_ascii: a lone surrogate travels as \\ud800
-    with httpx.Client(base_url=api, timeout=10) as http:
+    with httpx.Client(base_url=api, timeout=patience(10)) as http:
         response = http.post("/api/items", content=body, headers={"Content-Type": "application/json"})
     check_response(response, expected=400)
     assert "detail" in response.json(), f"errors are JSON with a detail: {response.text[:200]}"

@@ -5,8 +5,7 @@ import re
 import httpx
 import pytest
 
-from queuelabs.testing.checks import wait_for
-from queuelabs.testing.spawn import patience
+from queuelabs.testing.checks import patience, wait_for
 from queuelabs.waiting import WaitTimeout
 
 UNREGISTERED = re.compile(r"Received unregistered task of type '([^']+)'")
@@ -24,7 +23,7 @@ def test_beat_queues_the_digest_periodically_on_the_digests_queue(api, worker, b
     try:
         first = wait_for(
             lambda: latest(api),
-            timeout=patience(10),
+            timeout=10,
             interval=0.3,
             what="a digest at /api/digests/latest (is the task in CELERY_BEAT_SCHEDULE?)",
         )
@@ -34,7 +33,7 @@ def test_beat_queues_the_digest_periodically_on_the_digests_queue(api, worker, b
     assert first.get("queue") == "digests", f"the digest ran from the queue {first.get('queue')!r}, not 'digests'"
     second = wait_for(
         lambda: (d := latest(api)) and d["id"] != first["id"] and d,
-        timeout=patience(10),
+        timeout=10,
         interval=0.3,
         what="a second digest: beat should queue it every DIGEST_INTERVAL_SECONDS",
     )

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from queuelabs.testing import contract
-from queuelabs.testing.checks import wait_for
+from queuelabs.testing.checks import patience, wait_for
 
 
 def ready_messages(celery_app, queue: str) -> int:
@@ -24,7 +24,7 @@ def test_an_email_waits_for_the_emails_worker(celery_app, worker, emails_worker,
     emails_worker.stop()
     empty_queues()
     result = celery_app.send_task("emails.send_welcome", kwargs={"email": "ada@example.com", "name": "Ada"})
-    time.sleep(1.5)  # plenty for the running main worker to take it, if it could
+    time.sleep(patience(1.5))  # plenty for the running main worker to take it, if it could
     state = result.state
     assert state == "PENDING", (
         f"the email task is {state} with no emails worker running: the main worker took it. "

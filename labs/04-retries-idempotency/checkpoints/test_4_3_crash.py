@@ -3,6 +3,7 @@
 import pytest
 
 from queuelabs.testing import faults
+from queuelabs.testing.checks import patience
 from queuelabs.waiting import wait_until
 
 
@@ -20,7 +21,9 @@ def test_kill_9_of_a_child_then_the_parent_loses_nothing(charges, lab_worker, do
 
     lab_worker.start(2)
     task_ids = [charges.task_id(f"crash {i}", 20) for i in range(6)]  # about 1 s of work each
-    wait_until(lambda: charges.status(task_ids[0])["status"] == "STARTED", timeout=10, what="the first task to start")
+    wait_until(
+        lambda: charges.status(task_ids[0])["status"] == "STARTED", timeout=patience(10), what="the first task to start"
+    )
     faults.kill_worker_child(lab_worker.proc)  # the pool process running a task dies
     # Kill the worker only once it has dealt with the lost child's task: handed it back (it runs
     # again, redelivered) or, without task_reject_on_worker_lost, acknowledged it and stored a
