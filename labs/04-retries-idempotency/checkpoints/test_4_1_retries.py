@@ -24,6 +24,7 @@ def test_backoff_grows_is_capped_and_uses_full_jitter():
 
 
 @pytest.mark.exercise("4.1")
+@pytest.mark.provokes("DownstreamUnavailable: payment service answered")
 def test_transient_failures_are_retried_until_the_charge_succeeds(charges, worker, downstream):
     downstream.faults(fail_next=2)  # the payment service answers 503 twice, then works
     task_id = charges.task_id("retry me", 2)
@@ -39,6 +40,7 @@ def test_transient_failures_are_retried_until_the_charge_succeeds(charges, worke
 
 
 @pytest.mark.exercise("4.1")
+@pytest.mark.provokes("DownstreamRejected: payment service refused")
 def test_a_refusal_fails_at_once_without_retries(charges, worker, downstream):
     downstream.faults(refuse_next=1)  # 402: the card is declined; asking again changes nothing
     task_id = charges.task_id("declined", 1)
@@ -54,6 +56,7 @@ def test_a_refusal_fails_at_once_without_retries(charges, worker, downstream):
 
 
 @pytest.mark.exercise("4.1")
+@pytest.mark.provokes("DownstreamUnavailable: payment service answered")
 def test_a_task_that_exhausts_its_retries_records_that_it_gave_up(charges, worker, downstream):
     downstream.faults(fail_rate=1)  # the payment service is down for good
     task_id = charges.task_id("never paid", 1)

@@ -43,6 +43,7 @@ def why_no_dead_letter(celery_app) -> str:
 
 
 @pytest.mark.exercise("4.6")
+@pytest.mark.provokes("DownstreamUnavailable: payment service answered")
 def test_exhausted_retries_are_dead_lettered_then_replayed(charges, worker, downstream, celery_app):
     downstream.faults(fail_rate=1)  # down for good
     task_id = charges.task_id("doomed", 1)
