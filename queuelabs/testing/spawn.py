@@ -24,7 +24,7 @@ import pytest
 
 from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
-from queuelabs.runner import worker_answers
+from queuelabs.readiness import worker_answers
 from queuelabs.settings import LOG_DIR
 from queuelabs.waiting import WaitTimeout, wait_until
 
