@@ -107,8 +107,8 @@ def told_the_learner(report: dict, exercise_id: str) -> str:
     )
 
 
-def prove(lab: Lab) -> list[str]:
-    """Each mutant must FAIL its exercise with a message holding its `expect` words."""
+def prove(lab: Lab, exercises: set[str] | None = None) -> list[str]:
+    """Each mutant (of `exercises`, default all) must FAIL its exercise with its `expect` words."""
     from .gradebook import checkpoint_argv, rel  # gradebook imports this module
 
     try:
@@ -118,6 +118,7 @@ def prove(lab: Lab) -> list[str]:
     problems = []
     covered = {m.exercise for m in mutants}
     problems += [f"lab {lab.id} exercise {ex.id}: has no mutant" for ex in lab.exercises if ex.id not in covered]
+    mutants = [m for m in mutants if exercises is None or m.exercise in exercises]
     total_start = time.monotonic()
     for mutant in mutants:
         with tempfile.TemporaryDirectory(prefix=f"queuelabs-mutant-{lab.id}-") as tmp:
@@ -167,10 +168,10 @@ def judge(mutant: Mutant, report_path: Path) -> str | None:
     return None
 
 
-def main() -> None:  # pragma: no cover - `python -m queuelabs.mutants 02`: one lab's mutants only
+def main() -> None:  # pragma: no cover - `python -m queuelabs.mutants 02 [2.4 2.5]`: one lab's mutants only
     from .labs import find_lab
 
-    problems = prove(find_lab(sys.argv[1]))
+    problems = prove(find_lab(sys.argv[1]), set(sys.argv[2:]) or None)
     print("\n".join(problems) or "every mutant fails its exercise")
     raise SystemExit(1 if problems else 0)
 
