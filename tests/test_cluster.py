@@ -27,12 +27,12 @@ import pytest
 
 from queuelabs import cluster
 from queuelabs.cluster import mongodb, rabbitmq, redis
-from queuelabs.processes import read_pid, tracked_names
+from queuelabs.processes import read_pid
 from queuelabs.settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, HOST
 from queuelabs.waiting import wait_until
 
 # Failovers on a loaded two-core laptop: RabbitMQ re-elects a leader in seconds, MongoDB calls an
-# election after 10 s of silence, the Sentinels after DOWN_AFTER_MS; these limits allow for slowness.
+# election after 5 s of silence (ELECTION_SETTINGS), the Sentinels after DOWN_AFTER_MS; these limits allow for slowness.
 FAILOVER_TIMEOUT = 90.0
 
 
@@ -51,9 +51,16 @@ def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+def test_a_second_make_cluster_reuses_every_process(running_cluster):
+    before = {name: read_pid(name) for name in cluster.PROCESSES}
+    assert all(before.values()), f"not running after make cluster: {before}"
+    cluster.up()
+    assert {name: read_pid(name) for name in before} == before
+
+
 def test_every_node_listens_on_loopback_only(running_cluster):
     """Three nodes of each kind on one laptop: none of them, nor the cluster's epmd, faces a network."""
-    pids = [read_pid(name) for name in tracked_names() if name.startswith("cluster-")]
+    pids = [read_pid(name) for name in cluster.PROCESSES]
     found = []
     for pid in filter(None, pids):
         root = psutil.Process(pid)

@@ -21,10 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import StackError
 from ..native import ensure_installed
-from ..processes import port_open, read_pid, resume_if_frozen, tracked_names
+from ..processes import port_open, read_pid, resume_if_frozen
 from ..settings import CLUSTER, ensure_run_dirs
 from . import mongodb, rabbitmq, redis
 
+# Every process of the cluster (its pid file's name) and the ports it listens on.
+PROCESSES = {**rabbitmq.PORTS, **mongodb.PORTS, **redis.PORTS}
 # Three Erlang VMs and three mongod booting at once on a loaded two-core laptop.
 START_TIMEOUT = 240.0
 
@@ -37,18 +39,29 @@ def say(message: str) -> None:
 
 def running() -> bool:
     """Whether any process of the cluster runs."""
-    return any(name.startswith("cluster-") and read_pid(name) for name in tracked_names())
+    return any(read_pid(name) for name in PROCESSES)
+
+
+def _start_rabbitmq_node(node: rabbitmq.Node) -> bool:
+    if rabbitmq.start(node):
+        say(f"RabbitMQ node {node.erlang_name} starting on 127.0.0.1:{node.port}")
+        return True
+    say(f"RabbitMQ node {node.erlang_name} already running: reused")
+    return False
 
 
 def _rabbitmq_up() -> None:
-    started = []
-    for node in rabbitmq.NODES:
-        if rabbitmq.start(node):
-            started.append(node)
-            say(f"RabbitMQ node {node.erlang_name} starting on 127.0.0.1:{node.port}")
-        else:
-            say(f"RabbitMQ node {node.erlang_name} already running: reused")
-    for node in {rabbitmq.NODES[0], *started}:  # node 1 is the one the others join
+    seed = rabbitmq.NODES[0]
+    # A new node joins node 1 as it boots, so it starts once node 1 answers. Nodes that have
+    # run before find their cluster from their data and start together (a node that stopped
+    # before the others waits for them at boot).
+    joiners = [node for node in rabbitmq.NODES[1:] if rabbitmq.is_new(node) and read_pid(node.name) is None]
+    started = [node for node in rabbitmq.NODES if node not in joiners and _start_rabbitmq_node(node)]
+    if joiners and seed in started:
+        rabbitmq.await_running(seed, START_TIMEOUT)
+        started.remove(seed)
+    started += [node for node in joiners if _start_rabbitmq_node(node)]
+    for node in started:
         rabbitmq.await_running(node, START_TIMEOUT)
     rabbitmq.form_cluster(START_TIMEOUT)
     say("RabbitMQ  ready: the cluster lists 3 running nodes")
@@ -77,7 +90,7 @@ def _redis_up() -> None:
 
 def _check_ports_free() -> None:
     """Before starting anything: a port of a node that is not running must be free."""
-    for name, ports in {**rabbitmq.PORTS, **mongodb.PORTS, **redis.PORTS}.items():
+    for name, ports in PROCESSES.items():
         taken = [port for port in ports if read_pid(name) is None and port_open(port)]
         if taken:
             raise StackError(
@@ -91,8 +104,8 @@ def up() -> None:
     ensure_run_dirs()
     ensure_installed(["rabbitmq", "redis", "mongodb"])
     _check_ports_free()
-    for name in tracked_names():
-        if name.startswith("cluster-") and (pid := read_pid(name)) and resume_if_frozen(pid):
+    for name in PROCESSES:
+        if (pid := read_pid(name)) and resume_if_frozen(pid):
             say(f"{name} was frozen (SIGSTOP): resumed it")
     started = time.monotonic()
     # The three parts are independent: start and wait for them side by side.

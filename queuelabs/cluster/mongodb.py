@@ -20,6 +20,9 @@ MEMBERS = [f"{HOST}:{port}" for port in CLUSTER.mongodb]
 # Every member and the set's name, never directConnection: the driver follows the primary.
 URL = f"mongodb://{','.join(MEMBERS)}/?replicaSet={CLUSTER_MONGO_REPLICA_SET}"
 NOT_YET_INITIALIZED = 94
+# The secondaries call an election after 5 s without the primary (MongoDB's default: 10 s),
+# so a failover happens while a learner watches; the same choice as the Sentinels' 5 s.
+ELECTION_SETTINGS = {"electionTimeoutMillis": 5000}
 
 
 def name(number: int) -> str:
@@ -110,7 +113,8 @@ def initiate_and_wait(timeout: float) -> None:
                 if exc.code != NOT_YET_INITIALIZED:
                     raise
                 members = [{"_id": n, "host": host} for n, host in enumerate(MEMBERS)]
-                client.admin.command("replSetInitiate", {"_id": CLUSTER_MONGO_REPLICA_SET, "members": members})
+                config = {"_id": CLUSTER_MONGO_REPLICA_SET, "members": members, "settings": ELECTION_SETTINGS}
+                client.admin.command("replSetInitiate", config)
         wait_until(
             lambda: sorted(member_states().values()) == ["PRIMARY", "SECONDARY", "SECONDARY"],
             timeout=timeout,

@@ -2,9 +2,11 @@
 
 Debian's rabbitmq-server, started three times with its own node name, ports,
 data folder and log folder, all sharing one Erlang cookie (the same HOME) and
-a port mapper of their own (epmd on CLUSTER.epmd, on 127.0.0.1). Nodes 2 and 3
-join node 1 with `rabbitmqctl join_cluster` the first time; afterwards each
-remembers its cluster in its data folder and finds the others when it starts.
+a port mapper of their own (epmd on CLUSTER.epmd, on 127.0.0.1). The first
+time, nodes 2 and 3 boot after node 1 and join it by themselves (peer
+discovery); one that did not is joined with `rabbitmqctl join_cluster`.
+Afterwards each remembers its cluster in its data folder and finds the others
+when it starts.
 """
 
 from __future__ import annotations
@@ -84,7 +86,16 @@ def _write_config(node: Node) -> None:
         f"management.tcp.ip = {HOST}\n"
         f"management.tcp.port = {node.management_port}\n"
         "loopback_users.guest = true\n"
+        # Peer discovery: on its first boot a new node joins node 1's cluster by itself;
+        # node 1, listing only itself, starts alone. Later boots read the data folder.
+        "cluster_formation.peer_discovery_backend = classic_config\n"
+        f"cluster_formation.classic_config.nodes.1 = {NODES[0].erlang_name}\n"
     )
+
+
+def is_new(node: Node) -> bool:
+    """A node that has never booted: it has no data folder yet."""
+    return not (_folder(node) / "mnesia").exists()
 
 
 def _env(node: Node) -> dict[str, str]:
@@ -151,6 +162,14 @@ def cluster_status(node: Node) -> dict:
     return json.loads(done.stdout)
 
 
+def _cluster_status_or_none(node: Node) -> dict | None:
+    """None while the node cannot answer yet (still booting)."""
+    try:
+        return cluster_status(node)
+    except StackError:
+        return None
+
+
 def join(node: Node, seed: Node) -> None:
     """Make `node` a member of `seed`'s cluster (it must hold no data of its own yet)."""
     for args in (("stop_app",), ("join_cluster", seed.erlang_name), ("start_app",)):
@@ -162,24 +181,25 @@ def join(node: Node, seed: Node) -> None:
 
 
 def form_cluster(timeout: float) -> None:
-    """Join nodes 2 and 3 to node 1 when they are not members yet, then wait until all three run."""
+    """Wait until all three nodes run as one cluster; a node that did not join node 1 at its
+    first boot (node 1 did not answer yet) joins now with rabbitmqctl."""
     seed = NODES[0]
-    status = cluster_status(seed)
-    for node in NODES[1:]:
-        if node.erlang_name not in status.get("disk_nodes", []):
-            join(node, seed)
 
     def all_running() -> bool:
         nonlocal status
-        if len(status.get("running_nodes", [])) != len(NODES):
-            status = cluster_status(seed)
+        if len(status.get("running_nodes", [])) != len(NODES):  # else the last answer still holds
+            status = _cluster_status_or_none(seed) or {}
         return len(status.get("running_nodes", [])) == len(NODES)
 
     try:
+        status = wait_until(lambda: _cluster_status_or_none(seed), timeout=timeout, interval=1.0, what="node 1")
+        for node in NODES[1:]:
+            if node.erlang_name not in status.get("disk_nodes", []):
+                join(node, seed)
         wait_until(all_running, timeout=timeout, interval=1.0)
     except WaitTimeout:
         raise StackError(
-            f"the RabbitMQ cluster does not list 3 running nodes after {timeout:g} s: see .run/logs/"
+            f"the RabbitMQ cluster does not list 3 running nodes after {timeout:g} s: see .run/logs/cluster-rabbitmq-*"
         ) from None
 
 
