@@ -122,8 +122,9 @@ def _env(node: Node) -> dict[str, str]:
 def ctl(node: Node, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """rabbitmqctl against one node (each call starts an Erlang VM: a second or two)."""
     command = [RABBITMQ_CTL, "-n", node.erlang_name, *args]
+    (BASE / "home").mkdir(parents=True, exist_ok=True)  # its cookie; a crash dump goes to BASE
     try:
-        return subprocess.run(command, env=_env(node), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(command, cwd=BASE, env=_env(node), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise StackError(
             f"rabbitmqctl {' '.join(args)} got no answer from RabbitMQ node {node.number} in {timeout:g} s: "
