@@ -171,12 +171,11 @@ async def post_results(
     if learner is None:
         raise HTTPException(401, "unknown learner token: run `make join` again")
     await within_rate(request, learner["_id"], config.POSTS_PER_WINDOW)
-    now = time.time()
-    documents = [
-        {"_id": f"{learner['_id']}:{r.id}", "learner": learner["_id"], **r.model_dump(exclude={"id"}), "received": now}
-        | {"at": min(r.at, now)}  # a clock ahead of the room's must not make "stuck for" negative
-        for r in batch.results
-    ]
+    now, documents = time.time(), []
+    for result in batch.results:
+        grade = result.model_dump(exclude={"id"})
+        grade["at"] = min(result.at, now)  # a laptop's clock ahead of the room's must not make "stuck for" negative
+        documents.append({"_id": f"{learner['_id']}:{result.id}", "learner": learner["_id"], **grade, "received": now})
     try:
         stored = len((await db.results.insert_many(documents, ordered=False)).inserted_ids)
     except BulkWriteError as exc:
