@@ -1,44 +1,26 @@
 # syntax=docker/dockerfile:1
 #
-# Two images from one file, both on Python 3.11 with uv:
+# One image for every lab process (API, worker, Flower): Python 3.11 and the
+# project's runtime dependencies only, installed by uv from the lock file.
+# The native-only parts (mongod in a wheel), the grader's and the notebooks'
+# dependency groups stay out. docker-compose.yml chooses the process:
 #
-#   lab (the default)  every lab process (API, worker, Flower): the project's
-#                      runtime dependencies only, installed by uv from the lock
-#                      file. docker-compose.yml chooses the process:
-#                      queuelabs run-process 02 api  (labs/02-*/lab.toml [processes])
-#   dev                the dev container (.devcontainer/): tools only; `make setup`
-#                      installs everything into the workspace's .venv, as on a laptop.
+#   queuelabs run-process 02 api      (reads labs/02-*/lab.toml [processes])
 #
 # BuildKit builds it (RUN --mount): Docker Desktop and Docker Engine 23+ use it
-# by default; on older Linux packages install buildx (README, Docker).
+# by default; older Linux packages need buildx (README, Docker). The dev
+# container has its own, smaller image: .devcontainer/Dockerfile.
 
-FROM python:3.11-slim AS base
+FROM python:3.11-slim AS lab
 
 # uv, pinned, copied from its official image.
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /uvx /bin/
 
 ENV PYTHONUNBUFFERED=1 \
-    UV_LINK_MODE=copy \
-    UV_PYTHON_DOWNLOADS=never
-
-# Run as an ordinary user, not root (Celery warns about root, rightly).
-RUN useradd --create-home --uid 1000 queuelabs
-
-
-FROM base AS dev
-
-# make runs every entry point; socat joins the compose servers to 127.0.0.1 (see
-# .devcontainer/forward-ports.sh); git for your work; procps for ps and kill.
-RUN apt-get update && \
-    apt-get install -y --no-install-recommends make git socat procps && \
-    rm -rf /var/lib/apt/lists/*
-USER queuelabs
-
-
-FROM base AS lab
-
-ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     PATH="/opt/venv/bin:$PATH"
 
@@ -57,8 +39,10 @@ COPY . /app
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-default-groups
 
-# The user owns the run folder, where beat keeps its schedule file.
-RUN mkdir -p /app/.run && chown queuelabs:queuelabs /app/.run
+# Run as an ordinary user, not root (Celery warns about root, rightly). It owns
+# the run folder, where beat keeps its schedule file.
+RUN useradd --create-home --uid 1000 queuelabs && \
+    mkdir -p /app/.run && chown queuelabs:queuelabs /app/.run
 USER queuelabs
 
 # docker-compose.yml gives each service its own command.
