@@ -279,6 +279,8 @@ def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen
         return counts == {name: len(grades) for name, grades in zip(names, sent, strict=True)}
 
     page = read_grid(chromium, f"{room.url}/?key={room.key}", complete)  # every grade once: no more, no fewer
+    for learner in learners:  # what each sender did (a post the frozen room answered late was sent again)
+        print(learner.namespace, (learner.run_dir / "logs/room-sender.log").read_text().splitlines()[1:])
     assert {row["name"]: row["cells"] for row in page["rows"]} == dict(zip(names, expected, strict=True))
     assert page["title"] == "Queue Labs room" and page["injected"] == 0, "HTML in a name or an error was run"
     assert HOSTILE_GREETING in page["stuck"], "the error with HTML in it is not shown as text"
