@@ -11,6 +11,7 @@ from .. import cluster, stack
 from ..errors import StackError
 from ..labs import all_labs
 from ..processes import tracked_names
+from ..room.cli import status_lines as room_status_lines
 from ..runner import status_line, stop_process
 from ..scale.replicas import status_lines as scale_status_lines
 from ..settings import FLOWER_PORT, LOG_DIR, REPO_ROOT, SERVICES
@@ -62,7 +63,7 @@ def print_status() -> None:
         click.echo("Lab processes (`make labNN`, `make scale`):")
         for name in labs:
             click.echo(status_line(name))
-    for line in scale_status_lines():
+    for line in [*scale_status_lines(), *room_status_lines()]:
         click.echo(line)
     if cluster.running():
         click.echo("Cluster (`make cluster`, STOP=1 stops it):")

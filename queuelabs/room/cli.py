@@ -63,6 +63,7 @@ def open_room(database, *, new: bool) -> dict:
 
 
 def stop_room() -> bool:
+    processes.pid_file(API).with_suffix(".url").unlink(missing_ok=True)
     return any([processes.stop_detached(API, timeout=5), processes.stop_detached(WORKER)])
 
 
@@ -78,6 +79,7 @@ def start_room(address: str, port: int) -> None:
     processes.start_detached(WORKER, [*worker, "-n", "room@%h", "--loglevel", "INFO"], cwd=cwd, env=env)
     server = ["uvicorn", "queuelabs.room.app:app", "--host", address, "--port", str(port)]
     processes.start_detached(API, [*server, "--timeout-graceful-shutdown", "2"], cwd=cwd, env=env)
+    processes.pid_file(API).with_suffix(".url").write_text(f"http://{address}:{port}")  # for `make status`
     url = f"http://{address}:{port}/api/summary"
     try:
         wait_until(lambda: processes.http_status(url, timeout=2) == 200, timeout=60, what="the room to answer")
@@ -176,6 +178,25 @@ def leave() -> None:
     click.echo(
         "Left the room: your grades are no longer sent." + (f" ({kept} not delivered were dropped)" if kept else "")
     )
+
+
+def status_lines() -> list[str]:
+    """For `make status`: the room's processes on a trainer's machine, the sender on a learner's."""
+    lines = []
+    if any(processes.read_pid(name) for name in (API, WORKER)):
+        lines.append("Room (`make room`, STOP=1 stops it):")
+        where = processes.pid_file(API).with_suffix(".url")
+        address = where.read_text() if where.exists() else ""
+        for name in (API, WORKER):
+            lines.append(f"  {name:<12} {'running' if processes.read_pid(name) else 'NOT RUNNING'}  {address}".rstrip())
+            address = ""
+    if membership := outbox.membership():
+        sending = "sending" if processes.read_pid(SENDER) else "NOT sending (`make join` again)"
+        waiting = outbox.undelivered()
+        lines.append(
+            f"Room: joined {membership['room']} as {membership['name']}, {sending}, {waiting} grade(s) waiting"
+        )
+    return lines
 
 
 COMMANDS = [room, join, leave]
