@@ -277,6 +277,9 @@ def run_in_foreground(lab: Lab, process: str) -> None:
     code = os.environ.get("QUEUELABS_CODE", "exercise")
     argv = resolve(command_for(lab, process, "solution"))  # no reload inside a container
     os.chdir(lab.code_dir(code))
-    RUN_DIR.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    if "beat" in argv:  # labs/ is mounted read-only: beat keeps its schedule file in the run folder,
+        # even before the learner's settings name one (Celery's default is the code folder).
+        argv += ["--schedule", str(RUN_DIR / f"lab{lab.id}-{code}-celerybeat-schedule")]
     # The same vhosts as natively: the reference in its own (compose's RabbitMQ creates it), yours in `/`.
     os.execvpe(argv[0], argv, lab_env(code))
