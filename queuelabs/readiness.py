@@ -5,7 +5,7 @@ compose's health checks ask in each lab container:
 
 An HTTP process answers (any status: a 500 is a broken app, not a dead server); a Celery
 worker answers a ping addressed to its own name; a process with nothing to ask (beat) has
-stayed up past its start-up. Light on imports (no CLI, no stack): compose runs it every 10 s.
+stayed up past its start-up, and in a container beat has written its schedule file. Light on imports (no CLI, no stack): compose runs it every 10 s.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 import tomllib
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from .settings import LABS_DIR
 
@@ -81,9 +82,19 @@ def in_this_container(lab_id: str, process: str) -> str | None:
         broker_url=broker_url,
         hostname=names[0] if names else "",
         uptime=time.time() - target.create_time(),
-    ):
+    ) and beat_schedule_written(target.cmdline(), since=target.create_time()):
         return None
     return f"lab {lab_id} {process}: not ready (ready = {kind!r} in lab.toml)"
+
+
+def beat_schedule_written(argv: list[str], since: float) -> bool:
+    """A beat given `--schedule FILE` (run-process does) has started once it has written that file:
+    past its imports and Django's set-up, with its schedule open. True for any other process."""
+    if "--schedule" not in argv:
+        return True
+    schedule = Path(argv[argv.index("--schedule") + 1])
+    # Python's dbm may add a suffix (.db, .dat...).
+    return any(written.stat().st_mtime >= since for written in schedule.parent.glob(f"{schedule.name}*"))
 
 
 if __name__ == "__main__":

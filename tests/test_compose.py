@@ -5,10 +5,12 @@ what can be checked without one is checked here."""
 
 import json
 import subprocess
+import time
 
 import pytest
 
 from queuelabs import rabbitmq_definitions
+from queuelabs.readiness import beat_schedule_written
 from queuelabs.settings import REPO_ROOT
 from queuelabs.stack import compose_command
 
@@ -66,3 +68,13 @@ def test_rabbitmq_imports_the_definitions_written_from_the_one_list_of_vhosts(se
 
 def test_no_obsolete_version_key():
     assert not any(line.startswith("version:") for line in (REPO_ROOT / "docker-compose.yml").read_text().splitlines())
+
+
+def test_beat_counts_as_started_once_it_has_written_its_schedule_since_it_started(tmp_path):
+    argv = ["celery", "-A", "config.celery_app", "beat", "--schedule", str(tmp_path / "beat-schedule")]
+    now = time.time()
+    assert not beat_schedule_written(argv, since=now)  # no file yet: still importing Django
+    (tmp_path / "beat-schedule.db").write_text("")  # dbm may add a suffix
+    assert beat_schedule_written(argv, since=now - 5)
+    assert not beat_schedule_written(argv, since=now + 5)  # a file left by an earlier start
+    assert beat_schedule_written(["celery", "worker"], since=now)  # not a beat: nothing to ask
