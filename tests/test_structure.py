@@ -58,3 +58,56 @@ def test_nothing_points_outside_the_repository():
         if "DESIGN.md" in text or "../shared" in text:
             offenders.append(rel)
     assert not offenders, offenders
+
+
+# --- one dialect: the FastAPI labs share their conventions, and lab 04 starts from lab 02's reference ---
+
+LABS = REPO_ROOT / "labs"
+LAB02 = LABS / "02-fastapi-celery" / "solution" / "app"
+LAB04 = LABS / "04-retries-idempotency" / "solution" / "app"
+# The files lab 04 takes from lab 02 as they are: the web plumbing, the publisher, the contract's models.
+CARRIED = [
+    "__init__.py",
+    "main.py",
+    "broker.py",
+    "schemas.py",
+    "core/__init__.py",
+    "api/__init__.py",
+    "api/deps.py",
+    "api/errors.py",
+    "api/routes/__init__.py",
+]
+FASTAPI_APPS = {
+    "01": LABS / "01-sync-vs-async" / "solution" / "app",
+    "02": LAB02,
+    "04": LAB04,
+}
+
+
+def test_lab_04_carries_lab_02s_files_unchanged():
+    changed = [name for name in CARRIED if (LAB04 / name).read_bytes() != (LAB02 / name).read_bytes()]
+    assert not changed, f"lab 04 must carry these files of lab 02 unchanged (copy lab 02's over them): {changed}"
+
+
+def test_the_fastapi_labs_share_settings_and_router_conventions():
+    env_lines = (LAB02 / "core" / "config.py").read_text().split("class Settings")[0].splitlines()
+    env_lines = [line for line in env_lines if "ENV_FILE" in line or "_PARENTS" in line]
+    problems = []
+    for lab, app in FASTAPI_APPS.items():
+        config = app / "core" / "config.py"
+        if not config.exists() or not (app / "api" / "routes").is_dir():
+            problems.append(f"lab {lab}: settings in app/core/config.py, routes in app/api/routes/")
+            continue
+        text = config.read_text()
+        if not all(line in text for line in env_lines):
+            problems.append(f"lab {lab}: find .env as lab 02 does (ENV_FILE)")
+        tree = ast.parse(text)
+        settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
+        lower = [t.target.id for t in settings.body if isinstance(t, ast.AnnAssign) and not t.target.id.isupper()]
+        if lower:
+            problems.append(f"lab {lab}: settings fields are upper case, as their variables: {lower}")
+        for path in app.rglob("*.py"):
+            relative = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom) and n.level]
+            if relative:
+                problems.append(f"lab {lab}: absolute imports (from app...), not relative: {path.relative_to(app)}")
+    assert not problems, problems

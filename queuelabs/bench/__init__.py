@@ -1,8 +1,10 @@
-"""`make bench LAB=02`: the reference API against the naive variant, under the same load, in one run.
+"""`make bench LAB=02`: the naive variant, the reference and the tuned variant, under the same load, in one run.
 
 The naive variant (labs/02-fastapi-celery/bench/naive_app.py) is the anti-pattern
 the lesson warns about: synchronous PyMongo, Redis and `apply_async` straight
-inside `async def`. Both run under uvicorn with the same number of processes,
+inside `async def`. The tuned variant is the reference with the modules of
+bench/tuned/app/ in place of its own (a batching publisher, Redis pipelining,
+gc.freeze). All run under uvicorn with the same number of processes,
 side by side, against the checkpoints' isolated stack, with no worker (the
 queues are emptied after each step). In each round (load.py, measure.py):
 
@@ -20,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+from pathlib import Path
 
 from ..labs import Lab, find_lab
 from ..probes import services_down
-from ..settings import TEST_ENV
+from ..settings import RUN_DIR, TEST_ENV
 from ..stack import ensure_test_vhost
 from ..testing.isolation import delete_queues, purge_queues
 from .measure import FLOOD_CONNECTIONS, LOAD_SECONDS, Variant, run_rounds, start_api
@@ -48,17 +52,39 @@ def bench_env(lab: Lab) -> dict[str, str]:
     return {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
 
 
-def variants_of(lab: Lab, env: dict[str, str]) -> list[Variant]:
-    """The reference, then the naive variant (run with the solution on its path, for the Celery app)."""
+def tuned_tree(lab: Lab) -> Path:
+    """A copy of the reference's code with bench/tuned/app/ laid over it: the tuned variant's code folder."""
+    tree = RUN_DIR / "bench" / f"lab{lab.id}-tuned"
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(lab.solution_dir / "app", tree / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(lab.dir / "bench" / "tuned" / "app", tree / "app", dirs_exist_ok=True)
+    return tree
+
+
+def lines_of(path: Path) -> int:
+    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return sum(len(file.read_text().splitlines()) for file in files)
+
+
+def variants_of(lab: Lab, env: dict[str, str], *, tuned: bool = True) -> list[Variant]:
+    """The reference, the tuned variant, then the naive one (run with the solution on its path, for the Celery app)."""
     naive = lab.dir / "bench" / "naive_app.py"
-    return [
-        Variant("reference (solution/)", ["uvicorn", "app.main:app"], env),
+    variants = [
+        Variant("reference (solution/)", ["uvicorn", "app.main:app"], env, lines=lines_of(lab.solution_dir / "app"))
+    ]
+    if tuned and (lab.dir / "bench" / "tuned").is_dir():
+        tree = tuned_tree(lab)
+        command = ["uvicorn", "app.main:app", "--app-dir", str(tree)]
+        variants.append(Variant("TUNED (bench/tuned/)", command, env, lines=lines_of(tree / "app")))
+    variants.append(
         Variant(
             "NAIVE (anti-pattern)",
             ["uvicorn", "naive_app:app", "--app-dir", str(naive.parent)],
             {**env, "PYTHONPATH": str(lab.solution_dir)},
-        ),
-    ]
+            lines=lines_of(naive),
+        )
+    )
+    return variants
 
 
 def main(argv: list[str] | None = None) -> int:

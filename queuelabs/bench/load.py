@@ -24,8 +24,10 @@ PROBE_INTERVAL = 0.05
 PROBE_TIMEOUT = 5.0  # a probe that gets no answer counts as this long (shown as ">=")
 
 
-async def _flood(url: str, connections: int, seconds: float, timeout: float) -> dict[str, int]:
-    """`connections` keep-alive connections, each submitting again as soon as the API answers."""
+async def _flood(url: str, connections: int, seconds: float, timeout: float, started=None) -> dict[str, int]:
+    """`connections` keep-alive connections, each submitting again as soon as the API answers.
+
+    `started` (an Event) is set at the first answer: the flood is really running."""
     host, port = urlsplit(url).hostname, urlsplit(url).port
     body = json.dumps(BODY).encode()
     request = (
@@ -49,6 +51,8 @@ async def _flood(url: str, connections: int, seconds: float, timeout: float) -> 
                 length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
                 await reader.readexactly(length)
                 counts[status] = counts.get(status, 0) + 1
+                if started is not None and not started.is_set():
+                    started.set()
         finally:
             writer.close()
 
@@ -56,8 +60,8 @@ async def _flood(url: str, connections: int, seconds: float, timeout: float) -> 
     return counts
 
 
-def _flood_process(url: str, connections: int, seconds: float, timeout: float, out) -> None:
-    out.put(asyncio.run(_flood(url, connections, seconds, timeout)))
+def _flood_process(url: str, connections: int, seconds: float, timeout: float, out, started) -> None:
+    out.put(asyncio.run(_flood(url, connections, seconds, timeout, started)))
 
 
 class Flood:
@@ -67,13 +71,17 @@ class Flood:
         self.seconds = seconds
         context = multiprocessing.get_context("spawn")
         self._out = context.Queue()
+        self._started = context.Event()
         self._proc = context.Process(
-            target=_flood_process, args=(url, connections, seconds, timeout, self._out), daemon=True
+            target=_flood_process, args=(url, connections, seconds, timeout, self._out, self._started), daemon=True
         )
         self.counts: dict[str, int] = {}
 
     def __enter__(self) -> Flood:
+        """Returns once the flood got its first answer (a spawned process takes seconds to start on a busy machine)."""
         self._proc.start()
+        if not self._started.wait(60):
+            raise RuntimeError("the load generator got no answer within 60 s")
         return self
 
     def __exit__(self, *exc) -> None:

@@ -50,6 +50,7 @@ class Variant:
     cpu_ms: list[float] = field(default_factory=list)  # API CPU per accepted submit, per round
     broker_cpu_ms: list[float] = field(default_factory=list)  # RabbitMQ's CPU per accepted submit, per round
     frozen_answers: dict[str, int] = field(default_factory=dict)
+    lines: int = 0  # lines of Python the variant runs (its app package, or the naive file)
 
     @property
     def url(self) -> str:

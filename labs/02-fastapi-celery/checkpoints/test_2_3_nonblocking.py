@@ -47,5 +47,6 @@ def test_a_slow_broker_does_not_freeze_the_api(fresh_stack, start_lab_process, s
     assert probe.status_code == 200, f"GET /api/items answered {probe.status_code}"
     assert probe_took < box["took"] / 3, (
         f"GET /api/items took {probe_took:.2f} s while a submission hung for {box['took']:.2f} s: "
-        "the event loop was blocked. Run apply_async in a thread (run_in_threadpool)."
+        "the event loop was blocked by a call to RabbitMQ: publish with `await broker.publish(...)`, "
+        "which runs in a thread with a time limit on every step"
     )

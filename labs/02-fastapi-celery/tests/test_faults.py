@@ -52,7 +52,7 @@ def test_a_frozen_server_costs_a_fast_503(api, service):
     "method, path, body, expected",
     [
         ("GET", "/api/async/status/after-the-drop", None, 404),  # a plain command
-        ("POST", "/api/async/process", {"data": "after the drop"}, 202),  # the record, written in a pipeline
+        ("POST", "/api/async/process", {"data": "after the drop"}, 202),  # the record of the submission
     ],
 )
 def test_connections_dropped_by_redis_are_retried_once(api, method, path, body, expected):
@@ -68,7 +68,7 @@ def test_connections_dropped_by_redis_are_retried_once(api, method, path, body, 
 
 
 def test_concurrent_submissions_are_each_recorded(api):
-    """Their records reach Redis together (app/redis_batch.py): every id must still be known, none mixed up."""
+    """Every accepted id is known to the status route, none mixed up."""
 
     async def submit_all(count: int) -> list[str]:
         async with httpx.AsyncClient(base_url=api, timeout=30) as http:
@@ -85,3 +85,21 @@ def test_concurrent_submissions_are_each_recorded(api):
     with httpx.Client(base_url=api, timeout=30) as http:
         unknown = [task_id for task_id in ids if http.get(f"/api/async/status/{task_id}").status_code == 404]
     assert not unknown, f"{len(unknown)} of 40 accepted submissions were not recorded: {unknown[:3]}"
+
+
+def test_an_unconfirmed_publish_says_it_may_run_and_keeps_its_record(api, worker):
+    """RabbitMQ frozen on a warm connection: the message is sent, its confirm never comes in time.
+
+    The API cannot know whether the task is queued, so its 503 says so, gives the task id,
+    and keeps the record: once RabbitMQ is back, the status route reports the task, never 404.
+    """
+    with httpx.Client(base_url=api, timeout=30) as http:
+        assert http.post("/api/async/process", json={"data": "warm-up"}).status_code == 202
+        with faults.frozen(faults.service_pid("rabbitmq")):
+            reply = http.post("/api/async/process", json={"data": "unsure", "iterations": 1})
+        assert reply.status_code == 503, reply.text
+        body = reply.json()
+        assert "may run or not" in body["detail"] and "Idempotency-Key" in body["detail"], body
+        assert reply.headers["Location"] == f"/api/async/status/{body['task_id']}"
+        status = http.get(reply.headers["Location"])
+        assert status.status_code == 200 and status.json()["status"] in ("PENDING", "STARTED", "SUCCESS"), status.text

@@ -18,8 +18,8 @@ from pymongo import AsyncMongoClient, MongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.collection import Collection
 
-from .config import settings
-from .work import REPORT_ID, REPORTS_COLLECTION
+from app.core.config import settings
+from app.work import REPORT_ID, REPORTS_COLLECTION
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ class ReportMissing(Exception):
 
 
 def open_clients(app: FastAPI) -> None:
-    timeout = settings.mongodb_timeout_ms
+    timeout = settings.MONGODB_TIMEOUT_MS
     options = dict(serverSelectionTimeoutMS=timeout, connectTimeoutMS=timeout)
-    app.state.mongo = MongoClient(settings.mongodb_url, **options)
-    app.state.amongo = AsyncMongoClient(settings.mongodb_url, **options)
+    app.state.mongo = MongoClient(settings.MONGODB_URL, **options)
+    app.state.amongo = AsyncMongoClient(settings.MONGODB_URL, **options)
 
 
 async def seed(app: FastAPI) -> None:
@@ -53,12 +53,12 @@ async def close_clients(app: FastAPI) -> None:
 
 
 def async_reports_of(app: FastAPI) -> AsyncCollection:
-    return app.state.amongo[settings.mongodb_db][REPORTS_COLLECTION]
+    return app.state.amongo[settings.MONGODB_DB][REPORTS_COLLECTION]
 
 
 def sync_reports(request: Request) -> Collection:
     """The reports collection through the blocking client."""
-    return request.app.state.mongo[settings.mongodb_db][REPORTS_COLLECTION]
+    return request.app.state.mongo[settings.MONGODB_DB][REPORTS_COLLECTION]
 
 
 def async_reports(request: Request) -> AsyncCollection:

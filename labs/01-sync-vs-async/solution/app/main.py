@@ -16,23 +16,23 @@ import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app import db
+from app.api.routes import cpu, database, jobs, waiting
+from app.core.config import settings
+from app.pool import make_process_pool
+from app.work import crunch
+from queuelabs import web
 from queuelabs.offline_docs import serve_docs_offline
-
-from . import db
-from .config import settings
-from .pool import make_process_pool
-from .routes import cpu, database, jobs, waiting
-from .work import crunch
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     # Processes for CPU-bound work (exercise 1.3).
-    app.state.process_pool = make_process_pool(settings.cpu_workers)
+    app.state.process_pool = make_process_pool(settings.LAB01_CPU_WORKERS)
     # Start them now rather than on the first request (it takes a moment).
     loop = asyncio.get_running_loop()
     await asyncio.gather(
-        *(loop.run_in_executor(app.state.process_pool, crunch, 1) for _ in range(settings.cpu_workers))
+        *(loop.run_in_executor(app.state.process_pool, crunch, 1) for _ in range(settings.LAB01_CPU_WORKERS))
     )
     db.open_clients(app)
     await db.seed(app)
@@ -63,23 +63,14 @@ app = FastAPI(
     lifespan=lifespan,
 )
 serve_docs_offline(app)  # /docs and /redoc from local files: they work without internet
-
-
-@app.exception_handler(NotImplementedError)
-async def exercise_not_done(request: Request, exc: NotImplementedError):
-    """Starter code raises NotImplementedError("Exercise 1.N ..."): answer 501 with its message."""
-    message = str(exc)
-    if message.startswith("Exercise "):
-        return JSONResponse(status_code=501, content={"detail": message})
-    raise exc  # a real bug: let it be a 500
+# Starter code that is not written yet answers 501 with its exercise; bad input a short 422.
+web.install(app, max_body_bytes=64 * 1024)
 
 
 @app.exception_handler(pymongo.errors.ConnectionFailure)
 async def mongodb_down(request: Request, exc: pymongo.errors.ConnectionFailure):
     """MongoDB is down or unreachable: say so in one line (503), never a 500 and a stack trace."""
-    reason = (str(exc).splitlines() or [type(exc).__name__])[0].split(" (configured timeouts")[0][:160]
-    detail = f"MongoDB is not answering ({reason}): start the stack with: make up"
-    return JSONResponse(status_code=503, content={"detail": detail})
+    return web.service_down("MongoDB", exc)
 
 
 @app.exception_handler(db.ReportMissing)
@@ -107,7 +98,7 @@ async def stats():
     return {
         "pid": os.getpid(),
         "threadpool": {"size": limiter.total_tokens, "busy": limiter.borrowed_tokens},
-        "process_pool_workers": settings.cpu_workers,
+        "process_pool_workers": settings.LAB01_CPU_WORKERS,
         "jobs_in_memory": len(jobs.JOBS),
     }
 

@@ -9,7 +9,6 @@ request about a second and a one-line 503 (app/api/errors.py), never a hang.
 
 from __future__ import annotations
 
-import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -19,12 +18,12 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.api import errors
-from app.api.instance import InstanceHeader
 from app.api.main import routers
-from app.broker import BrokerProbe, TaskPublisher
-from app.celery_app import CeleryConfig, queue_names
+from app.broker import Broker
+from app.celery_app import CeleryConfig
 from app.core.config import settings
 from app.db import async_database, make_async_client
+from queuelabs import web
 from queuelabs.offline_docs import serve_docs_offline
 
 
@@ -51,38 +50,23 @@ async def lifespan(app: FastAPI):
     mongo = make_async_client()
     app.state.db = async_database(mongo)
     app.state.redis = make_redis(settings.REDIS_URL)
-    same = settings.CELERY_RESULT_BACKEND == settings.REDIS_URL
-    app.state.results = app.state.redis if same else make_redis(settings.CELERY_RESULT_BACKEND)
-    app.state.publisher = TaskPublisher(CeleryConfig, settings.CELERY_BROKER_URL, settings.BROKER_TIMEOUT_SECONDS)
-    app.state.broker_probe = BrokerProbe(settings.CELERY_BROKER_URL, queue_names(), settings.HEALTH_TIMEOUT_SECONDS)
-    # Python's full garbage collection walks every object, and after start-up most of them
-    # (FastAPI, Celery, pydantic: some 80,000) live as long as the process. Under load a full
-    # collection stopped the event loop for about 20 ms: the slowest answers of every route.
-    # Frozen, they are never walked again; what requests create still is.
-    gc.freeze()
+    app.state.broker = Broker(
+        CeleryConfig, settings.CELERY_BROKER_URL, settings.BROKER_TIMEOUT_SECONDS, settings.MAX_CONCURRENT_PUBLISHES
+    )
     try:
         yield
     finally:
-        app.state.publisher.close()
-        app.state.broker_probe.close()
+        app.state.broker.close()
         await app.state.redis.aclose()
-        if not same:
-            await app.state.results.aclose()
         await mongo.close()
 
 
-app = FastAPI(
-    title="Queue Labs, lab 02: FastAPI + Celery",
-    description="Items on MongoDB; heavy work queued through RabbitMQ to Celery workers.",
-    lifespan=lifespan,
-)
+app = FastAPI(title=settings.PROJECT_NAME, lifespan=lifespan)
 serve_docs_offline(app)  # /docs and /redoc from local files: they work without internet
 for router in routers:
     app.include_router(router)
-app.add_middleware(errors.BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
-# Added last, so it runs first: every answer is named, the 413s above included.
-app.add_middleware(InstanceHeader, name=settings.INSTANCE_NAME)
-errors.install(app)
+web.install(app, max_body_bytes=settings.MAX_BODY_BYTES, instance_name=settings.INSTANCE_NAME)  # 413, 422, 501
+errors.install(app)  # 503s
 
 
 @app.get("/", include_in_schema=False)

@@ -20,7 +20,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.collection import Collection
 
 from app.db import ITEMS
-from app.redis_batch import set_together
 
 
 def now() -> datetime:
@@ -71,10 +70,8 @@ def submission_key(task_id: str) -> str:
 
 
 async def remember_submission(redis, task_id: str, task_name: str, ttl_seconds: int) -> None:
-    """`redis` is a redis.asyncio client: awaiting it never blocks the event loop.
-
-    Under load, the records of many submissions go to Redis together (app/redis_batch.py)."""
-    await set_together(redis, submission_key(task_id), task_name, ex=ttl_seconds)
+    """`redis` is a redis.asyncio client: awaiting it never blocks the event loop."""
+    await redis.set(submission_key(task_id), task_name, ex=ttl_seconds)
 
 
 async def forget_submission(redis, task_id: str) -> None:

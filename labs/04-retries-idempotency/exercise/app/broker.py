@@ -1,108 +1,148 @@
-"""Talking to RabbitMQ from the API, with a time limit on every step.
+"""Publishing from the API: a 202 only once RabbitMQ confirmed, every step bounded in time.
 
-A pooled connection to a frozen broker blocks for ever (a queue declare, a
-publisher confirm: neither has a time limit of its own), and each blocked
-request holds a thread until the pool is empty. So each publish here opens
-its own short-lived connection whose socket gives up after
-PUBLISH_TIMEOUT_SECONDS: a frozen or dead broker becomes a 503, not a hang.
-A handshake per request buys that certainty: a few milliseconds alone, up to
-a quarter of a second at p95 with 20 clients submitting at once. Lab 02's
-broker.py keeps one bounded connection and batches instead: faster, longer.
+`task.delay(...)` inside a request looks harmless, and is not: it blocks the
+event loop, and on a connection that is already open nothing bounds its wait
+for RabbitMQ (`broker_connection_timeout` only limits opening one). So the
+API publishes through this module:
+
+- warm connections from a kombu pool, whose every socket read and write,
+  connect included, gives up after BROKER_TIMEOUT_SECONDS;
+- publisher confirms: a publish returns once RabbitMQ has the message;
+- no automatic retry: a failure is a 503 now, and the client decides;
+- in a thread, at most MAX_CONCURRENT_PUBLISHES at a time: a RabbitMQ that
+  hangs holds that many threads, never all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+import socket
+from collections.abc import Callable
 from typing import Any
 
-from celery import Task
+import amqp.exceptions
+from celery import Celery
+from fastapi.concurrency import run_in_threadpool
 from kombu import Connection
-
-from app.celery_app import DEAD_LETTER_QUEUE, celery_app
-from app.core.config import settings
 
 
 class BrokerUnavailable(Exception):
-    """RabbitMQ did not answer (or confirm) in time."""
+    """RabbitMQ did not answer in time, or refused: nothing was queued. The API answers 503."""
 
 
-@contextmanager
-def bounded_connection(timeout: float) -> Iterator[Connection]:
-    conn = celery_app.connection_for_write(connect_timeout=timeout)
-    try:
-        conn.ensure_connection(max_retries=1, timeout=timeout)
-        conn.connection.transport.sock.settimeout(timeout)  # every later read and write is bounded too
-        yield conn
-    except (OSError, TimeoutError) as exc:
-        raise BrokerUnavailable(f"{type(exc).__name__}: {exc or 'no answer'}") from exc
-    except conn.connection_errors as exc:
-        raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
-    finally:
+class BrokerRefused(BrokerUnavailable):
+    """RabbitMQ answered with an error (a queue declared earlier with other arguments...)."""
+
+
+class PublishUnconfirmed(BrokerUnavailable):
+    """The message was sent, but RabbitMQ did not confirm it in time: it may be queued, or not."""
+
+    def __init__(self, reason: str, task_id: str = ""):
+        super().__init__(reason)
+        self.task_id = task_id
+
+
+class PublishOnlyApp(Celery):
+    # No result backend: with Redis, Celery subscribes to the result of every task it sends
+    # (for AsyncResult.get(), which an API never calls), one more Redis call per submission.
+    backend_cls = "disabled"
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, socket.timeout | TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def bounded_connection(url: str, timeout: float) -> Connection:
+    """A connection on which opening, every read and write, and every confirm give up after `timeout`."""
+    options = {"confirm_publish": True, "read_timeout": timeout, "write_timeout": timeout}
+    return Connection(url, connect_timeout=timeout, transport_options=options)
+
+
+class Broker:
+    """`await broker.publish("reports.process", kwargs=..., task_id=...)`; `await broker.consumers()` for /health."""
+
+    def __init__(self, celery_config: object, url: str, timeout: float, max_concurrent: int):
+        self.app = PublishOnlyApp("api", config_source=celery_config, set_as_current=False)
+        self.url, self.timeout = url, timeout
+        self.connections = bounded_connection(url, timeout).Pool(limit=max_concurrent)
+        self.slots = asyncio.Semaphore(max_concurrent)
+
+    async def run(self, work: Callable[[Connection], Any]) -> Any:
+        """`work(connection)` in a thread, once a slot is free (a wait bounded too)."""
         try:
-            conn.release()
-        except Exception:  # closing a connection to a dead broker: nothing left to do
-            pass
-
-
-def publish(task: Task, *, kwargs: dict[str, Any], task_id: str, priority: int | None = None) -> None:
-    """Publish and wait for RabbitMQ's confirm (publisher confirms are on in celery_app). BLOCKING."""
-    timeout = settings.PUBLISH_TIMEOUT_SECONDS
-    with bounded_connection(timeout) as conn:
-        task.apply_async(
-            kwargs=kwargs, task_id=task_id, priority=priority, connection=conn, retry=False, confirm_timeout=timeout
-        )
-
-
-def _dead_messages(channel, limit: int) -> Iterator[Any]:
-    """Take up to `limit` messages from the dead-letter queue WITHOUT acknowledging them:
-    they go back to the queue when the channel closes, unless acknowledged."""
-    for queue in celery_app.conf.task_queues:  # no dead-letter queue yet means: none dead yet
-        if queue.name == DEAD_LETTER_QUEUE:
-            queue(channel).declare()
-    for _ in range(limit):
-        raw = channel.basic_get(DEAD_LETTER_QUEUE, no_ack=False)
-        if raw is None:
-            return
-        yield channel.message_to_python(raw)
-
-
-def peek_dead_letters(limit: int = 100) -> list[dict[str, Any]]:
-    """The messages in the dead-letter queue: their headers. BLOCKING."""
-    with bounded_connection(settings.PUBLISH_TIMEOUT_SECONDS) as conn:
-        channel = conn.channel()
+            async with asyncio.timeout(self.timeout):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise BrokerUnavailable("every connection is busy: RabbitMQ is slow to answer") from None
         try:
-            return [dict(message.headers or {}) for message in _dead_messages(channel, limit)]
+            return await run_in_threadpool(self._with_connection, work)
         finally:
-            channel.close()  # nothing acknowledged: every message stays in the queue
+            self.slots.release()
 
+    def _with_connection(self, work: Callable[[Connection], Any]) -> Any:
+        with self.connections.acquire(block=True, timeout=self.timeout) as connection:
+            try:
+                connection.ensure_connection(max_retries=0)  # one attempt, bounded by connect_timeout
+            except Exception as exc:
+                connection.collect()
+                raise BrokerUnavailable(f"cannot connect: {_reason(exc)}") from None
+            try:
+                return work(connection)
+            except Exception as exc:
+                # Never reuse a connection that failed mid-conversation: a late confirm
+                # would be read as the confirm of the next message. Drop it without a word.
+                connection.collect()
+                if isinstance(exc, amqp.exceptions.PreconditionFailed):
+                    raise BrokerRefused(str(exc).splitlines()[0][:300]) from exc
+                raise BrokerUnavailable(_reason(exc)) from exc
 
-def replay_dead_letter(task_id: str, limit: int = 1_000) -> dict[str, Any] | None:
-    """Publish the dead letter of `task_id` to its queue again, then remove it from the
-    dead-letter queue; its headers, or None when it is not there. BLOCKING."""
-    with bounded_connection(settings.PUBLISH_TIMEOUT_SECONDS) as conn:
-        channel = conn.channel()
+    async def publish(self, name: str, *, kwargs: dict[str, Any], task_id: str, priority: int | None = None) -> None:
+        """Returns once RabbitMQ confirmed the message; BrokerUnavailable (a 503) otherwise."""
+
+        def send(connection: Connection) -> None:
+            self.app.send_task(
+                name,
+                kwargs=kwargs,
+                task_id=task_id,
+                priority=priority,
+                connection=connection,
+                retry=False,
+                confirm_timeout=self.timeout,
+            )
+
         try:
-            for message in _dead_messages(channel, limit):
-                headers = dict(message.headers or {})
-                if headers.get("id") != task_id:
-                    continue
-                death = (headers.get("x-death") or [{}])[0]
-                headers.pop("x-death", None)
-                headers.update(retries=0)  # a fresh budget of retries
-                celery_app.backend.forget(task_id)  # its old FAILURE would hide the new run: PENDING again
-                producer = conn.Producer(channel)
-                producer.publish(
-                    message.body,
-                    exchange=(death.get("exchange") or ""),
-                    routing_key=(death.get("routing-keys") or [death.get("queue")])[0],
-                    headers=headers,
-                    content_type=message.content_type,
-                    content_encoding=message.content_encoding,
-                    delivery_mode=2,
-                )
-                message.ack()  # only after the copy is out: a crash in between duplicates, never loses
-                return headers
-            return None
-        finally:
-            channel.close()
+            await self.run(send)
+        except BrokerUnavailable as exc:
+            if _timed_out(exc.__cause__):  # connected, sent maybe, but no confirm in time
+                raise PublishUnconfirmed(f"no confirm within {self.timeout:g} s", task_id) from exc
+            raise
+
+    async def consumers(self, queues: list[str], timeout: float) -> dict[str, int]:
+        """{queue: number of consumers}, on a connection of its own bounded by `timeout` (for /health)."""
+
+        def count() -> dict[str, int]:
+            counts = dict.fromkeys(queues, 0)
+            with bounded_connection(self.url, timeout) as connection:
+                connection.ensure_connection(max_retries=0)
+                channel = connection.channel()
+                for name in queues:  # a passive declare: a round trip that creates nothing
+                    try:
+                        counts[name] = channel.queue_declare(queue=name, passive=True).consumer_count
+                    except amqp.exceptions.NotFound:  # never declared: no worker ever started
+                        return counts
+            return counts
+
+        return await run_in_threadpool(count)
+
+    def close(self) -> None:
+        self.connections.force_close_all()
+
+
+def _reason(exc: BaseException) -> str:
+    if _timed_out(exc):
+        return "no answer in time"
+    return ((str(exc).splitlines() or [""])[0] or type(exc).__name__)[:160]

@@ -14,7 +14,10 @@ from pymongo.database import Database
 
 from app.core.config import settings
 
-# A server that stops answering mid-call is an error after MONGODB_SOCKET_TIMEOUT_MS, not a hang.
+# A worker's call to a server that stops answering is an error after MONGODB_SOCKET_TIMEOUT_MS, not a hang.
+# The API's every operation (server selection, connecting, the query) ends within DATABASE_TIMEOUT_SECONDS:
+# then it answers 503, as lab 02's does.
+API_TIMEOUTS = {"timeoutMS": int(settings.DATABASE_TIMEOUT_SECONDS * 1000)}
 TIMEOUTS = {
     "serverSelectionTimeoutMS": 2_000,
     "connectTimeoutMS": 2_000,
@@ -26,7 +29,7 @@ TASK_ATTEMPTS = "task_attempts"  # one document per attempt: the timeline of a t
 
 
 def make_async_client() -> AsyncMongoClient:
-    return AsyncMongoClient(settings.MONGODB_URL, tz_aware=True, **TIMEOUTS)
+    return AsyncMongoClient(settings.MONGODB_URL, tz_aware=True, **API_TIMEOUTS)
 
 
 def async_database(client: AsyncMongoClient) -> AsyncDatabase:

@@ -15,13 +15,16 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# labs/02-fastapi-celery/<solution or exercise>/app/core/config.py -> the repository
-_HERE = Path(__file__).resolve()
-REPO_ROOT = _HERE.parents[5] if len(_HERE.parents) > 5 else _HERE.parent
+# The repository's .env, found from this file's place (labs/NN-name/<solution|exercise>/app/core/config.py).
+# A container has no repository around its code: there, the environment alone.
+_PARENTS = Path(__file__).resolve().parents
+ENV_FILE = _PARENTS[5] / ".env" if len(_PARENTS) > 5 else None
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=REPO_ROOT / ".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
+
+    PROJECT_NAME: str = "Queue Labs, lab 02: FastAPI + Celery"
 
     MONGODB_URL: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     MONGODB_DB: str = "queuelabs"
@@ -38,6 +41,8 @@ class Settings(BaseSettings):
     HEALTH_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
     # Every call to RabbitMQ (connect, declare, publish and its confirm) gives up after this long: 503.
     BROKER_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
+    # At most this many publishes wait on RabbitMQ at once (each holds a thread meanwhile).
+    MAX_CONCURRENT_PUBLISHES: int = Field(default=8, gt=0)
     # Every call to MongoDB or Redis gives up after this long: 503.
     DATABASE_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
     # The largest request body the API reads (413 above it).

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
-from app.broker import BrokerProbe, TaskPublisher
+from app.broker import Broker
 
 
 async def get_db(request: Request) -> AsyncDatabase:
@@ -27,21 +27,10 @@ async def get_redis(request: Request) -> Redis:
     return request.app.state.redis
 
 
-async def get_results(request: Request) -> Redis:
-    """Celery's result backend (CELERY_RESULT_BACKEND): task states, progress, results."""
-    return request.app.state.results
-
-
-async def get_publisher(request: Request) -> TaskPublisher:
-    return request.app.state.publisher
-
-
-async def get_broker_probe(request: Request) -> BrokerProbe:
-    return request.app.state.broker_probe
+async def get_broker(request: Request) -> Broker:
+    return request.app.state.broker
 
 
 DbDep = Annotated[AsyncDatabase, Depends(get_db)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
-ResultsDep = Annotated[Redis, Depends(get_results)]
-PublisherDep = Annotated[TaskPublisher, Depends(get_publisher)]
-BrokerProbeDep = Annotated[BrokerProbe, Depends(get_broker_probe)]
+BrokerDep = Annotated[Broker, Depends(get_broker)]

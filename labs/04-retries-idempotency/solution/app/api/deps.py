@@ -1,4 +1,11 @@
-"""What a route needs, taken from the app's state (created in the lifespan, main.py)."""
+"""What a route needs, as typed dependencies: the clients the lifespan opened (main.py).
+
+The dependencies are `async def` on purpose. FastAPI runs a plain `def`
+dependency in its thread pool, so a route that only awaits async clients
+would still take a thread on every request, and wait for one when the pool
+is busy. These only read the app's state: no blocking call, no thread.
+Routes take `DbDep`, `RedisDep`... and never reach into `request.app.state`.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,22 @@ from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
+from app.broker import Broker
 
-def get_db(request: Request) -> AsyncDatabase:
+
+async def get_db(request: Request) -> AsyncDatabase:
     return request.app.state.db
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
+    """The API's own Redis (REDIS_URL): which task ids were submitted."""
     return request.app.state.redis
+
+
+async def get_broker(request: Request) -> Broker:
+    return request.app.state.broker
 
 
 DbDep = Annotated[AsyncDatabase, Depends(get_db)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
+BrokerDep = Annotated[Broker, Depends(get_broker)]

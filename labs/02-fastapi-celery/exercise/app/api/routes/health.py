@@ -2,9 +2,8 @@
 
 Three checks run at the same time, each with its own time limit, all awaited
 (no thread waits on a server): MongoDB and Redis through their async clients,
-and RabbitMQ through the API's warm probe connection (app/broker.py; no new
-connection per request). The same round trip to RabbitMQ tells whether a
-worker is there: a passive declare of each queue returns its number of
+and RabbitMQ on a connection of its own, in a thread (app/broker.py). The
+same connection tells whether a worker is there: a passive declare of each queue returns its number of
 consumers, and a running worker consumes every queue. A check that does
 not answer in time counts as down; the whole answer takes about one limit.
 """
@@ -16,10 +15,11 @@ from collections.abc import Awaitable
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import BrokerProbeDep, DbDep, RedisDep
-from app.api.errors import one_line
+from app.api.deps import BrokerDep, DbDep, RedisDep
+from app.celery_app import queue_names
 from app.core.config import settings
 from app.schemas import Health
+from queuelabs.web import one_line
 
 router = APIRouter(tags=["health"])
 
@@ -35,12 +35,12 @@ async def _bounded(check: Awaitable[object], timeout: float) -> str | Exception:
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "degraded"}})
-async def health(db: DbDep, redis: RedisDep, probe: BrokerProbeDep, response: Response) -> Health:
+async def health(db: DbDep, redis: RedisDep, broker: BrokerDep, response: Response) -> Health:
     limit = settings.HEALTH_TIMEOUT_SECONDS
     consumers: dict[str, int] = {}
 
     async def count_consumers() -> None:
-        consumers.update(await probe.consumers())
+        consumers.update(await broker.consumers(queue_names(), limit))
 
     outcomes = await asyncio.gather(
         _bounded(db.command("ping"), limit),

@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from app import services
 from app.api.deps import DbDep
-from app.api.errors import one_line
 from app.schemas import ErrorDetail, Item, ItemCreate
+from queuelabs.web import one_line
 
 router = APIRouter(
     prefix="/api/items",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from app.api.deps import PublisherDep, RedisDep
+from app.api.deps import BrokerDep, RedisDep
 from app.api.routes.tasks import enqueue
 from app.schemas import Email, ErrorDetail, Name, TaskAccepted, WelcomeEmailRequest
 
@@ -22,7 +22,7 @@ router = APIRouter(
 
 @router.post("/send-welcome-email", status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted)
 async def send_welcome_email_endpoint(
-    publisher: PublisherDep,
+    broker: BrokerDep,
     redis: RedisDep,
     response: Response,
     body: WelcomeEmailRequest | None = None,
@@ -39,7 +39,7 @@ async def send_welcome_email_endpoint(
         body = WelcomeEmailRequest(email=user_email, name=user_name)
     # BEGIN EXERCISE 2.6
     return await enqueue(
-        publisher,
+        broker,
         redis,
         response,
         "emails.send_welcome",

@@ -1,32 +1,29 @@
-"""Background work: submit a task (202 at once), then follow it by id.
+"""Background work: submit a task (202 once RabbitMQ has it), then follow it by id.
 
-Nothing here blocks the event loop, and nothing takes a thread but the
-publish itself:
+Nothing here blocks the event loop:
 - the record of submitted ids is in Redis, awaited with redis.asyncio;
-- publishing goes through the API's TaskPublisher (app/broker.py): a kombu
-  connection used in a thread, with a time limit on every step, so a
-  RabbitMQ that hangs costs a submission a 503 after BROKER_TIMEOUT_SECONDS
-  and costs the other routes nothing;
-- a task's state is read from Celery's result backend with an async Redis
-  client too (`read_state`), instead of the blocking AsyncResult.
+- publishing goes through the API's Broker (app/broker.py): in a thread, with
+  a time limit on every step, so a RabbitMQ that hangs costs a submission a
+  503 after BROKER_TIMEOUT_SECONDS and costs the other routes nothing;
+- a task's state comes from Celery's result backend, read once, in a thread.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.concurrency import run_in_threadpool
 from redis.asyncio import Redis
 
 from app import services
-from app.api.deps import PublisherDep, RedisDep, ResultsDep
-from app.api.errors import one_line
-from app.broker import TaskPublisher
+from app.api.deps import BrokerDep, RedisDep
+from app.broker import Broker, PublishUnconfirmed
 from app.celery_app import PRIORITY_LEVELS, celery_app
 from app.core.config import settings
 from app.schemas import ErrorDetail, ProcessRequest, TaskAccepted, TaskStatus
+from queuelabs.web import one_line
 
 router = APIRouter(
     prefix="/api/async",
@@ -38,7 +35,7 @@ STATUS_PATH = "/api/async/status/{task_id}"
 
 
 async def enqueue(
-    publisher: TaskPublisher,
+    broker: Broker,
     redis: Redis,
     response: Response,
     task_name: str,
@@ -54,9 +51,12 @@ async def enqueue(
     await services.remember_submission(redis, task_id, task_name, settings.RESULT_TTL_SECONDS)
     # 2. Publish: awaited, bounded in time; BrokerUnavailable (a 503) when RabbitMQ does not confirm.
     try:
-        await publisher.publish(task_name, kwargs=kwargs, task_id=task_id, priority=priority)
+        await broker.publish(task_name, kwargs=kwargs, task_id=task_id, priority=priority)
+    except PublishUnconfirmed:
+        raise  # it may run after all: keep the record, so its status can tell
+
     except Exception:
-        await services.forget_submission(redis, task_id)  # nothing was queued after all
+        await services.forget_submission(redis, task_id)  # nothing was queued
         raise
     # 3. Answer at once: 202 (set on the route) and where to follow the task. The
     #    Location is a path: never built from the request's Host header, which anyone can forge.
@@ -66,12 +66,10 @@ async def enqueue(
 
 
 @router.post("/process", status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted)
-async def submit_process(
-    body: ProcessRequest, publisher: PublisherDep, redis: RedisDep, response: Response
-) -> TaskAccepted:
+async def submit_process(body: ProcessRequest, broker: BrokerDep, redis: RedisDep, response: Response) -> TaskAccepted:
     """Queue the heavy task. Answers in milliseconds, however long the work takes."""
     return await enqueue(
-        publisher,
+        broker,
         redis,
         response,
         "reports.process",
@@ -82,28 +80,9 @@ async def submit_process(
 
 
 def describe_failure(error: Any) -> str:
-    """ "ValueError: iterations must be ..." from Celery's stored exception, in one line, without server addresses."""
-    if not isinstance(error, dict):
-        return one_line(str(error))
-    message = error.get("exc_message")
-    if isinstance(message, list | tuple):
-        message = message[0] if len(message) == 1 else ", ".join(map(str, message))
-    message = str(message).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
-    return one_line(f"{error.get('exc_type', 'Error')}: {message}", 200)
-
-
-async def read_state(results: Redis, task_id: str) -> tuple[str, Any]:
-    """The task's state and info, straight from the result backend (awaited, no thread).
-
-    Celery keeps each task's state under one key (`celery-task-meta-<id>`), as
-    JSON: {"status": ..., "result": ...}. No key yet means the task is still
-    queued: PENDING.
-    """
-    raw = await results.get(celery_app.backend.get_key_for_task(task_id).decode())
-    if raw is None:
-        return "PENDING", None
-    meta = json.loads(raw)
-    return meta["status"], meta.get("result")
+    """ "ValueError: iterations must be ..." from the exception Celery stored, in one line, without server addresses."""
+    message = str(error).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
+    return one_line(f"{type(error).__name__}: {message}")
 
 
 @router.get(
@@ -113,13 +92,15 @@ async def read_state(results: Redis, task_id: str) -> tuple[str, Any]:
     response_model_exclude_none=True,
     responses={404: {"model": ErrorDetail, "description": "no task with this id was ever submitted"}},
 )
-async def get_task_status(task_id: str, redis: RedisDep, results: ResultsDep) -> TaskStatus:
+async def get_task_status(task_id: str, redis: RedisDep) -> TaskStatus:
     """PENDING, STARTED, PROGRESS (with `progress`), SUCCESS (with `result`) or FAILURE (with `error`)."""
     # BEGIN EXERCISE 2.4
     # Celery answers PENDING for ANY id, even one it never saw: check our record first.
     if not await services.was_submitted(redis, task_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task with id {one_line(task_id, 100)} was submitted")
-    state, info = await read_state(results, task_id)
+    # One read of the backend (AsyncResult's .state then .info would be two, which may disagree).
+    meta = await run_in_threadpool(celery_app.backend.get_task_meta, task_id)
+    state, info = meta["status"], meta.get("result")
     answer: dict[str, Any] = {"task_id": task_id, "status": state}
     if state == "PROGRESS":
         answer["progress"] = info  # {current, total, percent, message}

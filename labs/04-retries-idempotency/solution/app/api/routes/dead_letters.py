@@ -10,30 +10,51 @@ consume: the messages are taken unacknowledged and go back when the channel clos
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, status
-from starlette.concurrency import run_in_threadpool
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
-from app import broker, services
-from app.api.deps import RedisDep
-from app.api.routes.tasks import read_state
+from app import dead_letters, services
+from app.api.deps import BrokerDep, RedisDep
+from app.api.routes.tasks import STATUS_PATH, describe_failure
+from app.celery_app import celery_app
 from app.core.config import settings
-from app.schemas import DeadLetter, DeadLetters, TaskAccepted
+from app.schemas import ErrorDetail, TaskAccepted
+from queuelabs.web import one_line
 
-router = APIRouter(prefix="/api/dead-letters", tags=["dead letters"])
+router = APIRouter(
+    prefix="/api/dead-letters",
+    tags=["dead letters"],
+    responses={503: {"model": ErrorDetail, "description": "RabbitMQ or Redis did not answer in time"}},
+)
+
+
+class DeadLetter(BaseModel):
+    task_id: str
+    task: str | None
+    reason: str  # RabbitMQ's: rejected, expired, maxlen, delivery_limit
+    queue: str | None
+    died_at: str | None
+    error: str | None = Field(default=None, description="the task's last error, from the result backend")
+
+
+class DeadLetters(BaseModel):
+    count: int
+    dead_letters: list[DeadLetter]
 
 
 def _error_of(task_id: str) -> str | None:
-    meta = read_state(task_id)
-    info = meta.get("result")
-    if meta["status"] != "FAILURE" or info is None:
+    """The task's last error, from the result backend. BLOCKING (a Redis read)."""
+    meta = celery_app.backend.get_task_meta(task_id)
+    if meta["status"] != "FAILURE" or meta.get("result") is None:
         return None
-    return f"{type(info).__name__}: {info}"
+    return describe_failure(meta["result"])
 
 
 @router.get("", response_model=DeadLetters)
-async def list_dead_letters(limit: int = Query(default=100, ge=1, le=1_000)) -> DeadLetters:
+async def list_dead_letters(broker: BrokerDep, limit: int = Query(default=100, ge=1, le=1_000)) -> DeadLetters:
     """The messages in the dead-letter queue: which task, why it died, its last error."""
     letters = []
-    for headers in await run_in_threadpool(broker.peek_dead_letters, limit):
+    for headers in await broker.run(lambda connection: dead_letters.peek(connection, limit)):
         task_id = str(headers.get("id") or "?")
         error = await run_in_threadpool(_error_of, task_id) if task_id != "?" else None
         death = services.why_dead(headers)
@@ -56,10 +77,10 @@ async def list_dead_letters(limit: int = Query(default=100, ge=1, le=1_000)) -> 
     response_model=TaskAccepted,
     responses={404: {"description": "no dead letter for this task id"}},
 )
-async def replay_dead_letter(task_id: str, redis: RedisDep) -> TaskAccepted:
+async def replay_dead_letter(task_id: str, broker: BrokerDep, redis: RedisDep) -> TaskAccepted:
     """Publish the dead task again (same id, so the same charge key: a charge that did happen is not repeated)."""
-    headers = await run_in_threadpool(broker.replay_dead_letter, task_id)
+    headers = await broker.run(lambda connection: dead_letters.replay(connection, task_id))
     if headers is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dead letter for task {task_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dead letter for task {one_line(task_id, 100)}")
     await services.remember_submission(redis, task_id, settings.RESULT_TTL_SECONDS)
-    return TaskAccepted(task_id=task_id, message=f"Replayed: follow it at /api/async/status/{task_id}")
+    return TaskAccepted(task_id=task_id, message=f"Replayed: follow it at {STATUS_PATH.format(task_id=task_id)}")

@@ -1,4 +1,10 @@
-"""GET /health: is every part of the system answering? Fast, even when one hangs."""
+"""GET /health: is every part of the system answering? Fast, even when one hangs.
+
+Lab 02's checks, plus the payment service. They run at the same time, each
+with its own time limit: MongoDB and Redis through their async clients,
+RabbitMQ on a connection of its own, in a thread (app/broker.py), and the
+same connection says whether a worker consumes the work queue.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +12,25 @@ import asyncio
 from collections.abc import Awaitable
 
 import httpx
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
-from app.broker import bounded_connection
-from app.celery_app import celery_app
+from app.api.deps import BrokerDep, DbDep, RedisDep
+from app.celery_app import WORK_QUEUE
 from app.core.config import settings
 from app.schemas import Health
+from queuelabs.web import one_line
 
 router = APIRouter(tags=["health"])
 
 
-def check_rabbitmq(timeout: float) -> None:
-    with bounded_connection(timeout):
-        pass
-
-
-def check_worker(timeout: float) -> None:
-    if not celery_app.control.ping(timeout=timeout, limit=1):  # an empty list, not an error, when nobody answers
-        raise LookupError(f"no worker answered a ping within {timeout:g} s")
+async def _bounded(check: Awaitable[object], timeout: float) -> str:
+    try:
+        await asyncio.wait_for(check, timeout)
+        return "ok"
+    except TimeoutError:
+        return f"down: no answer within {timeout:g} s"
+    except Exception as exc:  # any failure of a probe means "down"; say why in one line
+        return f"down: {one_line(str(exc) or type(exc).__name__)}"
 
 
 async def check_downstream(timeout: float) -> None:
@@ -31,29 +38,27 @@ async def check_downstream(timeout: float) -> None:
         (await http.get(f"{settings.DOWNSTREAM_URL}/")).raise_for_status()
 
 
-async def _bounded(check: Awaitable[None], timeout: float) -> str:
-    try:
-        await asyncio.wait_for(check, timeout)
-        return "ok"
-    except TimeoutError:
-        return f"down: no answer within {timeout:g} s"
-    except Exception as exc:  # any failure of a probe means "down"; say why in one line
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"down: {reason[:200]}"
-
-
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "degraded"}})
-async def health(request: Request, response: Response) -> Health:
+async def health(db: DbDep, redis: RedisDep, broker: BrokerDep, response: Response) -> Health:
     limit = settings.HEALTH_TIMEOUT_SECONDS
-    checks = {
-        "mongodb": request.app.state.db.command("ping"),
-        "redis": request.app.state.redis.ping(),
-        "rabbitmq": asyncio.to_thread(check_rabbitmq, limit),
-        "worker": asyncio.to_thread(check_worker, limit * 0.6),
-        "downstream": check_downstream(limit),
-    }
-    outcomes = await asyncio.gather(*(_bounded(check, limit) for check in checks.values()))
-    services = dict(zip(checks, outcomes, strict=True))
+    consumers: dict[str, int] = {}
+
+    async def count_consumers() -> None:
+        consumers.update(await broker.consumers([WORK_QUEUE], limit))
+
+    outcomes = await asyncio.gather(
+        _bounded(db.command("ping"), limit),
+        _bounded(redis.ping(), limit),
+        _bounded(count_consumers(), limit),
+        _bounded(check_downstream(limit), limit),
+    )
+    services = dict(zip(("mongodb", "redis", "rabbitmq", "downstream"), outcomes, strict=True))
+    if services["rabbitmq"] != "ok":
+        services["worker"] = "down: unknown, RabbitMQ did not answer"
+    elif not consumers.get(WORK_QUEUE):
+        services["worker"] = f"down: no worker consumes {WORK_QUEUE}"
+    else:
+        services["worker"] = "ok"
     down = [name for name, state in services.items() if state != "ok"]
     if down:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -1,7 +1,9 @@
 """Submit a task (202 once RabbitMQ confirmed it), follow it by id.
 
-Blocking calls (publishing, reading the result backend) run in threads:
-`run_in_threadpool`, so the event loop never waits on the network.
+As in lab 02: the record of submitted ids in Redis (awaited), publishing
+through the API's Broker (app/broker.py: in a thread, every step bounded),
+the state read once from Celery's result backend, in a thread. Lab 04 adds
+the Idempotency-Key (exercise 4.5) and each attempt's timeline.
 """
 
 from __future__ import annotations
@@ -9,18 +11,27 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response, status
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import Field
+from redis.asyncio import Redis
 
-from app import broker, services
-from app.api.deps import DbDep, RedisDep
+from app import services
+from app.api.deps import BrokerDep, DbDep, RedisDep
+from app.broker import Broker, PublishUnconfirmed
 from app.celery_app import celery_app
 from app.core.config import settings
-from app.schemas import ProcessRequest, TaskAccepted, TaskStatus
+from app.schemas import ErrorDetail, ProcessRequest, TaskAccepted, TaskStatus
 from app.tasks import charge
+from queuelabs.web import one_line
 
-router = APIRouter(prefix="/api/async", tags=["background tasks"])
+router = APIRouter(
+    prefix="/api/async",
+    tags=["background tasks"],
+    responses={503: {"model": ErrorDetail, "description": "RabbitMQ or Redis did not answer in time"}},
+)
 
+STATUS_PATH = "/api/async/status/{task_id}"
 PRIORITY_LEVELS = {"low": 1, "normal": 5, "high": 9}
 IdempotencyKey = Annotated[
     str | None,
@@ -33,23 +44,31 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def accept(request: Request, response: Response, redis, body: ProcessRequest) -> TaskAccepted:
-    """Record the id, publish with a confirm, answer 202 + Location."""
+class TaskTimeline(TaskStatus):
+    """Lab 02's status, plus how many times a worker started the task and each attempt."""
+
+    attempts: int = Field(default=0, description="times a worker started the task (retries + 1, redeliveries too)")
+    history: list[dict[str, Any]] = Field(default_factory=list, description="one entry per attempt: the timeline")
+
+
+async def accept(broker: Broker, redis: Redis, response: Response, body: ProcessRequest) -> TaskAccepted:
+    """Record the id, publish with a confirm, answer 202 + Location (a path, never built from the Host header)."""
     task_id = str(uuid4())
     await services.remember_submission(redis, task_id, settings.RESULT_TTL_SECONDS)
     try:
-        await run_in_threadpool(
-            broker.publish,
-            charge,
+        await broker.publish(
+            charge.name,
             kwargs={"data": body.data, "iterations": body.iterations},
             task_id=task_id,
             priority=PRIORITY_LEVELS[body.priority],
         )
+    except PublishUnconfirmed:
+        raise  # it may run after all: keep the record, so its status can tell
     except BaseException:
-        await services.forget_submission(redis, task_id)  # nothing was queued after all
+        await services.forget_submission(redis, task_id)  # nothing was queued
         raise
-    response.headers["Location"] = str(request.url_for("get_task_status", task_id=task_id))
-    return TaskAccepted(task_id=task_id, message=f"Charge queued: follow it at /api/async/status/{task_id}")
+    response.headers["Location"] = STATUS_PATH.format(task_id=task_id)
+    return TaskAccepted(task_id=task_id, message=f"Charge queued: follow it at {response.headers['Location']}")
 
 
 @router.post(
@@ -63,12 +82,12 @@ async def accept(request: Request, response: Response, redis, body: ProcessReque
     },
 )
 async def submit_process(
-    body: ProcessRequest, request: Request, response: Response, redis: RedisDep, idempotency_key: IdempotencyKey = None
+    body: ProcessRequest, broker: BrokerDep, redis: RedisDep, response: Response, idempotency_key: IdempotencyKey = None
 ) -> TaskAccepted:
     """Queue the charge. With an Idempotency-Key, a repeat gets the first answer back."""
     # BEGIN EXERCISE 4.5
     if idempotency_key is None:
-        return await accept(request, response, redis, body)
+        return await accept(broker, redis, response, body)
     body_print = services.fingerprint(body.model_dump())
     owner = await services.claim_idempotency_key(redis, idempotency_key, body_print, settings.IDEMPOTENCY_LOCK_SECONDS)
     if owner is not None:
@@ -77,11 +96,11 @@ async def submit_process(
         if owner["state"] == "in-flight":
             raise HTTPException(409, "a request with this Idempotency-Key is still being accepted: retry in a moment")
         answer = TaskAccepted(**owner["answer"])
-        response.headers["Location"] = str(request.url_for("get_task_status", task_id=answer.task_id))
+        response.headers["Location"] = STATUS_PATH.format(task_id=answer.task_id)
         response.headers["Idempotent-Replayed"] = "true"
         return answer
     try:
-        answer = await accept(request, response, redis, body)
+        answer = await accept(broker, redis, response, body)
     except BaseException:
         await services.release_idempotency_key(redis, idempotency_key)  # failed: the client may try again
         raise
@@ -90,35 +109,34 @@ async def submit_process(
     )
     return answer
     # STARTER
-    # return await accept(request, response, redis, body)  # the key is ignored: every repeat is a new task
+    # return await accept(broker, redis, response, body)  # the key is ignored: every repeat is a new task
     # END EXERCISE 4.5
 
 
-def read_state(task_id: str) -> dict[str, Any]:
-    """The task's meta from the result backend. BLOCKING (a Redis round trip)."""
-    return celery_app.backend.get_task_meta(task_id, cache=False)
+def describe_failure(error: Any) -> str:
+    """ "ValueError: ..." from the exception Celery stored, in one line, without server addresses."""
+    return one_line(f"{type(error).__name__}: {error}")
 
 
 @router.get(
     "/status/{task_id}",
     name="get_task_status",
-    response_model=TaskStatus,
+    response_model=TaskTimeline,
     response_model_exclude_none=True,
     responses={404: {"description": "no task with this id was ever submitted"}},
 )
-async def get_task_status(task_id: str, redis: RedisDep, db: DbDep) -> TaskStatus:
+async def get_task_status(task_id: str, redis: RedisDep, db: DbDep) -> TaskTimeline:
     """PENDING, STARTED, RETRY (with `error`: why), SUCCESS (with `result`) or FAILURE; `attempts` and the timeline."""
     if not await services.was_submitted(redis, task_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task with id {task_id} was submitted")
-    meta = await run_in_threadpool(read_state, task_id)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no task with id {one_line(task_id, 100)} was submitted")
+    # One read of the backend (AsyncResult's .state then .info would be two, which may disagree).
+    meta = await run_in_threadpool(celery_app.backend.get_task_meta, task_id)
     state, info = meta["status"], meta.get("result")
     history = await services.timeline(db, task_id)
     answer: dict[str, Any] = {"task_id": task_id, "status": state, "history": history}
     answer["attempts"] = sum(len(entry.get("starts", [])) for entry in history)
     if state == "SUCCESS":
         answer["result"] = info
-    elif state in ("FAILURE", "RETRY") and isinstance(info, dict):
-        answer["error"] = f"{info.get('exc_type')}: {info.get('exc_message')}"
     elif state in ("FAILURE", "RETRY"):
-        answer["error"] = f"{type(info).__name__}: {info}"
-    return TaskStatus(**answer)
+        answer["error"] = describe_failure(info)  # info is the stored exception
+    return TaskTimeline(**answer)

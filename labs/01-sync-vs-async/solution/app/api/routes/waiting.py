@@ -10,7 +10,7 @@ import time
 
 from fastapi import APIRouter, Query
 
-from ..work import simulated_io
+from app.work import simulated_io
 
 router = APIRouter(prefix="/report/sleep", tags=["1.1 waiting"])
 

@@ -11,7 +11,7 @@ import time
 
 from fastapi import APIRouter, Query, Request
 
-from ..work import crunch
+from app.work import crunch
 
 router = APIRouter(prefix="/report/cpu", tags=["1.3 cpu"])
 
