@@ -1,9 +1,7 @@
 """The Celery application: how the API and the workers talk through RabbitMQ.
 
-Both sides import this module: the API to publish tasks, the worker
-(`celery -A app.celery_app worker`) to consume them. Every setting lives in
-one class, loaded with `config_from_object`, so you can read the whole
-configuration in one place.
+Both import it: the API to publish tasks, the worker (`celery -A app.celery_app
+worker`) to consume them. Every setting lives in one class, `CeleryConfig`.
 """
 
 from __future__ import annotations
@@ -34,18 +32,15 @@ class CeleryConfig:
     result_backend = settings.CELERY_RESULT_BACKEND
     result_expires = settings.RESULT_TTL_SECONDS
 
-    # Fail fast when a server is down, instead of hanging the caller. (The
-    # API publishes through its own bounded connection: app/broker.py.)
+    # Fail fast when a server is down (the API publishes through app/broker.py).
     broker_connection_timeout = 2
     broker_connection_retry_on_startup = True
     task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
     redis_socket_connect_timeout = 2
     redis_socket_timeout = 5
 
-    # Events, so Flower can show every task as it moves. The workers send
-    # them (received, started, succeeded...); a "sent" event from the API
-    # would be a second message per submission, for a state Flower shows
-    # anyway as soon as a worker receives the task.
+    # Events, so Flower shows every task as it moves; the workers send them. A "sent"
+    # event from the API would be a second message per submission.
     worker_send_task_events = True
     task_send_sent_event = False
 

@@ -1,9 +1,7 @@
 """The business logic: plain functions, no Celery and no FastAPI in sight.
 
-The web layer (app/api/routes) validates, records intent, enqueues and
-answers; the tasks (app/tasks.py) are thin wrappers that call these
-functions in a worker. Keeping the logic here means it can be called, and
-tested, without a broker or a web server.
+The routes validate, record intent, enqueue and answer; the tasks (app/tasks.py)
+call these in a worker. So the logic is tested without a broker or a web server.
 """
 
 from __future__ import annotations

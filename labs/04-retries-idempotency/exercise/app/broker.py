@@ -1,16 +1,10 @@
 """Publishing from the API: a 202 only once RabbitMQ confirmed, every step bounded in time.
 
-`task.delay(...)` inside a request looks harmless, and is not: it blocks the
-event loop, and on a connection that is already open nothing bounds its wait
-for RabbitMQ (`broker_connection_timeout` only limits opening one). So the
-API publishes through this module:
-
-- warm connections from a kombu pool, whose every socket read and write,
-  connect included, gives up after BROKER_TIMEOUT_SECONDS;
-- publisher confirms: a publish returns once RabbitMQ has the message;
-- no automatic retry: a failure is a 503 now, and the client decides;
-- in a thread, at most MAX_CONCURRENT_PUBLISHES at a time: a RabbitMQ that
-  hangs holds that many threads, never all of them.
+`task.delay()` in a request blocks the event loop, and on an open connection
+nothing bounds its wait for RabbitMQ. Here: warm connections from a kombu pool
+whose every read and write, connect included, gives up after the time limit;
+publisher confirms; no automatic retry (the client decides); at most
+`max_concurrent` publishes in threads, so a hung RabbitMQ never holds them all.
 """
 
 from __future__ import annotations

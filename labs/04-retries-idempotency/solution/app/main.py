@@ -1,10 +1,7 @@
 """The FastAPI application: `uvicorn app.main:app`.
 
-The lifespan opens the clients once per process (inside uvicorn's event
-loop, which AsyncMongoClient needs) and closes them on shutdown; routes get
-them through the typed dependencies of app/api/deps.py. Every client has a
-time limit on every call, so a server that is down or frozen costs a
-request about a second and a one-line 503 (app/api/errors.py), never a hang.
+The lifespan opens the clients once per process, inside uvicorn's event loop
+(which AsyncMongoClient needs); every one has a time limit on every call.
 """
 
 from __future__ import annotations
@@ -30,10 +27,8 @@ from queuelabs.offline_docs import serve_docs_offline
 def make_redis(url: str) -> Redis:
     """An async Redis client that gives up after DATABASE_TIMEOUT_SECONDS.
 
-    redis-py retries a failed command 10 times by default, timeouts included:
-    seconds of waiting for a server that is frozen. Here a command is retried
-    once, and only when the connection was refused or dropped (a pooled
-    connection left over from before a Redis restart), never after a timeout.
+    redis-py retries 10 times by default, timeouts included: seconds for a frozen
+    server. Here only a dropped connection (a Redis restart) is retried, once.
     """
     limit = settings.DATABASE_TIMEOUT_SECONDS
     return Redis.from_url(
@@ -61,7 +56,9 @@ async def lifespan(app: FastAPI):
         await mongo.close()
 
 
-app = FastAPI(title=settings.PROJECT_NAME, lifespan=lifespan)
+# No 307 from /api/items/ to /api/items: Starlette builds that redirect's Location from the Host
+# header, which any client can forge. A path with a slash too many is a 404.
+app = FastAPI(title=settings.PROJECT_NAME, lifespan=lifespan, redirect_slashes=False)
 serve_docs_offline(app)  # /docs and /redoc from local files: they work without internet
 for router in routers:
     app.include_router(router)

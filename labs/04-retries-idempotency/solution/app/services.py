@@ -183,7 +183,8 @@ async def was_submitted(redis, task_id: str) -> bool:
 #
 # One Redis key per client key: {"fingerprint", "state": "in-flight"} while the
 # first request is being accepted, then {"fingerprint", "state": "done",
-# "answer"} for IDEMPOTENCY_TTL_SECONDS. SET NX makes "first one wins" atomic.
+# "answer"} for IDEMPOTENCY_TTL_SECONDS (or "unconfirmed" with the "task_id" to
+# publish again, when RabbitMQ did not confirm). SET NX makes "first one wins" atomic.
 
 
 def fingerprint(body: dict[str, Any]) -> str:
@@ -211,6 +212,14 @@ async def complete_idempotency_key(
     redis, key: str, body_fingerprint: str, answer: dict[str, Any], ttl_seconds: int
 ) -> None:
     record = {"fingerprint": body_fingerprint, "state": "done", "answer": answer}
+    await redis.set(idempotency_redis_key(key), json.dumps(record), ex=ttl_seconds)
+
+
+async def hold_unconfirmed_idempotency_key(
+    redis, key: str, body_fingerprint: str, task_id: str, ttl_seconds: int
+) -> None:
+    """The first request's publish went unconfirmed: its task may run. A retry publishes `task_id` again."""
+    record = {"fingerprint": body_fingerprint, "state": "unconfirmed", "task_id": task_id}
     await redis.set(idempotency_redis_key(key), json.dumps(record), ex=ttl_seconds)
 
 

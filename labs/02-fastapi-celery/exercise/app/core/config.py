@@ -1,10 +1,7 @@
 """Settings, read from the environment (and the repository's `.env` file) with safe local defaults.
 
-Every variable is listed in the repository's `.env.example`. The checkpoints
+Every variable is listed in the repository's `.env.example`; the checkpoints
 point the same names at their own database, Redis index and RabbitMQ vhost.
-The `.env` file is found from this file's place, not from the working
-directory, so `uvicorn`, `celery` and a notebook read the same settings
-wherever they were started.
 """
 
 from __future__ import annotations

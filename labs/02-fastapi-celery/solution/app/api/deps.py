@@ -1,10 +1,7 @@
 """What a route needs, as typed dependencies: the clients the lifespan opened (main.py).
 
-The dependencies are `async def` on purpose. FastAPI runs a plain `def`
-dependency in its thread pool, so a route that only awaits async clients
-would still take a thread on every request, and wait for one when the pool
-is busy. These only read the app's state: no blocking call, no thread.
-Routes take `DbDep`, `RedisDep`... and never reach into `request.app.state`.
+`async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool, so
+every request would wait for a thread. Routes take these, never `request.app.state`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """Background work: submit a task (202 once RabbitMQ has it), then follow it by id.
 
-Nothing here blocks the event loop:
-- the record of submitted ids is in Redis, awaited with redis.asyncio;
-- publishing goes through the API's Broker (app/broker.py): in a thread, with
-  a time limit on every step, so a RabbitMQ that hangs costs a submission a
-  503 after BROKER_TIMEOUT_SECONDS and costs the other routes nothing;
-- a task's state comes from Celery's result backend, read once, in a thread.
+Nothing here blocks the event loop: the record of submitted ids is awaited
+(redis.asyncio), and publishing and reading a task's state run in threads,
+each with a time limit.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Your own task, end to end: POST /api/send-welcome-email queues a welcome email.
 
-The address and name come as a JSON body, `{"email": ..., "name": ...}`, or,
-as in the source material's walkthrough, as query parameters:
-`POST /api/send-welcome-email?user_email=ada@example.com&user_name=Ada`.
+The address and name come as JSON, `{"email": ..., "name": ...}`, or as the walkthrough's
+query parameters: `POST /api/send-welcome-email?user_email=ada@example.com&user_name=Ada`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """GET /health: is every part of the system answering? Fast, even when one hangs.
 
-Three checks run at the same time, each with its own time limit, all awaited
-(no thread waits on a server): MongoDB and Redis through their async clients,
-and RabbitMQ on a connection of its own, in a thread (app/broker.py). The
-same connection tells whether a worker is there: a passive declare of each queue returns its number of
-consumers, and a running worker consumes every queue. A check that does
-not answer in time counts as down; the whole answer takes about one limit.
+The checks run at the same time, each with its own time limit: MongoDB and Redis
+through their async clients, RabbitMQ on a connection of its own (app/broker.py),
+which also counts each queue's consumers: a running worker consumes every queue.
 """
 
 from __future__ import annotations

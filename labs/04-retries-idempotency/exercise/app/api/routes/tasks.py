@@ -51,9 +51,13 @@ class TaskTimeline(TaskStatus):
     history: list[dict[str, Any]] = Field(default_factory=list, description="one entry per attempt: the timeline")
 
 
-async def accept(broker: Broker, redis: Redis, response: Response, body: ProcessRequest) -> TaskAccepted:
-    """Record the id, publish with a confirm, answer 202 + Location (a path, never built from the Host header)."""
-    task_id = str(uuid4())
+async def accept(
+    broker: Broker, redis: Redis, response: Response, body: ProcessRequest, task_id: str | None = None
+) -> TaskAccepted:
+    """Record the id, publish with a confirm, answer 202 + Location (a path, never built from the Host header).
+
+    `task_id`: publish a task that may already be queued (its first publish went unconfirmed) again."""
+    fresh, task_id = task_id is None, task_id or str(uuid4())
     await services.remember_submission(redis, task_id, settings.RESULT_TTL_SECONDS)
     try:
         await broker.publish(
@@ -65,7 +69,8 @@ async def accept(broker: Broker, redis: Redis, response: Response, body: Process
     except PublishUnconfirmed:
         raise  # it may run after all: keep the record, so its status can tell
     except BaseException:
-        await services.forget_submission(redis, task_id)  # nothing was queued
+        if fresh:  # nothing was queued
+            await services.forget_submission(redis, task_id)
         raise
     response.headers["Location"] = STATUS_PATH.format(task_id=task_id)
     return TaskAccepted(task_id=task_id, message=f"Charge queued: follow it at {response.headers['Location']}")
@@ -90,7 +95,8 @@ async def submit_process(
     # claim the key (services.claim_idempotency_key). Owned by another request: 422 if
     # its body differs, 409 if it is still in flight, else return its stored answer.
     # Owned by you: accept, then store the answer (complete_idempotency_key), or release
-    # the key if accepting failed.
+    # the key if accepting failed; but after PublishUnconfirmed (the task may run) keep
+    # the key with its task id, and publish that same id again on a retry.
     # `make hint EX=4.5` shows more hints; `make check LAB=04` grades your work.
     return await accept(broker, redis, response, body)  # the key is ignored: every repeat is a new task
 

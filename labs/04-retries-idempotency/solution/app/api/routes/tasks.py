@@ -51,9 +51,13 @@ class TaskTimeline(TaskStatus):
     history: list[dict[str, Any]] = Field(default_factory=list, description="one entry per attempt: the timeline")
 
 
-async def accept(broker: Broker, redis: Redis, response: Response, body: ProcessRequest) -> TaskAccepted:
-    """Record the id, publish with a confirm, answer 202 + Location (a path, never built from the Host header)."""
-    task_id = str(uuid4())
+async def accept(
+    broker: Broker, redis: Redis, response: Response, body: ProcessRequest, task_id: str | None = None
+) -> TaskAccepted:
+    """Record the id, publish with a confirm, answer 202 + Location (a path, never built from the Host header).
+
+    `task_id`: publish a task that may already be queued (its first publish went unconfirmed) again."""
+    fresh, task_id = task_id is None, task_id or str(uuid4())
     await services.remember_submission(redis, task_id, settings.RESULT_TTL_SECONDS)
     try:
         await broker.publish(
@@ -65,7 +69,8 @@ async def accept(broker: Broker, redis: Redis, response: Response, body: Process
     except PublishUnconfirmed:
         raise  # it may run after all: keep the record, so its status can tell
     except BaseException:
-        await services.forget_submission(redis, task_id)  # nothing was queued
+        if fresh:  # nothing was queued
+            await services.forget_submission(redis, task_id)
         raise
     response.headers["Location"] = STATUS_PATH.format(task_id=task_id)
     return TaskAccepted(task_id=task_id, message=f"Charge queued: follow it at {response.headers['Location']}")
@@ -95,14 +100,24 @@ async def submit_process(
             raise HTTPException(422, "this Idempotency-Key was already used with another request body: use a new key")
         if owner["state"] == "in-flight":
             raise HTTPException(409, "a request with this Idempotency-Key is still being accepted: retry in a moment")
-        answer = TaskAccepted(**owner["answer"])
-        response.headers["Location"] = STATUS_PATH.format(task_id=answer.task_id)
-        response.headers["Idempotent-Replayed"] = "true"
-        return answer
+        if owner["state"] == "done":
+            answer = TaskAccepted(**owner["answer"])
+            response.headers["Location"] = STATUS_PATH.format(task_id=answer.task_id)
+            response.headers["Idempotent-Replayed"] = "true"
+            return answer
+    # "unconfirmed": the first publish may have reached RabbitMQ, or not. Publish the SAME task id
+    # again: if both copies run, the charge is keyed by the task id and happens once (4.4).
+    task_id = owner["task_id"] if owner is not None else None
     try:
-        answer = await accept(broker, redis, response, body)
+        answer = await accept(broker, redis, response, body, task_id)
+    except PublishUnconfirmed as exc:  # it may run: a retry with this key must publish this id again
+        await services.hold_unconfirmed_idempotency_key(
+            redis, idempotency_key, body_print, exc.task_id, settings.IDEMPOTENCY_TTL_SECONDS
+        )
+        raise
     except BaseException:
-        await services.release_idempotency_key(redis, idempotency_key)  # failed: the client may try again
+        if task_id is None:  # nothing of this key's was queued: the client may start afresh
+            await services.release_idempotency_key(redis, idempotency_key)
         raise
     await services.complete_idempotency_key(
         redis, idempotency_key, body_print, answer.model_dump(), settings.IDEMPOTENCY_TTL_SECONDS
