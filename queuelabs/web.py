@@ -8,16 +8,20 @@
 - an `X-Instance` header on every answer: which replica answered (`make scale`).
 
 `service_down("Redis", exc)` is the one-line 503 naming a server that did not
-answer, and `one_line(text)` the line any error message shows: no server
-addresses, no second line. Each lab's `app/api/errors.py` says which of its
+answer, `one_line(text)` the line any error message shows (no server
+addresses, no second line), `describe_failure(exc)` a task's stored error in
+that shape, and `health_of(check, timeout)` one line of GET /health. Each lab's `app/api/errors.py` says which of its
 errors mean which server is down.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import re
 import socket
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -48,10 +52,13 @@ def _short(value: Any) -> Any:
         value = value[: MAX_ECHO * 4].decode("utf-8", "replace")
     if isinstance(value, str):
         return one_line(value, MAX_ECHO)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN or inf: no JSON answer can carry it as a number
     if isinstance(value, bool | int | float) or value is None:
         return value
     text = json.dumps(value, default=str, ensure_ascii=True)  # ASCII: lone surrogates become \ud800
-    return _utf8(json.loads(text)) if len(text) <= MAX_ECHO else f"{text[: MAX_ECHO - 1]}…"
+    shown = json.loads(text, parse_constant=str)  # NaN and Infinity shown as strings
+    return _utf8(shown) if len(text) <= MAX_ECHO else f"{text[: MAX_ECHO - 1]}…"
 
 
 def _utf8(value: Any) -> Any:
@@ -73,6 +80,23 @@ async def validation_failed(request: Request, exc: RequestValidationError) -> JS
             shown["input"] = _short(error["input"])
         errors.append(shown)
     return JSONResponse({"detail": errors}, status_code=422)
+
+
+def describe_failure(error: Any) -> str:
+    """ "ValueError: iterations must be ..." from the exception Celery stored for a task, in one line."""
+    message = str(error).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
+    return one_line(f"{type(error).__name__}: {message}")
+
+
+async def health_of(check: Awaitable[object], timeout: float) -> str:
+    """ "ok", or "down: <why>" in one line when `check` fails or takes longer than `timeout` (for GET /health)."""
+    try:
+        await asyncio.wait_for(check, timeout)
+        return "ok"
+    except TimeoutError:
+        return f"down: no answer within {timeout:g} s"
+    except Exception as exc:  # any failure of a probe means "down"
+        return f"down: {one_line(str(exc) or type(exc).__name__)}"
 
 
 def service_down(service: str, exc: BaseException) -> JSONResponse:

@@ -84,7 +84,7 @@ def test_writing_one_of_two_identical_todos_starts_the_exercise(tmp_path):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(content)
     assert "1.4" in starter.untouched(lab, tmp_path)
-    jobs = tmp_path / "app/routes/jobs.py"
+    jobs = tmp_path / "app/api/routes/jobs.py"
     todo = 'raise NotImplementedError("Exercise 1.4 is not done yet: Answer 202 with a job id, then lose the job")'
     assert jobs.read_text().count(todo) == 2
     jobs.write_text(jobs.read_text().replace(todo, "return {}", 1))

@@ -43,11 +43,8 @@ class PublishOnlyApp(Celery):
 
 
 def _timed_out(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if isinstance(exc, socket.timeout | TimeoutError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+    """Was `exc` a time-out, or caused by one (kombu wraps socket errors in its own)?"""
+    return exc is not None and (isinstance(exc, socket.timeout | TimeoutError) or _timed_out(exc.__cause__))
 
 
 def bounded_connection(url: str, timeout: float) -> Connection:
@@ -83,7 +80,7 @@ class Broker:
                 connection.ensure_connection(max_retries=0)  # one attempt, bounded by connect_timeout
             except Exception as exc:
                 connection.collect()
-                raise BrokerUnavailable(f"cannot connect: {_reason(exc)}") from None
+                raise BrokerUnavailable(f"cannot connect: {exc or type(exc).__name__}") from None
             try:
                 return work(connection)
             except Exception as exc:
@@ -92,7 +89,7 @@ class Broker:
                 connection.collect()
                 if isinstance(exc, amqp.exceptions.PreconditionFailed):
                     raise BrokerRefused(str(exc).splitlines()[0][:300]) from exc
-                raise BrokerUnavailable(_reason(exc)) from exc
+                raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 
     async def publish(self, name: str, *, kwargs: dict[str, Any], task_id: str, priority: int | None = None) -> None:
         """Returns once RabbitMQ confirmed the message; BrokerUnavailable (a 503) otherwise."""
@@ -134,9 +131,3 @@ class Broker:
 
     def close(self) -> None:
         self.connections.force_close_all()
-
-
-def _reason(exc: BaseException) -> str:
-    if _timed_out(exc):
-        return "no answer in time"
-    return ((str(exc).splitlines() or [""])[0] or type(exc).__name__)[:160]

@@ -6,7 +6,6 @@ point the same names at their own database, Redis index and RabbitMQ vhost.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -29,8 +28,7 @@ class Settings(BaseSettings):
     CELERY_BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
     CELERY_RESULT_BACKEND: str = "redis://127.0.0.1:6379/0"
 
-    # How long one iteration of the heavy task sleeps (the "work"). The
-    # checkpoints make it short so a whole run takes seconds.
+    # How long one iteration of the heavy task sleeps (the "work"); the checkpoints shorten it.
     TASK_STEP_SECONDS: float = Field(default=0.5, ge=0)
     # How long "sending" a welcome email takes.
     EMAIL_SECONDS: float = Field(default=1.0, ge=0)
@@ -50,9 +48,4 @@ class Settings(BaseSettings):
     INSTANCE_NAME: str = ""
 
 
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
-
-
-settings = get_settings()
+settings = Settings()

@@ -30,8 +30,7 @@ async def redis_down(request: Request, exc: Exception) -> JSONResponse:
 async def rabbitmq_down(request: Request, exc: BrokerUnavailable) -> JSONResponse:
     if isinstance(exc, BrokerRefused):  # a queue keeps the arguments it was first declared with
         detail = (
-            f"RabbitMQ refused to declare a queue ({one_line(str(exc), 300)}): delete the old queue, "
-            "then restart the worker: see Troubleshooting in the lesson"
+            f"RabbitMQ refused to declare a queue ({one_line(str(exc), 300)}): delete the old queue (see the lesson)"
         )
         return JSONResponse({"detail": detail}, status_code=503)
     return service_down("RabbitMQ", exc)

@@ -10,7 +10,6 @@ wherever they were started. The checkpoints shorten lab 04's delays through
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -64,9 +63,4 @@ class Settings(BaseSettings):
     IDEMPOTENCY_LOCK_SECONDS: int = Field(default=60, gt=0)
 
 
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
-
-
-settings = get_settings()
+settings = Settings()

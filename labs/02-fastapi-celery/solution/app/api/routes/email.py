@@ -37,12 +37,8 @@ async def send_welcome_email_endpoint(
             )
         body = WelcomeEmailRequest(email=user_email, name=user_name)
     # BEGIN EXERCISE 2.6
+    kwargs = {"email": body.email, "name": body.name}
     return await enqueue(
-        broker,
-        redis,
-        response,
-        "emails.send_welcome",
-        kwargs={"email": body.email, "name": body.name},
-        what=f"Welcome email to {body.email}",
+        broker, redis, response, "emails.send_welcome", kwargs=kwargs, what=f"Welcome email to {body.email}"
     )
     # END EXERCISE 2.6

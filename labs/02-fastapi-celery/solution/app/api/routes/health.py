@@ -8,7 +8,6 @@ which also counts each queue's consumers: a running worker consumes every queue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 
 from fastapi import APIRouter, Response, status
 
@@ -16,19 +15,9 @@ from app.api.deps import BrokerDep, DbDep, RedisDep
 from app.celery_app import queue_names
 from app.core.config import settings
 from app.schemas import Health
-from queuelabs.web import one_line
+from queuelabs.web import health_of
 
 router = APIRouter(tags=["health"])
-
-
-async def _bounded(check: Awaitable[object], timeout: float) -> str | Exception:
-    try:
-        await asyncio.wait_for(check, timeout)
-        return "ok"
-    except TimeoutError:
-        return f"down: no answer within {timeout:g} s"
-    except Exception as exc:  # any failure of a probe means "down"; say why in one line
-        return f"down: {one_line(str(exc) or type(exc).__name__)}"
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "degraded"}})
@@ -40,9 +29,9 @@ async def health(db: DbDep, redis: RedisDep, broker: BrokerDep, response: Respon
         consumers.update(await broker.consumers(queue_names(), limit))
 
     outcomes = await asyncio.gather(
-        _bounded(db.command("ping"), limit),
-        _bounded(redis.ping(), limit),
-        _bounded(count_consumers(), limit),
+        health_of(db.command("ping"), limit),
+        health_of(redis.ping(), limit),
+        health_of(count_consumers(), limit),
     )
     services = dict(zip(("mongodb", "redis", "rabbitmq"), outcomes, strict=True))
     idle = sorted(queue for queue, count in consumers.items() if count == 0)

@@ -20,7 +20,7 @@ from app.broker import Broker, PublishUnconfirmed
 from app.celery_app import PRIORITY_LEVELS, celery_app
 from app.core.config import settings
 from app.schemas import ErrorDetail, ProcessRequest, TaskAccepted, TaskStatus
-from queuelabs.web import one_line
+from queuelabs.web import describe_failure, one_line
 
 router = APIRouter(
     prefix="/api/async",
@@ -74,12 +74,6 @@ async def submit_process(body: ProcessRequest, broker: BrokerDep, redis: RedisDe
         priority=PRIORITY_LEVELS[body.priority],
         what=f"Processing of {body.iterations} iterations",
     )
-
-
-def describe_failure(error: Any) -> str:
-    """ "ValueError: iterations must be ..." from the exception Celery stored, in one line, without server addresses."""
-    message = str(error).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
-    return one_line(f"{type(error).__name__}: {message}")
 
 
 @router.get(

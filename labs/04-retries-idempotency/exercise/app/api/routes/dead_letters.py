@@ -15,11 +15,11 @@ from pydantic import BaseModel, Field
 
 from app import dead_letters, services
 from app.api.deps import BrokerDep, RedisDep
-from app.api.routes.tasks import STATUS_PATH, describe_failure
+from app.api.routes.tasks import STATUS_PATH
 from app.celery_app import celery_app
 from app.core.config import settings
 from app.schemas import ErrorDetail, TaskAccepted
-from queuelabs.web import one_line
+from queuelabs.web import describe_failure, one_line
 
 router = APIRouter(
     prefix="/api/dead-letters",

@@ -9,7 +9,6 @@ same connection says whether a worker consumes the work queue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 
 import httpx
 from fastapi import APIRouter, Response, status
@@ -18,19 +17,9 @@ from app.api.deps import BrokerDep, DbDep, RedisDep
 from app.celery_app import WORK_QUEUE
 from app.core.config import settings
 from app.schemas import Health
-from queuelabs.web import one_line
+from queuelabs.web import health_of
 
 router = APIRouter(tags=["health"])
-
-
-async def _bounded(check: Awaitable[object], timeout: float) -> str:
-    try:
-        await asyncio.wait_for(check, timeout)
-        return "ok"
-    except TimeoutError:
-        return f"down: no answer within {timeout:g} s"
-    except Exception as exc:  # any failure of a probe means "down"; say why in one line
-        return f"down: {one_line(str(exc) or type(exc).__name__)}"
 
 
 async def check_downstream(timeout: float) -> None:
@@ -47,10 +36,10 @@ async def health(db: DbDep, redis: RedisDep, broker: BrokerDep, response: Respon
         consumers.update(await broker.consumers([WORK_QUEUE], limit))
 
     outcomes = await asyncio.gather(
-        _bounded(db.command("ping"), limit),
-        _bounded(redis.ping(), limit),
-        _bounded(count_consumers(), limit),
-        _bounded(check_downstream(limit), limit),
+        health_of(db.command("ping"), limit),
+        health_of(redis.ping(), limit),
+        health_of(count_consumers(), limit),
+        health_of(check_downstream(limit), limit),
     )
     services = dict(zip(("mongodb", "redis", "rabbitmq", "downstream"), outcomes, strict=True))
     if services["rabbitmq"] != "ok":

@@ -23,7 +23,7 @@ from app.celery_app import celery_app
 from app.core.config import settings
 from app.schemas import ErrorDetail, ProcessRequest, TaskAccepted, TaskStatus
 from app.tasks import charge
-from queuelabs.web import one_line
+from queuelabs.web import describe_failure, one_line
 
 router = APIRouter(
     prefix="/api/async",
@@ -126,11 +126,6 @@ async def submit_process(
     # STARTER
     # return await accept(broker, redis, response, body)  # the key is ignored: every repeat is a new task
     # END EXERCISE 4.5
-
-
-def describe_failure(error: Any) -> str:
-    """ "ValueError: ..." from the exception Celery stored, in one line, without server addresses."""
-    return one_line(f"{type(error).__name__}: {error}")
 
 
 @router.get(
