@@ -111,3 +111,16 @@ def test_the_fastapi_labs_share_settings_and_router_conventions():
             if relative:
                 problems.append(f"lab {lab}: absolute imports (from app...), not relative: {path.relative_to(app)}")
     assert not problems, problems
+
+
+def test_the_tuned_variant_stays_the_reference_plus_its_tuning():
+    """bench/tuned/app/ replaces some of the reference's modules: those that copy one must keep
+    every line of it but the few they replace, so a change to the reference reaches the variant."""
+    import difflib
+
+    tuned = LABS / "02-fastapi-celery" / "bench" / "tuned" / "app"
+    for name, replaced in (("main.py", 1), ("services.py", 3)):
+        reference = (LAB02 / name).read_text().splitlines()
+        variant = (tuned / name).read_text().splitlines()
+        removed = [line for line in difflib.ndiff(reference, variant) if line.startswith("- ")]
+        assert len(removed) <= replaced, f"bench/tuned/app/{name} no longer follows the reference: {removed}"

@@ -1,12 +1,9 @@
-"""TUNED VARIANT: the reference's main.py, plus gc.freeze() after start-up.
+"""TUNED VARIANT: the reference's main.py, plus gc.freeze() after start-up. The reference's docstring:
 
-The reference's docstring:
+The FastAPI application: `uvicorn app.main:app`.
 
-The lifespan opens the clients once per process (inside uvicorn's event
-loop, which AsyncMongoClient needs) and closes them on shutdown; routes get
-them through the typed dependencies of app/api/deps.py. Every client has a
-time limit on every call, so a server that is down or frozen costs a
-request about a second and a one-line 503 (app/api/errors.py), never a hang.
+The lifespan opens the clients once per process, inside uvicorn's event loop
+(which AsyncMongoClient needs); every one has a time limit on every call.
 """
 
 from __future__ import annotations
@@ -21,22 +18,20 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.api import errors
-from app.api.instance import InstanceHeader
 from app.api.main import routers
 from app.broker import Broker
 from app.celery_app import CeleryConfig
 from app.core.config import settings
 from app.db import async_database, make_async_client
+from queuelabs import web
 from queuelabs.offline_docs import serve_docs_offline
 
 
 def make_redis(url: str) -> Redis:
     """An async Redis client that gives up after DATABASE_TIMEOUT_SECONDS.
 
-    redis-py retries a failed command 10 times by default, timeouts included:
-    seconds of waiting for a server that is frozen. Here a command is retried
-    once, and only when the connection was refused or dropped (a pooled
-    connection left over from before a Redis restart), never after a timeout.
+    redis-py retries 10 times by default, timeouts included: seconds for a frozen
+    server. Here only a dropped connection (a Redis restart) is retried, once.
     """
     limit = settings.DATABASE_TIMEOUT_SECONDS
     return Redis.from_url(
@@ -69,18 +64,14 @@ async def lifespan(app: FastAPI):
         await mongo.close()
 
 
-app = FastAPI(
-    title="Queue Labs, lab 02: FastAPI + Celery",
-    description="Items on MongoDB; heavy work queued through RabbitMQ to Celery workers.",
-    lifespan=lifespan,
-)
+# No 307 from /api/items/ to /api/items: Starlette builds that redirect's Location from the Host
+# header, which any client can forge. A path with a slash too many is a 404.
+app = FastAPI(title=settings.PROJECT_NAME, lifespan=lifespan, redirect_slashes=False)
 serve_docs_offline(app)  # /docs and /redoc from local files: they work without internet
 for router in routers:
     app.include_router(router)
-app.add_middleware(errors.BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
-# Added last, so it runs first: every answer is named, the 413s above included.
-app.add_middleware(InstanceHeader, name=settings.INSTANCE_NAME)
-errors.install(app)
+web.install(app, max_body_bytes=settings.MAX_BODY_BYTES, instance_name=settings.INSTANCE_NAME)  # 413, 422, 501
+errors.install(app)  # 503s
 
 
 @app.get("/", include_in_schema=False)

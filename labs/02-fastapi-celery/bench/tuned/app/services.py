@@ -1,13 +1,11 @@
 """TUNED VARIANT: the reference's services.py, with the Redis records of concurrent submissions in one pipeline.
 
-Only remember_submission differs from solution/app/services.py.
+Only remember_submission differs from solution/app/services.py. The reference's docstring:
 
-The reference's docstring:
+The business logic: plain functions, no Celery and no FastAPI in sight.
 
-The web layer (app/api/routes) validates, records intent, enqueues and
-answers; the tasks (app/tasks.py) are thin wrappers that call these
-functions in a worker. Keeping the logic here means it can be called, and
-tested, without a broker or a web server.
+The routes validate, record intent, enqueue and answer; the tasks (app/tasks.py)
+call these in a worker. So the logic is tested without a broker or a web server.
 """
 
 from __future__ import annotations
@@ -98,18 +96,10 @@ def progress(current: int, total: int, message: str) -> dict[str, Any]:
     return {"current": current, "total": total, "percent": percent, "message": message}
 
 
-def process_data(
-    data: str,
-    iterations: int,
-    *,
-    step_seconds: float,
-    on_progress: ProgressCallback | None = None,
-) -> dict[str, Any]:
-    """Chew on `data` `iterations` times, reporting progress after each round.
+def process_data(data: str, iterations: int, *, step_seconds: float, on_progress: ProgressCallback | None = None):
+    """Chew on `data` `iterations` times, reporting progress after each round; a small, JSON-safe summary.
 
-    The work is a stand-in (a chain of hashes plus a sleep per round) for
-    anything slow: a report, an image, an import. It returns a small,
-    JSON-safe summary, never the bulk of the work.
+    The work is a stand-in (a chain of hashes and a sleep per round) for anything slow: a report, an import.
     """
     if not 1 <= iterations <= 1_000:
         raise ValueError(f"iterations must be between 1 and 1000, not {iterations}")
@@ -135,11 +125,7 @@ def process_data(
 
 
 def store_result(collection: Collection, task_id: str, result: dict[str, Any]) -> None:
-    """Keep the result of task `task_id` in MongoDB: ONE document per task id.
-
-    With acks_late a task can run twice (a worker dies before it acknowledges,
-    the broker redelivers). Storing must therefore be idempotent.
-    """
+    """Keep the result of task `task_id` in MongoDB, ONE document per task id: with acks_late it may run twice."""
     # BEGIN EXERCISE 2.5
     # Keyed by the task id: the first run inserts the document, a second run
     # finds it and only counts itself. $setOnInsert = "first write wins".
@@ -160,11 +146,7 @@ def store_result(collection: Collection, task_id: str, result: dict[str, Any]) -
 
 
 class EmailServiceUnavailable(Exception):
-    """The mail server could not be reached right now: worth retrying later.
-
-    A real client (smtplib, an email API) raises its own errors; wrap the
-    temporary ones in this, and let programming errors fail at once.
-    """
+    """The mail server could not be reached right now: worth retrying later (a bug is not: it fails at once)."""
 
 
 def send_welcome_email(outbox: Collection, message_id: str, email: str, name: str, *, seconds: float) -> dict[str, Any]:
