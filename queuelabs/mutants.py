@@ -6,8 +6,8 @@ A lab declares them in `checkpoints/mutants.toml`, next to the checkpoints:
     exercise = "2.4"
     name = "blocking AsyncResult in the async route"
     file = "app/api/routes/tasks.py"     # in the code folder
-    find = "state, info = await read_state(results, task_id)"
-    replace = "state, info = AsyncResult(task_id).state, AsyncResult(task_id).info"
+    find = "meta = await run_in_threadpool(celery_app.backend.get_task_meta, task_id)"
+    replace = "meta = celery_app.backend.get_task_meta(task_id)"
     expect = ["event loop"]              # words the failure message must contain
     checkpoint = "test_2_4_blocking_read.py"   # optional: the file that names it, run first
 
