@@ -191,6 +191,19 @@ class Learner:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+@pytest.fixture
+def learners(lan, tmp_path):
+    """Three laptops, one per namespace; `make leave` on each at the end stops its sender."""
+    laptops = [Learner(namespace, tmp_path / namespace) for namespace in lan["learners"]]
+    yield laptops
+    for laptop in laptops:
+        pid_file = laptop.run_dir / "pids/room-sender.pid"
+        sender = int(pid_file.read_text()) if pid_file.exists() else None
+        left = laptop.cli("leave")
+        assert left.returncode == 0, left.stdout + left.stderr
+        assert sender is None or not is_running(sender), "make leave left the sender running"
+
+
 def grade_all(learners: list[Learner]) -> list[float]:
     """Every learner runs `make check` at once, as in a room; the seconds each took."""
     started = time.monotonic()
@@ -242,8 +255,9 @@ def read_grid(devtools: str, url: str, ready, timeout: float = 90) -> dict:
 
 
 @pytest.mark.timeout(900)  # about 2 minutes on a quiet machine; a shared, loaded one takes far longer
-def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen_room(lan, room, chromium, tmp_path):
-    learners = [Learner(ns, tmp_path / ns) for ns in lan["learners"]]
+def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen_room(
+    lan, room, chromium, learners, tmp_path
+):
     bystander = Learner(lan["learners"][0], tmp_path / "bystander")  # the same laptop's work, not in the room
     names = ["Ada", "Grace", HOSTILE_NAME]
     for learner, name in zip(learners, names, strict=True):
