@@ -17,7 +17,7 @@ CODE ?= exercise
 STOP ?=
 NAME ?=
 
-.PHONY: help setup up down status logs demo test check hint progress starter \
+.PHONY: help setup up down doctor status logs demo test check hint progress starter \
         watch reset jump room join leave stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
 
 help: ## list the targets
@@ -39,6 +39,9 @@ up: setup ## start RabbitMQ, Redis and MongoDB (Docker if an engine answers, els
 
 down: setup ## stop everything the project started (lab processes and servers)
 	@$(QL) down
+
+doctor: setup ## at the door: Python, architecture, free ports, disk, packages offline, each service; one PASS/FAIL line each
+	@$(QL) doctor
 
 status: setup ## each service, whether it answers, and the URLs
 	@$(QL) status
@@ -64,7 +67,10 @@ start: setup ## start it again: make start NAME=redis, make start NAME=lab02-wor
 cluster: setup ## lab 05's ground: RabbitMQ cluster of 3, MongoDB replica set of 3, Redis + replica + 3 Sentinels (STOP=1)
 	@$(QL) cluster $(if $(STOP),--stop)
 
-.PHONY: scale
+manage: setup ## lab 03's manage.py with the lab's own database: make manage ARGS=createsuperuser (CODE=solution: the reference's)
+	@$(QL) manage $(ARGS) --code $(CODE)
+
+.PHONY: scale manage
 scale: setup ## nginx on :8080 before N API replicas + N workers: make scale LAB=02 API=3 WORKERS=3 (STOP=1; COMPARE=1 measures 1 vs 3)
 	@$(QL) scale $(or $(LAB),02) --api $(or $(API),3) --workers $(or $(WORKERS),3) $(if $(RATE),--rate $(RATE)) $(if $(STOP),--stop) $(if $(COMPARE),--compare) $(if $(USERS),--users $(USERS))
 

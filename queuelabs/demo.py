@@ -16,8 +16,7 @@ from . import demo_priority, stack
 from .errors import StackError
 from .labs import find_lab
 from .processes import http_status
-from .runner import start_lab, stop_lab
-from .settings import FLOWER_PORT
+from .runner import start_lab
 from .waiting import eventually
 
 console = Console()
@@ -28,14 +27,16 @@ TASKS = [("low", 4)] * 4 + [("high", 4)] * 2
 
 
 def _start_lab(lab, probe_path: str) -> str:
-    """Reuse the lab when it answers; else start its reference solution in the background."""
-    base = f"http://127.0.0.1:{lab.port}"
+    """Reuse the lab's reference when it answers; else start it in the background. It runs on its
+    own ports and data (settings.CORNERS), beside your own code's, which it never touches."""
+    base = lab.url("solution")
     if _answers(f"{base}{probe_path}"):
-        console.print(f"Lab {lab.id} already answers on {base}: using it")
+        console.print(f"Lab {lab.id}'s reference already answers on {base}: using it")
         return base
     start_lab(lab, "solution")
     console.print(
-        f"Lab {lab.id}'s reference solution is running (logs in .run/logs/; `make lab{lab.id}` swaps in your own code)"
+        f"Lab {lab.id}'s reference solution is running on {base} "
+        f"(logs: make logs NAME={lab.corner('solution').prefix}; `make lab{lab.id}` runs your code on {lab.url()})"
     )
     return base
 
@@ -153,11 +154,12 @@ def run_demo(batch: int = 0) -> int:
     console.print("\n6. The same contract, the Django way (lab 03): Django + DRF on gunicorn, the same queues")
     django = _show_django()
 
-    console.print("\n7. Look around (the stack keeps running):")
-    console.print("  lab 01 app           http://127.0.0.1:8001/docs")
+    console.print("\n7. Look around (the references keep running, each lab on its own ports and data):")
+    console.print(f"  lab 01 app           {find_lab('01').url('solution')}/docs")
+    console.print(f"  lab 02 API docs      {base}/docs")
     console.print(f"  lab 03 API docs      {django}/docs  (the admin: {django}/admin/)")
     console.print("  RabbitMQ management  http://127.0.0.1:15672  (guest / guest): Queues tab")
-    console.print(f"  Flower               http://127.0.0.1:{FLOWER_PORT}: Tasks tab")
+    console.print(f"  Flower (lab 02)      {lab.url('solution', 'flower')}: Tasks tab")
     if not batch:
         console.print("  To watch a queue fill and drain: `make demo BATCH=200`")
     console.print("\nNext: read labs/01-sync-vs-async/README.md, then `make check LAB=01`.")
@@ -168,8 +170,6 @@ def run_demo(batch: int = 0) -> int:
 def _show_django() -> str:
     """Lab 03's reference answers lab 02's requests the same way; returns its base URL."""
     lab = find_lab("03")
-    if not _answers(f"http://127.0.0.1:{lab.port}/health") and stop_lab(find_lab("02")):
-        console.print("Lab 02 stopped: labs 02 and 03 share queue names, task names and Flower's port: one at a time")
     base = _start_lab(lab, "/health")
     _wait_healthy(base, lab_id="03")
     table = Table(title=f"Lab 02's requests, answered by Django on {base}")

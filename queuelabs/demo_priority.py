@@ -11,7 +11,8 @@ import time
 import httpx
 from rich.console import Console
 
-from .settings import FLOWER_PORT, HOST, RABBITMQ_MANAGEMENT_PORT
+from .labs import find_lab
+from .settings import HOST, RABBITMQ_MANAGEMENT_PORT
 from .testing.isolation import rabbitmq_api
 
 console = Console()
@@ -72,9 +73,11 @@ def watch_a_batch(base: str, size: int) -> None:
     console.print(f"\n[bold]A batch of {size} small tasks[/] (1 step each, random priority). Open now:")
     console.print(
         f"  RabbitMQ  http://{HOST}:{RABBITMQ_MANAGEMENT_PORT}/#/queues  (guest / guest): queue `{QUEUE}`, "
-        "Ready climbs, then drains two at a time (vhost queuelabs-reference for the reference solution)"
+        "Ready climbs, then drains two at a time (vhost lab02-reference for the reference solution)"
     )
-    console.print(f"  Flower    http://{HOST}:{FLOWER_PORT}/broker : the same queue's depth; Tasks tab: each one")
+    console.print(
+        f"  Flower    {find_lab('02').url('solution', 'flower')}/broker : the same queue's depth; Tasks tab: each one"
+    )
     started = time.perf_counter()
     with httpx.Client(base_url=base, timeout=10) as client:
         for n in range(size):

@@ -160,7 +160,7 @@ def judge(lab: Lab, report: Path, exit_code: int, *, want: str) -> list[str]:
 
 
 def progress_of(lab: Lab) -> dict[str, str]:
-    """Each exercise: passed / failed / not started / not checked yet.
+    """Each exercise: passed / jumped (the reference, by `make jump`) / failed / not started / not checked yet.
 
     "not started" needs no check: the exercise's starter blocks are still as
     generated. Otherwise the last `make check` says, unless a file changed since."""
@@ -175,7 +175,8 @@ def progress_of(lab: Lab) -> dict[str, str]:
         if ex.id in fresh:
             result[ex.id] = "not started"
         elif ex.id in checked and not edited_since:
-            result[ex.id] = checked[ex.id]["status"]
+            # Filled by `make jump`, not your work: said apart.
+            result[ex.id] = "jumped" if checked[ex.id].get("jumped") else checked[ex.id]["status"]
         else:
             result[ex.id] = "not checked yet"
     return result
@@ -185,7 +186,8 @@ def record_solved(lab: Lab) -> None:
     """After `make jump`: the lab's exercise/ is the reference, which passes every checkpoint (CI proves it)."""
     PROGRESS_DIR.mkdir(parents=True, exist_ok=True)
     solved = {
-        ex.id: {"status": "passed", "tests": [], "why": "the reference solution (make jump)"} for ex in lab.exercises
+        ex.id: {"status": "passed", "tests": [], "why": "the reference solution (make jump)", "jumped": True}
+        for ex in lab.exercises
     }
     report_path(lab, "exercise").write_text(json.dumps(solved, indent=2))
 

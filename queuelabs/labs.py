@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import LabError
 from .manifest import Exercise, Manifest, Process, load_manifest
-from .settings import LABS_DIR
+from .settings import HOST, LABS_DIR, Corner, corner
 
 CODE_CHOICES = ("exercise", "solution")
 
@@ -78,10 +78,33 @@ class Lab:
     def checkpoints_dir(self) -> Path:
         return self.dir / "checkpoints"
 
+    # --- where it runs: your code and the reference side by side (settings.CORNERS) ----
+    def corner(self, code: str) -> Corner:
+        return corner(self.id, code)
+
+    def port_of(self, process: str, code: str) -> int | None:
+        """A process's port: as declared for your code, moved up by 100 for the reference."""
+        declared = self.processes[process].port
+        return self.corner(code).port(declared) if declared else None
+
+    def url(self, code: str = "exercise", process: str | None = None) -> str:
+        """Where a process answers (the API by default): http://127.0.0.1:8002 (yours), :8102 (the reference)."""
+        return f"http://{HOST}:{self.port_of(process or self.api_process, code)}"
+
+    def process_names_for(self, code: str) -> dict[str, str]:
+        """Process -> the name its pid file and log use: `api` -> `lab02-api` (yours), `lab02-ref-api`."""
+        prefix = self.corner(code).prefix
+        return {proc: f"{prefix}-{proc}" for proc in self.processes}
+
     @cached_property
     def process_names(self) -> dict[str, str]:
-        """Process -> the name its pid file and log use: `api` -> `lab02-api`."""
-        return {proc: f"lab{self.id}-{proc}" for proc in self.processes}
+        """Your code's process names: `api` -> `lab02-api`."""
+        return self.process_names_for("exercise")
+
+    @cached_property
+    def all_process_names(self) -> list[str]:
+        """Yours, then the reference's."""
+        return [*self.process_names.values(), *self.process_names_for("solution").values()]
 
     def code_dir(self, code: str) -> Path:
         """`exercise` (the learner's), `solution`, or a path to a folder."""

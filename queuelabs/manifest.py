@@ -33,6 +33,9 @@ class LabInfo(_Strict):
     needs: tuple[ServiceName, ...] = ()
     # The process that serves the lab's HTTP API (its port is the lab's port).
     api: NonEmpty
+    # Commands run to completion in the code folder, with the lab's environment, before its
+    # processes start (lab 03: Django's migrations, so no process writes a collection first).
+    prepare: tuple[NonEmpty, ...] = ()
 
 
 class Process(_Strict):

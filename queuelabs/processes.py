@@ -262,3 +262,25 @@ def tracked_names() -> list[str]:
     if not PID_DIR.exists():
         return []
     return sorted(p.stem for p in PID_DIR.glob("*.pid"))
+
+
+def listener_of(port: int) -> str:
+    """Who listens on a port, in words: one of the project's processes by its name, else the program and pid."""
+    try:
+        pid = next(
+            (
+                c.pid
+                for c in psutil.net_connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid
+            ),
+            None,
+        )
+        if pid is None:
+            return "another program (this user may not see which)"
+        family = {pid, *(parent.pid for parent in psutil.Process(pid).parents())}
+        for name in tracked_names():
+            if read_pid(name) in family:
+                return f"{name} (pid {read_pid(name)}, this project's: `make stop NAME={name}`)"
+        return f"{psutil.Process(pid).name()} (pid {pid})"
+    except (psutil.Error, OSError):
+        return "another program"

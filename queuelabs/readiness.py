@@ -42,8 +42,10 @@ def answers_http(port: int, timeout: float = 2.0) -> bool:
 def worker_answers(broker_url: str, hostname: str) -> bool:
     from celery import Celery
 
-    # (CELERY_BROKER_URL in the environment wins over broker=: in_this_container sets it.)
-    app = Celery(broker=broker_url)
+    app = Celery()
+    # Celery's broker_url prefers a CELERY_BROKER_URL in the environment (.env's, or another lab's
+    # vhost) over broker=; its read and write URLs, set here, come before both.
+    app.conf.update(broker_read_url=broker_url, broker_write_url=broker_url)
     try:
         return bool(app.control.ping(destination=[hostname], timeout=1.0))
     except Exception:  # the broker not answering yet is "not ready", not a crash

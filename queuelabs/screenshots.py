@@ -32,7 +32,6 @@ from .native import apt_install
 from .processes import port_open
 from .runner import start_lab
 from .settings import (
-    FLOWER_PORT,
     HOST,
     JUPYTER_PORT,
     LOCUST_PORT,
@@ -54,7 +53,7 @@ LOAD_SECONDS = 45  # before the first picture: the charts need a history
 
 LOCUST = f"http://{HOST}:{LOCUST_PORT}"
 RABBITMQ = f"http://{HOST}:{RABBITMQ_MANAGEMENT_PORT}"
-FLOWER = f"http://{HOST}:{FLOWER_PORT}"
+FLOWER = find_lab("02").url("solution", "flower")  # the reference's, which the pictures show
 JUPYTER = f"http://{HOST}:{JUPYTER_PORT}"
 
 
@@ -70,7 +69,7 @@ def shots(api: str) -> list[tuple[str, str]]:
         ("flower-broker.png", f"{FLOWER}/broker"),
         ("rabbitmq-queues.png", f"{RABBITMQ}/#/queues"),
         # Lab 01's Swagger UI: its assets are served locally, so it renders offline.
-        ("api-docs.png", f"http://{HOST}:{find_lab('01').port}/docs"),
+        ("api-docs.png", f"{find_lab('01').url('solution')}/docs"),
     ]
 
 
@@ -175,7 +174,7 @@ def main() -> int:
     lab = find_lab("02")
     start_lab(lab, "solution")
     start_lab(find_lab("01"), "solution")
-    api = f"http://{HOST}:{lab.port}"
+    api = lab.url("solution")
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"[screenshots] {BATCH} tasks queued, {USERS} Locust users, {LOAD_SECONDS} s of load first")
     fill_the_queue(api)

@@ -55,7 +55,6 @@ SERVICES: dict[str, Service] = {
 }
 
 RABBITMQ_MANAGEMENT_PORT = 15672
-FLOWER_PORT = 5555
 LOCUST_PORT = 8089
 JUPYTER_PORT = 8888
 
@@ -79,6 +78,66 @@ CLUSTER_MONGO_REPLICA_SET = "queuelabs-cluster"
 CLUSTER_REDIS_MASTER_NAME = "queuelabs"  # the name the Sentinels know the primary by
 
 
+@dataclass(frozen=True)
+class Corner:
+    """One lab's own corner of the shared servers, for one code (yours or the reference).
+
+    Two corners never share a RabbitMQ vhost (so no worker takes another lab's
+    tasks), a Redis database, a MongoDB database, a port or a process name: labs
+    01-04, each with your code and the reference, can all run at once.
+    """
+
+    lab_id: str
+    code: str  # exercise (your code) or solution (the reference)
+    vhost: str
+    redis_db: int
+    mongodb_db: str
+    port_offset: int  # added to every port lab.toml declares
+    prefix: str  # of process names (`lab02-ref-api`) and worker names (`lab02-ref-worker@host`)
+
+    def port(self, declared: int) -> int:
+        return declared + self.port_offset
+
+
+# Your code runs on the ports lab.toml declares (the lessons' 8002, Flower 5552...);
+# the reference on the same ports + 100 (8102, Flower 5652...). docs/maintainers.md shows this table.
+REFERENCE_PORT_OFFSET = 100
+CORNERS: dict[tuple[str, str], Corner] = {
+    (c.lab_id, c.code): c
+    for c in (
+        Corner("01", "exercise", "lab01", 1, "lab01", 0, "lab01"),
+        Corner("01", "solution", "lab01-reference", 5, "lab01_reference", REFERENCE_PORT_OFFSET, "lab01-ref"),
+        Corner("02", "exercise", "lab02", 2, "lab02", 0, "lab02"),
+        Corner("02", "solution", "lab02-reference", 6, "lab02_reference", REFERENCE_PORT_OFFSET, "lab02-ref"),
+        Corner("03", "exercise", "lab03", 3, "lab03", 0, "lab03"),
+        Corner("03", "solution", "lab03-reference", 7, "lab03_reference", REFERENCE_PORT_OFFSET, "lab03-ref"),
+        Corner("04", "exercise", "lab04", 4, "lab04", 0, "lab04"),
+        Corner("04", "solution", "lab04-reference", 8, "lab04_reference", REFERENCE_PORT_OFFSET, "lab04-ref"),
+    )
+}
+# Every vhost the labs use (in RABBITMQ_VHOSTS below, which `make up` and compose create).
+LAB_VHOSTS = tuple(corner.vhost for corner in CORNERS.values())
+
+
+def corner(lab_id: str, code: str) -> Corner:
+    """Where a lab's code runs. A code folder given as a path (--code PATH) runs in your corner;
+    a lab missing from the table (a maintainer's new one) gets a corner named after it."""
+    code = "solution" if code == "solution" else "exercise"
+    if (lab_id, code) in CORNERS:
+        return CORNERS[lab_id, code]
+    if code == "solution":
+        return Corner(
+            lab_id,
+            code,
+            f"lab{lab_id}-reference",
+            0,
+            f"lab{lab_id}_reference",
+            REFERENCE_PORT_OFFSET,
+            f"lab{lab_id}-ref",
+        )
+    return Corner(lab_id, code, f"lab{lab_id}", 0, f"lab{lab_id}", 0, f"lab{lab_id}")
+
+
 # The environment a learner's stack uses (also in .env.example).
 LOCAL_ENV = {
     "MONGODB_URL": SERVICES["mongodb"].url,
@@ -91,16 +150,14 @@ LOCAL_ENV = {
 # Checkpoints never touch a learner's data: their own database, Redis index
 # and RabbitMQ virtual host.
 TEST_VHOST = "queuelabs-test"
-# The reference solution, run natively (demo, CODE=solution, load tests) or in compose
-# (QUEUELABS_CODE=solution), gets its own vhost: its queues never clash with the learner's in `/`.
-REFERENCE_VHOST = "queuelabs-reference"
 
-# Every RabbitMQ virtual host the project uses besides `/`, declared once. Adding one is
+# Every RabbitMQ virtual host the project uses, declared once (each lab's two corners, above,
+# the checkpoints' and the room's). Adding one is
 # one line here: `make up` creates them through the management API (natively and with
 # Docker), and compose's RabbitMQ health check imports rabbitmq-definitions.json, which
 # `python -m queuelabs.definitions` writes from this list (tests/test_compose.py says when to).
 ROOM_VHOST = "queuelabs-room"  # the trainer's room, `make room` (queuelabs/room/)
-RABBITMQ_VHOSTS = (REFERENCE_VHOST, TEST_VHOST, ROOM_VHOST)
+RABBITMQ_VHOSTS = (*LAB_VHOSTS, TEST_VHOST, ROOM_VHOST)
 TEST_ENV = {
     "MONGODB_URL": SERVICES["mongodb"].url,
     "MONGODB_DB": "queuelabs_test",

@@ -14,12 +14,12 @@ import httpx
 import psutil
 import pytest
 
-from queuelabs import readiness, runner
+from queuelabs import readiness, runner, settings
 from queuelabs.errors import LabError
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.probes import services_down
 from queuelabs.processes import free_port, read_pid
-from queuelabs.settings import TEST_ENV
+from queuelabs.settings import TEST_ENV, Corner
 from queuelabs.stack import ensure_vhost
 from queuelabs.testing import contract
 from queuelabs.testing.isolation import delete_queues, rabbitmq_api
@@ -44,7 +44,9 @@ def lab_copy(tmp_path, run_dir, monkeypatch):
         shutil.copytree(source.solution_dir, folder / "exercise", ignore=shutil.ignore_patterns("__pycache__"))
         for name, value in {**TEST_ENV, **source.manifest.checkpoints.env}.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setenv("CELERY_BROKER_URL", TEST_ENV["CELERY_BROKER_URL"].rsplit("/", 1)[0] + f"/{RELOAD_VHOST}")
+        # The lab's corner (its vhost, Redis and MongoDB databases) on the test stack, never a learner's.
+        corner = Corner(lab_id, "exercise", RELOAD_VHOST, 15, TEST_ENV["MONGODB_DB"], 0, f"lab{lab_id}")
+        monkeypatch.setitem(settings.CORNERS, (lab_id, "exercise"), corner)
         delete_queues(source.manifest.checkpoints.queues, vhost=RELOAD_VHOST)
         copies.append(load_lab(folder))
         return copies[-1]
@@ -93,7 +95,10 @@ def test_a_save_reloads_the_api_and_restarts_the_worker(lab_copy):
             return bool(children) and children[0].pid != worker.pid
 
         wait_until(worker_restarted, timeout=30, what="watchfiles to restart the worker")
-        broker, name = runner.lab_env("exercise")["CELERY_BROKER_URL"], runner.worker_hostname(lab02, "worker")
+        broker, name = (
+            runner.lab_env(lab02, "exercise")["CELERY_BROKER_URL"],
+            runner.worker_hostname(lab02, "worker", "exercise"),
+        )
         wait_until(lambda: readiness.worker_answers(broker, name), timeout=30, what="the new worker to answer a ping")
         assert preview_of_a_report(http, "After the save") == "after the save"
     assert (read_pid("lab02-api"), read_pid("lab02-worker")) == (api_pid, watcher_pid), "the test restarted nothing"

@@ -5,6 +5,7 @@ The runner starts the toy lab's processes for real (tests/toylab/solution/toy/se
 on free ports, with its pid files and logs in a folder of the test's own.
 """
 
+import os
 import socket
 
 import psutil
@@ -41,19 +42,19 @@ def status() -> tuple[int, dict[str, str]]:
 
 def test_status_shows_a_crash_after_start_and_what_still_runs(toy_lab, capsys):
     runner.start_process(toy_lab, "serve", "solution")
-    runner.start_process(toy_lab, "crash-on-cue", "solution")  # the reference: no reloader
-    assert "lab99-crash-on-cue ready" in capsys.readouterr().out.replace("  ", " ")
-    serving = processes.read_pid("lab99-serve")
+    runner.start_process(toy_lab, "crash-on-cue", "solution")  # the reference (lab99-ref-...): no reloader
+    assert "lab99-ref-crash-on-cue ready" in capsys.readouterr().out.replace("  ", " ")
+    serving = processes.read_pid("lab99-ref-serve")
 
     (toy_lab.solution_dir / "crash-now").touch()  # it was ready; now it dies
-    wait_until(lambda: processes.read_pid("lab99-crash-on-cue") is None, timeout=15, what="the process to exit")
+    wait_until(lambda: processes.read_pid("lab99-ref-crash-on-cue") is None, timeout=15, what="the process to exit")
 
     exit_code, rows = status()
     assert exit_code == 0
-    assert "EXITED" in rows["lab99-crash-on-cue"]
-    assert "RuntimeError: the toy service lost its broker" in rows["lab99-crash-on-cue"]
-    assert "running" in rows["lab99-serve"] and f"pid {serving}" in rows["lab99-serve"]
-    assert "code solution/" in rows["lab99-serve"]
+    assert "EXITED" in rows["lab99-ref-crash-on-cue"]
+    assert "RuntimeError: the toy service lost its broker" in rows["lab99-ref-crash-on-cue"]
+    assert "running" in rows["lab99-ref-serve"] and f"pid {serving}" in rows["lab99-ref-serve"]
+    assert "code solution/" in rows["lab99-ref-serve"]
 
 
 def test_status_after_a_kill_9_shows_the_process_exited(toy_lab):
@@ -78,7 +79,7 @@ def test_make_lab_reports_a_crash_at_start_in_one_line_with_its_reason(toy_lab, 
     assert "RuntimeError: the toy service lost its database" in message
 
 
-def test_make_lab_reports_a_taken_port_in_one_line(toy_lab):
+def test_make_lab_reports_a_taken_port_in_one_line_and_starts_nothing(toy_lab):
     port = toy_lab.processes["serve"].port
     with socket.socket() as other_program:
         other_program.bind(("127.0.0.1", port))
@@ -87,8 +88,9 @@ def test_make_lab_reports_a_taken_port_in_one_line(toy_lab):
             runner.start_lab(toy_lab, "exercise")
     message = str(taken.value)
     assert "\n" not in message
-    assert f"port {port} is taken" in message
-    assert processes.read_pid("lab99-serve") is None
+    assert f"lab99-serve needs port {port}, held by " in message and f"(pid {os.getpid()})" in message, message
+    # All or none: the lab's other processes were not started either.
+    assert [name for name in toy_lab.process_names.values() if processes.read_pid(name)] == []
 
 
 def test_status_shows_your_code_crashed_under_its_reloader(toy_lab):

@@ -62,23 +62,27 @@ def hint(exercise_id: str, all_hints: bool) -> None:
         click.echo(f"\n(`make hint EX={ex.id}` again for the next one, ALL=1 for all)")
 
 
-MARKS = {"passed": "PASS", "failed": "FAIL", "not started": "TODO"}
+MARKS = {"passed": "PASS", "jumped": "PASS", "failed": "FAIL", "not started": "TODO"}
+SHOWN = {"jumped": "(jumped: the reference, put there by `make jump`)"}
 
 
 @click.command()
 def progress() -> None:
     """Every lab, every exercise: done or not."""
-    total = done = 0
+    total = done = jumped = 0
     width = max((len(ex.title) for lab in all_labs() for ex in lab.exercises), default=40) + 2
     for lab in all_labs():
         if not lab.exercises:
             continue
         click.echo(f"Lab {lab.id}: {lab.title}")
         for ex_id, status in gradebook.progress_of(lab).items():
-            click.echo(f"  {MARKS.get(status, ' ?? ')}  {ex_id:<5} {lab.exercise(ex_id).title:<{width}} {status}")
+            shown = SHOWN.get(status, status)
+            click.echo(f"  {MARKS.get(status, ' ?? ')}  {ex_id:<5} {lab.exercise(ex_id).title:<{width}} {shown}")
             total += 1
-            done += status == "passed"
-    click.echo(f"\n{done} of {total} exercises complete (from your last `make check LAB=NN` of each lab)")
+            done += status in ("passed", "jumped")
+            jumped += status == "jumped"
+    by_jump = f", {jumped} of them by `make jump`" if jumped else ""
+    click.echo(f"\n{done} of {total} exercises complete{by_jump} (from your last `make check LAB=NN` of each lab)")
 
 
 @click.command()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import click
 
 from .. import native, runner, stack
 from ..errors import LabError
 from ..labs import CODE_CHOICES, all_labs, find_lab
-from ..settings import FLOWER_PORT, SERVICES
+from ..processes import resolve
+from ..settings import SERVICES
 
 CODE_OPTION = click.option(
     "--code", default="exercise", show_default=True, help="exercise (yours) or solution (the reference)"
@@ -19,7 +22,8 @@ CODE_OPTION = click.option(
 @CODE_OPTION
 @click.option("--stop", is_flag=True, help="stop the lab's processes")
 def lab(lab_id: str, code: str, stop: bool) -> None:
-    """Start a lab's processes (API, worker...) in the background and wait until each is ready."""
+    """Start a lab's processes (API, worker...) in the background and wait until each is ready.
+    Your code and the reference run side by side, each on its own ports and data (STOP stops both)."""
     the_lab = find_lab(lab_id)
     if stop:
         stopped = runner.stop_lab(the_lab)
@@ -40,22 +44,24 @@ def lab(lab_id: str, code: str, stop: bool) -> None:
     click.echo(
         f"\nLab {the_lab.id} is running {who} ({the_lab.code_dir(code).relative_to(the_lab.dir.parent.parent)}):"
     )
-    click.echo(f"  API        http://127.0.0.1:{the_lab.port}/docs")
+    click.echo(f"  API        {the_lab.url(code)}/docs")
     if "flower" in the_lab.processes:
-        click.echo(f"  Flower     http://127.0.0.1:{FLOWER_PORT}")
+        click.echo(f"  Flower     {the_lab.url(code, 'flower')}")
+    corner = the_lab.corner(code)
     if "rabbitmq" in the_lab.needs:
-        vhost = f"vhost {runner.REFERENCE_VHOST}" if code == "solution" else "vhost /"
-        click.echo(f"  RabbitMQ   http://127.0.0.1:15672 (guest / guest), {vhost}")
-    click.echo(f"  Logs       make logs NAME=lab{the_lab.id}      Stop: make lab{the_lab.id} STOP=1")
+        click.echo(f"  RabbitMQ   http://127.0.0.1:15672 (guest / guest), vhost {corner.vhost}")
+    click.echo(f"  Data       MongoDB database {corner.mongodb_db}, Redis database {corner.redis_db}")
+    click.echo(f"  Logs       make logs NAME={corner.prefix}      Stop: make lab{the_lab.id} STOP=1")
 
 
 def _lab_process(name: str):
-    """`lab02-worker` -> (lab 02, "worker")."""
+    """`lab02-worker` -> (lab 02, "worker", "exercise"); `lab02-ref-worker` -> (..., "solution")."""
     for candidate in all_labs():
-        for process, process_name in candidate.process_names.items():
-            if process_name == name:
-                return candidate, process
-    names = [*SERVICES, *(n for lab in all_labs() for n in lab.process_names.values())]
+        for code in CODE_CHOICES:
+            for process, process_name in candidate.process_names_for(code).items():
+                if process_name == name:
+                    return candidate, process, code
+    names = [*SERVICES, *(n for lab in all_labs() for n in lab.all_process_names)]
     raise LabError(f"there is no service or process {name!r} (choose from: {', '.join(names)})")
 
 
@@ -81,8 +87,22 @@ def start(name: str, code: str) -> None:
     if name in SERVICES:
         stack.up([name])
         return
-    the_lab, process = _lab_process(name)
-    runner.start_process(the_lab, process, code)
+    the_lab, process, its_code = _lab_process(name)
+    # lab02-ref-worker is always the reference; lab02-worker runs CODE (a path runs in your corner).
+    runner.start_process(the_lab, process, "solution" if its_code == "solution" else code)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@CODE_OPTION
+def manage(args: tuple[str, ...], code: str) -> None:
+    """Lab 03's `manage.py ARGS` with the lab's own database (the one `make lab03` uses)."""
+    the_lab = find_lab("03")
+    if code not in CODE_CHOICES:
+        raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")
+    argv = resolve(["python", "manage.py", *(args or ("help",))])
+    done = subprocess.run(argv, cwd=the_lab.code_dir(code), env=runner.lab_env(the_lab, code))
+    raise SystemExit(done.returncode)
 
 
 @click.command("run-process", hidden=True)
@@ -120,4 +140,4 @@ def scale(
     click.echo(f"  Logs: make logs NAME=lab{the_lab.id}    Stop: make scale STOP=1")
 
 
-COMMANDS = [lab, stop, start, run_process, scale]
+COMMANDS = [lab, stop, start, manage, run_process, scale]

@@ -60,6 +60,10 @@ def backup(lab: Lab) -> Path:
 def reset(lab_id: str) -> None:
     """Put a lab's untouched starter back (your work is backed up first)."""
     lab = find_lab(lab_id)
+    if not starter.differences(lab):  # nothing of yours to save, nothing to put back
+        gradebook.clear_reports(lab)
+        click.echo(f"lab {lab.id}: exercise/ is already the untouched starter (nothing to back up)")
+        return
     saved = backup(lab)
     starter.write(lab)
     gradebook.clear_reports(lab)

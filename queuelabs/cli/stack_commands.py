@@ -9,12 +9,12 @@ import click
 
 from .. import cluster, stack
 from ..errors import StackError
-from ..labs import all_labs
-from ..processes import tracked_names
+from ..labs import CODE_CHOICES, all_labs
+from ..processes import read_pid, tracked_names
 from ..room.cli import status_lines as room_status_lines
 from ..runner import status_line, stop_process
 from ..scale.replicas import status_lines as scale_status_lines
-from ..settings import FLOWER_PORT, LOG_DIR, REPO_ROOT, SERVICES
+from ..settings import LOG_DIR, REPO_ROOT, SERVICES
 
 
 @click.command()
@@ -71,9 +71,23 @@ def print_status() -> None:
             click.echo(f"  {title:<27} {address:<42} {state}")
     click.echo("URLs:")
     click.echo("  RabbitMQ management  http://127.0.0.1:15672 (guest / guest)")
+    for line in running_lab_urls():
+        click.echo(line)
+
+
+def running_lab_urls() -> list[str]:
+    """The pages of the labs that run now (yours and the references'), nothing for a lab that does not."""
+    lines = []
     for lab in all_labs():
-        click.echo(f"  lab {lab.id} API           http://127.0.0.1:{lab.port}/docs")
-    click.echo(f"  Flower               http://127.0.0.1:{FLOWER_PORT}")
+        for code in CODE_CHOICES:
+            names = lab.process_names_for(code)
+            whose = "reference" if code == "solution" else "your code"
+            for process in (lab.api_process, "flower"):
+                if process in names and read_pid(names[process]):
+                    what = "API docs" if process == lab.api_process else "Flower"
+                    page = f"{lab.url(code, process)}{'/docs' if process == lab.api_process else ''}"
+                    lines.append(f"  lab {lab.id} {what:<8} {page:<28} ({whose})")
+    return lines or ["  no lab runs: `make lab02` starts yours, `make lab02 CODE=solution` the reference"]
 
 
 @click.command()
@@ -101,4 +115,12 @@ def compose(compose_args: tuple[str, ...]) -> None:
     raise SystemExit(subprocess.run([*stack.compose_command(), *compose_args], cwd=REPO_ROOT).returncode)
 
 
-COMMANDS = [up, down, status, cluster_command, logs, compose]
+@click.command()
+def doctor() -> None:
+    """Can this machine run the labs, offline? One PASS/FAIL line per requirement, then a summary."""
+    from ..doctor import run
+
+    raise SystemExit(run(say=click.echo))
+
+
+COMMANDS = [up, down, status, cluster_command, logs, compose, doctor]

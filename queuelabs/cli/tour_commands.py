@@ -25,26 +25,31 @@ def demo(batch: int) -> None:
 
 @contextlib.contextmanager
 def lab_answering(lab: Lab, host: str | None):
-    """Use the lab that already answers; else run its reference solution just for this."""
-    if host or http_status(f"http://127.0.0.1:{lab.port}/") is not None:
-        yield
+    """Yields the base URL to load: the one given, else your code's API if it runs, else the
+    reference's (started just for this run when it does not run yet)."""
+    if host:
+        yield host
         return
+    for code in ("exercise", "solution"):
+        if http_status(f"{lab.url(code)}/") is not None:
+            yield lab.url(code)
+            return
     click.echo(
-        f"Nothing answers on 127.0.0.1:{lab.port}: starting lab {lab.id}'s reference solution for this run "
-        f"(run `make lab{lab.id}` first to load-test your own code)"
+        f"Nothing answers on {lab.url('exercise')} (your code) or {lab.url('solution')} (the reference): "
+        f"starting lab {lab.id}'s reference for this run (run `make lab{lab.id}` first to load-test your own code)"
     )
     started = []
     try:
         started = runner.start_lab(lab, "solution")
-        yield
+        yield lab.url("solution")
     finally:
         for name in started:
             runner.stop_process(name)
         if started and lab.manifest.checkpoints.queues:
-            # Tasks the load left queued would be run by the next lab's worker (same
-            # vhost, same task names) and skew its figures: this run made them, it drops them.
+            # Tasks the load left queued would be run by the reference's next start and
+            # skew its figures: this run made them, it drops them.
             with contextlib.suppress(httpx.HTTPError):
-                purge_queues(lab.manifest.checkpoints.queues, vhost=runner.REFERENCE_VHOST)
+                purge_queues(lab.manifest.checkpoints.queues, vhost=lab.corner("solution").vhost)
 
 
 @click.command()
@@ -62,8 +67,8 @@ def loadtest(lab_id: str, users: int | None, rate: int | None, seconds: int | No
         answering = functools.partial(lab_answering, host=None)
         raise SystemExit(run_comparison(labs, users=users, spawn_rate=rate, seconds=seconds, answering=answering))
     lab = find_lab(lab_id)
-    with lab_answering(lab, host):
-        raise SystemExit(run_loadtest(lab, users=users, spawn_rate=rate, seconds=seconds, host=host))
+    with lab_answering(lab, host) as url:
+        raise SystemExit(run_loadtest(lab, users=users, spawn_rate=rate, seconds=seconds, host=url))
 
 
 @click.command()
@@ -74,8 +79,8 @@ def locust(lab_id: str, host: str | None) -> None:
     from ..loadtest import open_web_ui
 
     lab = find_lab(lab_id)
-    with lab_answering(lab, host):
-        raise SystemExit(open_web_ui(lab, host))
+    with lab_answering(lab, host) as url:
+        raise SystemExit(open_web_ui(lab, url))
 
 
 COMMANDS = [demo, loadtest, locust]

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import psutil
 
-from .. import runner
 from ..labs import Lab
 from ..loadtest import REPORTS_DIR, run_locust, scenario_of
 from ..locust_report import HTTP_METHODS, Row, read_round_trips, read_stats
@@ -54,7 +53,7 @@ def _row(rows: list[Row], method: str, name: str) -> Row | None:
 
 def measure(lab: Lab, api: int, workers: int, out: Path, env: dict[str, str], users: int) -> Measured:
     setup = replicas.start(lab, api, workers, rate=RATE_LIMIT, quiet=True)
-    purge_queues(lab.manifest.checkpoints.queues, vhost=runner.REFERENCE_VHOST)
+    purge_queues(lab.manifest.checkpoints.queues, vhost=lab.corner("solution").vhost)
     prefix = out / f"api{api}-workers{workers}"
     psutil.cpu_percent(interval=None)  # starts the CPU clock
     run_locust(

@@ -95,7 +95,7 @@ def _ready(lab: Lab, replica: Replica, env: dict[str, str]) -> bool:
         raise LabError(f"{replica.name} exited during start-up: {runner.last_error(replica.name)}")
     if replica.port:
         return http_status(f"http://127.0.0.1:{replica.port}/", timeout=2) is not None
-    hostname = runner.worker_hostname(lab, replica.process, replica.number)
+    hostname = runner.worker_hostname(lab, replica.process, "solution", replica.number)
     return readiness.worker_answers(env["CELERY_BROKER_URL"], hostname)
 
 
@@ -157,7 +157,7 @@ def start(
             where = (
                 f"127.0.0.1:{replica.port}"
                 if replica.port
-                else runner.worker_hostname(lab, replica.process, replica.number)
+                else runner.worker_hostname(lab, replica.process, "solution", replica.number)
             )
             print(f"{replica.name:<22} {'started' if replica in started else 'kept':<8} {where}")
     return setup
