@@ -12,7 +12,7 @@ from . import native, probes, rabbitmq_definitions
 from .errors import StackError
 from .native import say
 from .processes import VENV_BIN, read_pid
-from .settings import LAB_VHOSTS, RABBITMQ_MANAGEMENT_PORT, REPO_ROOT, SERVICES, TEST_VHOST
+from .settings import RABBITMQ_MANAGEMENT_PORT, REPO_ROOT, SERVICES, TEST_VHOST
 
 __all__ = ["StackError", "down", "mode", "status_rows", "up"]
 
