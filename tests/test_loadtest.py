@@ -88,13 +88,16 @@ def test_lab04_loses_no_task_while_the_payment_service_fails(run_solution, monke
 
 
 def test_lab02_and_lab03_under_the_same_load_compared(fastapi_and_django, capsys):
-    """`make loadtest LAB=02,03`: the same scenario on FastAPI and Django, one table, zero failures on both."""
+    """`make loadtest LAB=02,03`: the same scenario on FastAPI and Django at the same time, after a
+    warm-up that is not reported, one table, zero failures on both."""
     labs = [find_lab("02"), find_lab("03")]
-    rc = run_comparison(labs, users=8, spawn_rate=8, seconds=8, hosts=fastapi_and_django)
+    rc = run_comparison(labs, users=8, spawn_rate=8, seconds=10, hosts=fastapi_and_django, warm_up=5)
     printed = capsys.readouterr().out
     assert rc == 0, f"the comparison saw failed requests:\n{printed[-3000:]}"
     report = max(REPORTS_DIR.glob("compare-lab02-lab03-*"), key=lambda p: p.stat().st_mtime)
     for lab_id in ("02", "03"):
         total = next(r for r in read_stats(report / f"lab{lab_id}_stats.csv") if r.is_total)
-        assert total.requests > 30 and total.failures == 0, (lab_id, total)
+        # (A busy machine starves two Locust runs at once: a floor that proves both ran, not a rate.)
+        assert total.requests >= 10 and total.failures == 0, (lab_id, total)
+        assert not (report / f"warm-up-lab{lab_id}_stats.csv").samefile(report / f"lab{lab_id}_stats.csv")
     assert "lab 03 / lab 02" in printed, printed[-3000:]
