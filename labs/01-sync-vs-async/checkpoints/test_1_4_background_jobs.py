@@ -1,30 +1,25 @@
 """Exercise 1.4: 202 with a job id, a status endpoint, and jobs that die with the process."""
 
-import time
-
 import httpx
 import pytest
 
-from queuelabs.testing.checks import check_response, wait_for
+from queuelabs.testing.checks import check_response, patience, wait_for
 
-JOB_SECONDS = 1.0
+JOB_SECONDS = patience(1.0)  # long enough to still be running when its 202 has been read
 
 
 def submit(base_url: str) -> str:
-    started = time.perf_counter()
-    response = check_response(httpx.post(f"{base_url}/jobs", params={"seconds": JOB_SECONDS}, timeout=10), expected=202)
-    answered_in = time.perf_counter() - started
+    response = check_response(
+        httpx.post(f"{base_url}/jobs", params={"seconds": JOB_SECONDS}, timeout=patience(10)), expected=202
+    )
     body = response.json()
     assert body.get("job_id"), f"POST /jobs must answer with a job_id: {body}"
     assert body.get("status") == "PENDING", f"a new job is PENDING: {body}"
-    assert answered_in < JOB_SECONDS / 2, (
-        f"POST /jobs took {answered_in:.2f} s for a {JOB_SECONDS:g} s job: answer first, work afterwards"
-    )
     return body["job_id"]
 
 
 def status(base_url: str, job_id: str) -> httpx.Response:
-    return httpx.get(f"{base_url}/jobs/{job_id}", timeout=10)
+    return httpx.get(f"{base_url}/jobs/{job_id}", timeout=patience(10))
 
 
 @pytest.mark.exercise("1.4")
@@ -33,7 +28,10 @@ def test_job_runs_after_202(app_server):
     job_id = submit(app_server.url)
 
     first = check_response(status(app_server.url, job_id), expected=200).json()
-    assert first["status"] in ("PENDING", "RUNNING"), f"the job cannot be done yet: {first}"
+    assert first["status"] in ("PENDING", "RUNNING"), (
+        f"the {JOB_SECONDS:g} s job was already {first['status']} right after POST /jobs answered: answer first, "
+        "work afterwards (background_tasks.add_task runs it once the 202 has gone out)"
+    )
 
     done = wait_for(
         lambda: (body := status(app_server.url, job_id).json())["status"] == "DONE" and body,
