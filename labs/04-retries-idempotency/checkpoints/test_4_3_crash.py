@@ -7,7 +7,12 @@ from queuelabs.testing.checks import patience
 from queuelabs.waiting import wait_until
 
 
-def handled_the_lost_task(charges, task_ids: list[str]) -> bool:
+def handled_the_lost_task(charges, task_ids: list[str], worker_log, processes: int) -> bool:
+    """The worker gave the lost task back (it ran again) or failed it, AND RabbitMQ has heard: the
+    slot it freed was filled with a new delivery (one more 'received' than the pool's processes).
+    A reject or ack still in the worker's socket would be lost with it when it is killed."""
+    if worker_log.read_text(errors="replace").count("] received") <= processes:
+        return False
     for task_id in task_ids:
         body = charges.status(task_id)
         if body["status"] == "FAILURE" or any(a.get("redelivered") for a in body.get("history", [])):
@@ -29,7 +34,7 @@ def test_kill_9_of_a_child_then_the_parent_loses_nothing(charges, lab_worker, do
     # again, redelivered) or, without task_reject_on_worker_lost, acknowledged it and stored a
     # FAILURE. Killed any sooner, the worker would hand back that message whatever the setting.
     wait_until(
-        lambda: handled_the_lost_task(charges, task_ids),
+        lambda: handled_the_lost_task(charges, task_ids, lab_worker.proc.log_path, processes=2),
         timeout=60,
         interval=0.1,
         what="the worker to hand back or fail the task of its killed pool process",
