@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .checks import fail_if_not_started
+from .checks import fail_if_not_started, patience
 
 
 @dataclass
@@ -113,13 +113,13 @@ async def measure(
     probes: int = 15,
     interval: float = 0.03,
     settle: float = 0.15,
-    timeout: float = 60.0,
+    timeout: float = 60.0,  # scaled by patience() below
     measure_idle: bool = True,
 ) -> Measurement:
     """Idle, then loaded, latency of `cheap_path` while `n_slow` x `slow_path` run."""
     result = Measurement(slow_path)
     limits = httpx.Limits(max_connections=n_slow + probes + 4, max_keepalive_connections=n_slow + probes + 4)
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=patience(timeout), limits=limits) as client:
         for _ in range(3):  # warm up: open a connection, let the server settle
             await client.get(cheap_path)
         if measure_idle:

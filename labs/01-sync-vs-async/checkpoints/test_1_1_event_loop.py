@@ -12,7 +12,7 @@ N_SLOW = 3
 
 
 @pytest.mark.exercise("1.1")
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(patience(60))
 def test_awaited_sleep_keeps_ping_fast(app_server):
     fixed = timing.run(app_server.url, f"/report/sleep/fixed?seconds={SECONDS}", n_slow=N_SLOW)
     assert_responsive_while_slow(fixed)

@@ -26,7 +26,7 @@ def loop_turns_for(base_url: str, seconds: float) -> int:
 
 
 @pytest.mark.exercise("1.3")
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(patience(60))
 def test_process_pool_keeps_ping_fast(app_server):
     n = loop_turns_for(app_server.url, patience(TARGET_SECONDS))  # longer than the probes, busy or not
     fixed = timing.run(app_server.url, f"/report/cpu/fixed?n={n}", n_slow=N_SLOW)

@@ -23,7 +23,7 @@ def status(base_url: str, job_id: str) -> httpx.Response:
 
 
 @pytest.mark.exercise("1.4")
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(patience(60))
 def test_job_runs_after_202(app_server):
     job_id = submit(app_server.url)
 
@@ -45,7 +45,7 @@ def test_job_runs_after_202(app_server):
 
 
 @pytest.mark.exercise("1.4")
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(patience(90))
 def test_restart_loses_the_job(start_lab_process, stack):
     """In-process background work lives in the server's memory: a restart forgets it."""
     server = start_lab_process("app")
