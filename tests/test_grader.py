@@ -1,6 +1,7 @@
 """The grader plugin, run for real in a pytest subprocess on the toy lab."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -244,3 +245,25 @@ def test_make_status_says_how_to_clear_a_precondition_failed():
     advice = crash_advice("lab02-worker", error)
     assert "DELETE http://127.0.0.1:15672/api/queues/%2F/reports" in advice and "save" not in advice
     assert "save" in crash_advice("lab02-worker", "NameError: name 'x' is not defined")
+
+
+HOLD = """
+import sys, time
+from queuelabs.testing.isolation import hold_the_test_stack
+hold_the_test_stack()
+print("holding", flush=True)
+time.sleep(float(sys.argv[1]))
+"""
+
+
+def test_a_second_grading_run_waits_for_the_first_and_says_whose_it_is(tmp_path):
+    """make watch and make check at once: one holds the test stack, the other waits its turn."""
+    env = {**os.environ, "QUEUELABS_RUN_DIR": str(tmp_path)}
+    env.pop("QUEUELABS_TEST_STACK_HELD", None)
+    first = subprocess.Popen([sys.executable, "-c", HOLD, "3"], env=env, stdout=subprocess.PIPE, text=True)
+    assert first.stdout.readline().strip() == "holding"
+    second = subprocess.run([sys.executable, "-c", HOLD, "0"], env=env, capture_output=True, text=True, timeout=60)
+    first.wait(timeout=30)
+    assert second.stdout.strip() == "holding", second.stderr
+    waited = second.stderr.strip().splitlines()
+    assert len(waited) == 1 and waited[0].startswith(f"waiting for the grading run of pid {first.pid}"), waited
