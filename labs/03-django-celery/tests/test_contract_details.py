@@ -43,8 +43,8 @@ def test_a_failure_names_the_error_but_no_server_address(api, django_ready):
 
     # A task that failed with a message holding a server address, as a driver's error would.
     task_id = str(uuid.uuid4())
+    services.record_intent(task_id, process_report.name, {"data": "x", "iterations": 1}, None)
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    client.set(services.submission_key(task_id), process_report.name, ex=600)
     failure = {
         "exc_type": "ServerSelectionTimeoutError",
         "exc_message": ["mongodb.internal:27017: [Errno 111] Connection refused"],

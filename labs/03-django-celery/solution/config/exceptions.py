@@ -49,10 +49,19 @@ def _down(service: str, exc: BaseException) -> Response:
 
 
 def _service_down(exc: BaseException) -> Response | None:
+    from jobs.publisher import BrokerUnavailable
+
+    if isinstance(exc, BrokerUnavailable) and not isinstance(exc.__cause__, amqp.exceptions.PreconditionFailed):
+        return _down("RabbitMQ", exc)
+    exc = exc.__cause__ if isinstance(exc, BrokerUnavailable) else exc
     if isinstance(exc, pymongo.errors.ConnectionFailure | pymongo.errors.ServerSelectionTimeoutError):
         return _down("MongoDB", exc)
     if isinstance(exc, DatabaseError) and isinstance(exc.__cause__, pymongo.errors.ConnectionFailure):
         return _down("MongoDB", exc.__cause__)
+    if isinstance(exc, DatabaseError) and _transient(exc.__cause__):
+        # Two transactions wrote the same thing at once (first writes to a new collection):
+        # MongoDB's advice is to run it again, and so is ours.
+        return Response({"detail": "MongoDB refused a conflicting write: send the request again"}, status=503)
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         return _down("Redis", exc)
     if isinstance(exc, amqp.exceptions.PreconditionFailed):
@@ -64,6 +73,10 @@ def _service_down(exc: BaseException) -> Response | None:
     if isinstance(exc, kombu.exceptions.OperationalError | amqp.exceptions.ConnectionError | TimeoutError):
         return _down("RabbitMQ", exc)
     return None
+
+
+def _transient(error: BaseException | None) -> bool:
+    return isinstance(error, pymongo.errors.PyMongoError) and error.has_error_label("TransientTransactionError")
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

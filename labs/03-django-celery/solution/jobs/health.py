@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs import services
+from config.exceptions import one_line
 from jobs.serializers import HealthSerializer
 
 _checks = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
@@ -29,7 +29,9 @@ def check_mongodb() -> None:
 
 
 def check_redis() -> None:
-    services.redis_client().ping()
+    from config.celery_app import app
+
+    app.backend.client.ping()  # the result backend's own client: the Redis the tasks report to
 
 
 def check_rabbitmq() -> None:
@@ -56,8 +58,7 @@ def _outcome(future, limit: float) -> str:
     exc = future.exception()
     if exc is None:
         return "ok"
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"down: {reason[:200]}"
+    return f"down: {one_line(str(exc) or type(exc).__name__)}"  # without server addresses
 
 
 class Health(APIView):

@@ -5,6 +5,8 @@ Limits are the same as lab 02's schemas.py, so both APIs refuse the same input.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from rest_framework import serializers
@@ -13,43 +15,57 @@ from jobs.models import Digest, Item
 
 MAX_DATA_LENGTH = 10_000
 MAX_ITERATIONS = 1_000
+# The result lists one processed item per iteration (each about as long as
+# `data`): bounded, so one task never writes megabytes to Redis and MongoDB.
+MAX_RESULT_CHARACTERS = 1_000_000
 PRIORITIES = ("low", "normal", "high")
 
-# What MongoDB (BSON) cannot store is bad input, refused here with a 400,
-# before it reaches the driver where it would be a 500.
+# What MongoDB (BSON) or a JSON answer cannot hold is bad input, refused here
+# with a 400 before it is stored: stored, it would break every page that lists
+# it. The same limits as lab 02's schemas.py, so both APIs refuse the same input.
 INT64 = (-(2**63), 2**63 - 1)
 MAX_METADATA_DEPTH = 10
+MAX_METADATA_BYTES = 16 * 1024  # metadata as JSON: a page of 100 items stays small
 
 
 def storable_text(value: str) -> str:
-    """UTF-8 encodable (no lone surrogates such as "\\ud800") and without NUL characters."""
+    """UTF-8 encodable: no lone surrogate such as "\\ud800" (half a character)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise serializers.ValidationError("text must be valid Unicode (no lone surrogates)") from None
-    if "\x00" in value:
-        raise serializers.ValidationError("text must not contain NUL characters")
     return value
+
+
+def storable_key(key: str) -> None:
+    storable_text(key)
+    if "\x00" in key or key.startswith("$") or "." in key:
+        raise serializers.ValidationError(f"metadata key {key[:40]!r}: no NUL, no '$' at the start, no '.'")
 
 
 def check_json_for_mongodb(value: Any, depth: int = 0) -> None:
     if depth > MAX_METADATA_DEPTH:
         raise serializers.ValidationError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return
-    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+    if isinstance(value, float) and not math.isfinite(value):
+        # json reads 1e400 as inf: MongoDB would store it, no JSON answer could carry it.
+        raise serializers.ValidationError("metadata holds a number JSON cannot carry (NaN, Infinity, 1e400)")
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
         raise serializers.ValidationError("metadata holds an integer larger than MongoDB's 64 bits")
     if isinstance(value, str):
         storable_text(value)
     elif isinstance(value, dict):
         for key, child in value.items():
-            storable_text(key)
-            if key.startswith("$") or "." in key:
-                raise serializers.ValidationError(f"metadata key {key[:40]!r}: no '$' at the start, no '.'")
+            storable_key(key)
             check_json_for_mongodb(child, depth + 1)
     elif isinstance(value, list):
         for child in value:
             check_json_for_mongodb(child, depth + 1)
+
+
+def check_metadata_size(value: dict[str, Any]) -> None:
+    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise serializers.ValidationError(f"metadata is {size} bytes as JSON, over the limit of {MAX_METADATA_BYTES}")
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -64,7 +80,8 @@ class ItemSerializer(serializers.ModelSerializer):
     metadata = serializers.DictField(required=False, default=dict)
 
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
-        check_json_for_mongodb(value)
+        check_json_for_mongodb(value)  # first: a lone surrogate would break json.dumps
+        check_metadata_size(value)
         return value
 
     # STARTER
@@ -87,6 +104,14 @@ class ProcessRequestSerializer(serializers.Serializer):
     )
     iterations = serializers.IntegerField(min_value=1, max_value=MAX_ITERATIONS, default=10)
     priority = serializers.ChoiceField(choices=PRIORITIES, default="normal")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs["data"]) * attrs["iterations"] > MAX_RESULT_CHARACTERS:
+            raise serializers.ValidationError(
+                f"data of {len(attrs['data'])} characters x {attrs['iterations']} iterations is over "
+                f"{MAX_RESULT_CHARACTERS} characters of result: send less data or fewer iterations"
+            )
+        return attrs
 
 
 class WelcomeEmailSerializer(serializers.Serializer):

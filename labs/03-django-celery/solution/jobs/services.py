@@ -9,60 +9,48 @@ database layer here, as anywhere in a Django project.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-import redis
-from django.conf import settings
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError
 from django.db.models import F
 
 from jobs.models import Digest, Submission, TaskResult
+
+logger = logging.getLogger(__name__)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-# --- which task ids were submitted ------------------------------------------------
+# --- what was asked for ----------------------------------------------------------
 #
 # Celery cannot tell "queued, not started yet" from "never heard of it": the
 # result backend answers PENDING for any id at all. So the API writes down each
-# id it submits (in Redis, next to the results, with the same lifetime) and the
-# status view answers 404 for the others.
-
-
-@lru_cache
-def redis_client() -> redis.Redis:
-    """One client per process, thread-safe (a connection pool), with time limits."""
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, decode_responses=True, retry_on_timeout=False
-    )
-
-
-def submission_key(task_id: str) -> str:
-    return f"queuelabs:lab03:submitted:{task_id}"
-
-
-def remember_submission(task_id: str, task_name: str) -> None:
-    redis_client().set(submission_key(task_id), task_name, ex=settings.RESULT_TTL_SECONDS)
-
-
-def forget_submission(task_id: str) -> None:
-    redis_client().delete(submission_key(task_id))
-
-
-def was_submitted(task_id: str) -> bool:
-    return bool(redis_client().exists(submission_key(task_id)))
+# submission (its intent, in MongoDB) before publishing it, and the status view
+# answers 404 for an id it has no record of.
 
 
 def record_intent(task_id: str, task_name: str, arguments: dict[str, Any], priority: int | None) -> Submission:
     """The durable record of what was asked (MongoDB, shown in the admin)."""
     return Submission.objects.create(task_id=task_id, task_name=task_name, arguments=arguments, priority=priority)
+
+
+def forget_intent(task_id: str) -> None:
+    """RabbitMQ refused the task: remove its record, so nothing is left behind and its status is 404."""
+    try:
+        Submission.objects.filter(task_id=task_id).delete()
+    except DatabaseError:  # MongoDB failing too: the record stays, and its status reads PENDING
+        logger.warning("could not remove the intent of refused task %s", task_id, exc_info=True)
+
+
+def was_submitted(task_id: str) -> bool:
+    return Submission.objects.filter(task_id=task_id).exists()
 
 
 # --- the heavy work ----------------------------------------------------------------

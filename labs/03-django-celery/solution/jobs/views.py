@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from config.exceptions import one_line
 from jobs import services
 from jobs.models import Digest, Item
-from jobs.publisher import publish
+from jobs.publisher import BrokerUnavailable, publish
 from jobs.serializers import (
     DigestSerializer,
     ItemSerializer,
@@ -38,7 +38,6 @@ from jobs.serializers import (
     WelcomeEmailSerializer,
 )
 from jobs.tasks import process_report, send_welcome_email
-from jobs.transactions import atomically
 
 # --- items: ordinary, fast CRUD ------------------------------------------------------
 
@@ -76,22 +75,21 @@ class ItemDetail(APIView):
 # --- background work -----------------------------------------------------------------
 
 
-def enqueue(
-    request: Request, task: Task, *, kwargs: dict[str, Any], priority: int | None = None, what: str
-) -> Response:
+def enqueue(task: Task, *, kwargs: dict[str, Any], priority: int | None = None, what: str) -> Response:
     """Persist the intent, publish once it is committed, answer 202 + Location at once."""
     # BEGIN EXERCISE 3.3
     task_id = str(uuid4())
-
-    def write_then_publish() -> None:
-        services.record_intent(task_id, task.name, kwargs, priority)
-        # Runs AFTER the transaction commits: the task is published only once
-        # its record is safely written.
-        transaction.on_commit(lambda: publish(task, task_id, kwargs, priority))
-
-    # A real MongoDB transaction (django_mongodb_backend's atomic(), not Django's,
-    # which does nothing here), run again if MongoDB refuses it as a transient conflict.
-    atomically(write_then_publish)
+    try:
+        # A real MongoDB transaction: django_mongodb_backend's atomic(), not Django's
+        # (which does nothing on this backend).
+        with transaction.atomic():
+            services.record_intent(task_id, task.name, kwargs, priority)
+            # Runs AFTER the commit: a task is never published for a record that was
+            # rolled back, and no transaction stays open while RabbitMQ is slow.
+            transaction.on_commit(lambda: publish(task, task_id, kwargs, priority))
+    except BrokerUnavailable:
+        services.forget_intent(task_id)  # refused: leave nothing behind (503, then 404 for its status)
+        raise
     # The Location is a path (/api/async/status/<id>): never built from the
     # request's Host header, which any client can forge.
     location = reverse("task-status", args=[task_id])
@@ -108,7 +106,6 @@ class ProcessSubmit(APIView):
         body.is_valid(raise_exception=True)
         data, iterations = body.validated_data["data"], body.validated_data["iterations"]
         return enqueue(
-            request,
             process_report,
             kwargs={"data": data, "iterations": iterations},
             priority=settings.PRIORITY_LEVELS[body.validated_data["priority"]],
@@ -164,9 +161,7 @@ class WelcomeEmail(APIView):
         body = WelcomeEmailSerializer(data=given)
         body.is_valid(raise_exception=True)
         email, name = body.validated_data["email"], body.validated_data["name"]
-        return enqueue(
-            request, send_welcome_email, kwargs={"email": email, "name": name}, what=f"Welcome email to {email}"
-        )
+        return enqueue(send_welcome_email, kwargs={"email": email, "name": name}, what=f"Welcome email to {email}")
 
 
 class LatestDigest(APIView):
