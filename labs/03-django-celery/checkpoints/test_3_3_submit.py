@@ -56,6 +56,9 @@ def test_the_intent_is_written_before_the_answer(api, worker):
     )
 
 
+REFUSED = "refused while RabbitMQ was frozen"
+
+
 def longest_open_transaction(mongo) -> float:
     """Seconds the oldest MongoDB transaction still open has been open (0 when none is)."""
     ops = mongo.admin.aggregate(
@@ -74,7 +77,7 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
         start = time.monotonic()
         try:
             with httpx.Client(timeout=15) as http:
-                box["response"] = http.post(f"{api}/api/async/process", json={"data": "x", "iterations": 1})
+                box["response"] = http.post(f"{api}/api/async/process", json={"data": REFUSED, "iterations": 1})
         except httpx.TimeoutException:
             box["response"] = None
         box["took"] = time.monotonic() - start
@@ -95,6 +98,7 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
         # A transaction commits in milliseconds; one open for 0.5 s waits for RabbitMQ.
         held_open = eventually(lambda: longest_open_transaction(mongo) > 0.5, timeout=1.5, interval=0.1)
         thread.join(20)
+        left_behind = mongo[os.environ["MONGODB_DB"]]["jobs_submission"].count_documents({"arguments.data": REFUSED})
     response = box.get("response")
     assert response is not None, (
         "with RabbitMQ frozen the submission hung for 15 s: give every broker call a time limit"
@@ -110,6 +114,10 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
         f"{response.text[:200]}"
     )
     assert "RabbitMQ" in response.json().get("detail", ""), f"the 503 should name RabbitMQ: {response.text[:200]}"
+    assert left_behind == 0, (
+        "RabbitMQ refused the submission, but its intent is still in MongoDB (its status would read PENDING "
+        "for ever): in jobs/views.py, enqueue, catch BrokerUnavailable, services.forget_intent(task_id), raise"
+    )
     assert probe.status_code == 200, f"GET /api/items answered {probe.status_code} while RabbitMQ was frozen"
     assert probe_took < box["took"] / 3, (
         f"GET /api/items took {probe_took:.2f} s while a submission waited {box['took']:.2f} s for RabbitMQ"

@@ -65,7 +65,6 @@ def test_45_submissions_to_a_frozen_rabbitmq_are_refused_in_time_and_items_stay_
         f"; GET /api/items p95 {p95(loaded) * 1000:.0f} ms meanwhile, "
         f"{p95(idle) * 1000:.0f} ms idle (x{p95(loaded) / p95(idle):.1f}, {len(loaded)} requests)"
     )
-    print(sorted((round(t, 2), text[:90]) for _, text, t in answers))
     wrong = [f"{code} {text[:100]}" for code, text, _ in answers if code != 503 or "RabbitMQ" not in text]
     assert not wrong, f"every submission should be a 503 naming RabbitMQ: {wrong[:3]}"
     assert all_done < PUBLISH_TIMEOUT_SECONDS * 1.5, (

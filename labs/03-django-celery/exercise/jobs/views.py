@@ -80,8 +80,9 @@ def enqueue(task: Task, *, kwargs: dict[str, Any], priority: int | None = None, 
     # TODO Exercise 3.3: Submit: record the intent, publish on commit, 202. In enqueue:
     # make a task id, write the intent (services.record_intent) inside a MongoDB
     # transaction, publish the task only once that transaction has committed
-    # (jobs.publisher.publish, bounded in time), and answer 202 with a Location header
-    # pointing at the status URL, as a path.
+    # (jobs.publisher.publish, bounded in time), remove the intent when RabbitMQ refuses
+    # (services.forget_intent), and answer 202 with a Location header pointing at the
+    # status URL, as a path.
     # `make hint EX=3.3` shows more hints; `make check LAB=03` grades your work.
     raise NotImplementedError("Exercise 3.3 is not done yet: Submit: record the intent, publish on commit, 202")
 

@@ -42,11 +42,11 @@ _hung_until = 0.0  # time.monotonic() until which RabbitMQ counts as hung, in th
 
 def publish(task: Task, task_id: str, kwargs: dict[str, Any], priority: int | None = None) -> None:
     """Publish and wait for RabbitMQ's confirm, in at most PUBLISH_TIMEOUT_SECONDS. Raises BrokerUnavailable."""
-    if time.monotonic() < _hung_until:
-        raise BrokerUnavailable("no answer in time to the submissions just before this one")
     if not _slots.acquire(timeout=settings.PUBLISH_SLOT_WAIT_SECONDS):
         raise BrokerUnavailable(f"no answer in time: {settings.PUBLISH_SLOTS} submissions already wait for it")
     try:
+        if time.monotonic() < _hung_until:  # checked once we hold a slot: a slot frees up as a publish times out
+            raise BrokerUnavailable("no answer in time to the submissions just before this one")
         _publish(task, task_id, kwargs, priority)
     finally:
         _slots.release()
