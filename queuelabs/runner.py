@@ -34,7 +34,7 @@ from .processes import (
 )
 from .readiness import home_page as _home_page
 from .readiness import ready
-from .settings import LOCAL_ENV, LOG_DIR, REPO_ROOT, RUN_DIR
+from .settings import LOCAL_ENV, LOG_DIR, REPO_ROOT, RUN_DIR, django_secret_key
 from .testing.log_excerpts import first_error
 from .waiting import WaitTimeout, wait_until
 
@@ -57,6 +57,7 @@ def lab_env(lab: Lab, code: str, *, native: bool = True) -> dict[str, str]:
         for process in lab.processes:
             if process != lab.api_process and lab.processes[process].port:
                 env[f"{process.upper()}_URL"] = lab.url(code, process)
+    env["DJANGO_SECRET_KEY"] = env.get("DJANGO_SECRET_KEY") or django_secret_key()  # lab 03; none committed
     return env
 
 

@@ -7,6 +7,7 @@ defaults are the local ones (docs/maintainers.md lists the ports), all bound to 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +165,19 @@ TEST_ENV = {
     "REDIS_URL": f"redis://{HOST}:6379/15",
     "CELERY_BROKER_URL": f"amqp://guest:guest@{HOST}:5672/{TEST_VHOST}",
     "CELERY_RESULT_BACKEND": f"redis://{HOST}:6379/15",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # lab 03: one random key per test run
 }
+
+
+def django_secret_key() -> str:
+    """Lab 03's DJANGO_SECRET_KEY when none is set: random, made once per run folder, never committed.
+    Every process of the lab reads the same one, so an admin login holds across gunicorn workers."""
+    path = RUN_DIR / "django-secret-key"
+    if not path.exists():
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 # Which environment variable holds each service's URL (see .env.example).

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo.errors
 from django.db import DatabaseError, IntegrityError
 from django.db.models import F
 
@@ -96,21 +97,33 @@ def process_data(
     }
 
 
+class StorageUnavailable(Exception):
+    """MongoDB did not answer while a result was stored: the work is done, the write is worth retrying."""
+
+
 def store_result(task_id: str, task_name: str, result: dict[str, Any]) -> TaskResult:
     """Keep a task's result in MongoDB: ONE document per task id, however often it runs.
 
     With acks_late a task can run twice (a worker dies before it acknowledges,
-    the broker redelivers). The task id is the primary key (`_id`): the first
-    run inserts, a second run finds it and only counts itself.
+    the broker redelivers), and a retried write may have landed the first time.
+    The task id is the primary key (`_id`): the first run inserts, a later run
+    finds it and only counts itself. Raises StorageUnavailable when MongoDB is
+    down or hung; any other database error is a bug, raised as it is.
     """
     try:
-        stored, created = TaskResult.objects.get_or_create(
-            task_id=task_id, defaults={"task_name": task_name, "result": result}
-        )
-    except IntegrityError:  # two runs inserted at the same moment: the other one won
-        stored, created = TaskResult.objects.get(task_id=task_id), False
-    if not created:
-        TaskResult.objects.filter(task_id=task_id).update(deliveries=F("deliveries") + 1)
+        try:
+            stored, created = TaskResult.objects.get_or_create(
+                task_id=task_id, defaults={"task_name": task_name, "result": result}
+            )
+        except IntegrityError:  # two runs inserted at the same moment: the other one won
+            stored, created = TaskResult.objects.get(task_id=task_id), False
+        if not created:
+            TaskResult.objects.filter(task_id=task_id).update(deliveries=F("deliveries") + 1)
+    except DatabaseError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, pymongo.errors.ConnectionFailure) or getattr(cause, "timeout", False):
+            raise StorageUnavailable(f"MongoDB did not answer ({type(cause).__name__}): result not stored") from exc
+        raise
     return stored
 
 

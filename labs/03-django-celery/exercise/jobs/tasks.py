@@ -18,7 +18,19 @@ from jobs import services
 logger = get_task_logger(__name__)
 
 
-@shared_task(name="reports.process", bind=True)
+# A result that cannot be stored because MongoDB is down or hung is retried, not
+# lost: the task runs again (the first stored result wins), up to 5 times, 2, 4,
+# 8, 16 and 32 s after each failure: an outage under a minute costs time, not the
+# result. Only that error: a bug still fails at once.
+@shared_task(
+    name="reports.process",
+    bind=True,
+    autoretry_for=(services.StorageUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=32,
+    retry_jitter=False,
+    max_retries=5,
+)
 def process_report(self, data: str, iterations: int) -> dict[str, Any]:
     """The heavy task: process `data`, report PROGRESS after each iteration, store the result once."""
 
@@ -35,7 +47,7 @@ def process_report(self, data: str, iterations: int) -> dict[str, Any]:
 @shared_task(
     name="emails.send_welcome",
     bind=True,
-    autoretry_for=(services.EmailServiceUnavailable,),
+    autoretry_for=(services.EmailServiceUnavailable, services.StorageUnavailable),
     retry_backoff=2,
     retry_backoff_max=60,
     retry_jitter=True,

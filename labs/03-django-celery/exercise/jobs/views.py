@@ -105,7 +105,7 @@ class ProcessSubmit(APIView):
 def describe_failure(error: Any) -> str:
     """ "ValueError: iterations must be ..." from the stored exception, in one line, without server addresses."""
     message = str(error).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
-    return one_line(f"{type(error).__name__}: {message}")
+    return one_line(f"{type(error).__name__}: {message or 'no message: the worker log has the whole error'}")
 
 
 class TaskStatusView(APIView):

@@ -104,21 +104,3 @@ def server_error(request) -> JsonResponse:
 
 def bad_request(request, exception=None) -> JsonResponse:
     return JsonResponse({"detail": "Bad Request (is the Host header in DJANGO_ALLOWED_HOSTS?)"}, status=400)
-
-
-class BodySizeLimit:
-    """Middleware: a request that announces a body over MAX_BODY_BYTES gets 413 before anything reads it.
-
-    A body that does not announce its size is read by Django up to
-    DATA_UPLOAD_MAX_MEMORY_SIZE (the same number, in settings), and
-    exception_handler answers 413 for RequestDataTooBig.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            return JsonResponse({"detail": f"the request body is over {MAX_BODY_BYTES} bytes"}, status=413)
-        return self.get_response(request)

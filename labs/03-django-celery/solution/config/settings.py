@@ -45,10 +45,12 @@ PUBLISH_SLOTS = int(env("PUBLISH_SLOTS", "4"))
 PUBLISH_SLOT_WAIT_SECONDS = float(env("PUBLISH_SLOT_WAIT_SECONDS", "0.25"))
 RESULT_TTL_SECONDS = int(env("RESULT_TTL_SECONDS", str(24 * 3600)))  # results and submission records
 DIGEST_INTERVAL_SECONDS = float(env("DIGEST_INTERVAL_SECONDS", "3600"))  # how often beat queues the digest
-INSTANCE_NAME = env("INSTANCE_NAME", "")  # this replica's X-Instance header (empty: the hostname)
+INSTANCE_NAME = env("INSTANCE_NAME", "")  # this replica's X-Instance header (empty: the process id)
 
 # --- Django -----------------------------------------------------------------------
-SECRET_KEY = env("DJANGO_SECRET_KEY", "insecure-local-only-key-for-queue-labs")
+# Signs sessions and admin logins. None is committed: `make lab03` and the checkpoints set
+# DJANGO_SECRET_KEY (a random key kept in .run/django-secret-key); set your own anywhere else.
+SECRET_KEY = env("DJANGO_SECRET_KEY", "")
 DEBUG = env("DJANGO_DEBUG", "false").lower() in ("1", "true", "yes")
 # Django answers 400 to any other Host header: Location headers are built from a
 # host it has checked, never from whatever a client sends.
@@ -69,8 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.instance.instance_header",  # X-Instance: which replica answered (first, so every answer has it)
-    "config.exceptions.BodySizeLimit",  # 413 over 256 KB, before any other middleware reads the body
+    "config.middleware.InstanceHeader",  # X-Instance: which process answered (first, so every answer has it)
+    "config.middleware.BodySizeLimit",  # 413 over 256 KB, before any other middleware reads the body
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,7 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-# The body limit BodySizeLimit checks (config/exceptions.py): the same number here.
+# The body limit BodySizeLimit checks (config/middleware.py): the same number here.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 # The contract's paths have no trailing slash, and a POST cannot be redirected.
 APPEND_SLASH = False
