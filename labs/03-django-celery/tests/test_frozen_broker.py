@@ -18,6 +18,7 @@ import httpx
 from pymongo import MongoClient
 
 from queuelabs.testing import contract
+from queuelabs.testing.checks import patience
 from queuelabs.testing.faults import frozen, service_pid
 
 PUBLISH_TIMEOUT_SECONDS = 2.0  # the API's default (config/settings.py)
@@ -67,10 +68,11 @@ def test_45_submissions_to_a_frozen_rabbitmq_are_refused_in_time_and_items_stay_
     )
     wrong = [f"{code} {text[:100]}" for code, text, _ in answers if code != 503 or "RabbitMQ" not in text]
     assert not wrong, f"every submission should be a 503 naming RabbitMQ: {wrong[:3]}"
-    assert all_done < PUBLISH_TIMEOUT_SECONDS * 1.5, (
+    # 3 s on a quiet machine; patience() lengthens it on a busy one (load per CPU, up to 4x).
+    assert all_done < patience(PUBLISH_TIMEOUT_SECONDS * 1.5), (
         f"{SUBMISSIONS} submissions took {all_done:.2f} s: more than the publish limit allows"
     )
-    assert p95(loaded) < PUBLISH_TIMEOUT_SECONDS / 4, (
+    assert p95(loaded) < patience(PUBLISH_TIMEOUT_SECONDS / 4), (
         f"GET /api/items p95 was {p95(loaded):.2f} s while RabbitMQ hung: submissions held every thread"
     )
     assert intents_named("frozen") == 0, "a refused submission left its intent in MongoDB"
@@ -97,7 +99,7 @@ def test_a_stopped_rabbitmq_is_refused_at_once_and_leaves_nothing_behind(start_l
         assert "MongoDB" not in reply.json()["detail"], reply.text[:200]
     # At once: a fraction of the limit (a retry after a pause, or a wait for the limit, is not).
     took = sorted(t for _, t in refused)
-    assert statistics.median(took) < PUBLISH_TIMEOUT_SECONDS / 4 and took[-1] < PUBLISH_TIMEOUT_SECONDS, (
+    assert statistics.median(took) < patience(PUBLISH_TIMEOUT_SECONDS / 4) and took[-1] < PUBLISH_TIMEOUT_SECONDS, (
         f"a refused connection should be a 503 at once, not after {statistics.median(took):.2f} s (median), "
         f"{took[-1]:.2f} s (slowest): a retry?"
     )
