@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from queuelabs.testing import contract
-from queuelabs.testing.checks import fail_if_not_started
+from queuelabs.testing.checks import fail_if_not_started, patience, wait_for
 from queuelabs.testing.faults import frozen, service_pid
 from queuelabs.waiting import eventually
 
@@ -122,5 +122,14 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
     assert probe_took < box["took"] / 3, (
         f"GET /api/items took {probe_took:.2f} s while a submission waited {box['took']:.2f} s for RabbitMQ"
     )
-    with contract.client(api) as http:  # thawed: accepted again
-        contract.submit(http, data="after the thaw", iterations=1)
+    # Thawed: accepted again. The reference refuses at once for PUBLISH_TIMEOUT_SECONDS after a
+    # time-out (RabbitMQ counts as hung), so this waits for the first 202, patiently.
+    with contract.client(api) as http:
+        wait_for(
+            lambda: (
+                http.post("/api/async/process", json={"data": "after the thaw", "iterations": 1}).status_code == 202
+            ),
+            timeout=patience(10),
+            interval=0.5,
+            what="a submission accepted again after RabbitMQ was thawed",
+        )

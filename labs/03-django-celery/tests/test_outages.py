@@ -16,7 +16,8 @@ def test_a_result_write_during_a_mongodb_outage_is_retried_then_stored(api, work
         return celery_app.backend.get_task_meta(task_id, cache=False)["status"]
 
     with httpx.Client(base_url=api, timeout=60) as http:
-        task_id = contract.submit(http, data="through an outage", iterations=4)["task_id"]
+        # 40 steps of 0.05 s: still working when mongod freezes, a moment later
+        task_id = contract.submit(http, data="through an outage", iterations=40)["task_id"]
     seen = []
     with frozen(service_pid("mongodb")):
         # The work needs no MongoDB; storing its result does, and gets no answer.
@@ -26,4 +27,4 @@ def test_a_result_write_during_a_mongodb_outage_is_retried_then_stored(api, work
     assert seen[-1] == "SUCCESS", f"after MongoDB came back the task ended {seen[-1]}"
     with MongoClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=5000) as mongo:
         stored = mongo[os.environ["MONGODB_DB"]]["jobs_taskresult"].find_one({"_id": task_id})
-    assert stored is not None and stored["result"]["total"] == 4, stored
+    assert stored is not None and stored["result"]["total"] == 40, stored
