@@ -30,6 +30,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checkpoint_runs import checkpoint_argv, rel
 from .labs import Lab
 from .settings import REPO_ROOT
 
@@ -109,8 +110,6 @@ def told_the_learner(report: dict, exercise_id: str) -> str:
 
 def prove(lab: Lab, exercises: set[str] | None = None) -> list[str]:
     """Each mutant (of `exercises`, default all) must FAIL its exercise with its `expect` words."""
-    from .gradebook import checkpoint_argv, rel  # gradebook imports this module
-
     try:
         mutants = load(lab)
     except (MutantError, tomllib.TOMLDecodeError) as exc:

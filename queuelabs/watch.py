@@ -26,7 +26,7 @@ from pathlib import Path
 import watchfiles
 
 from . import starter
-from .gradebook import TABLE_ONLY, checkpoint_argv, rel
+from .checkpoint_runs import TABLE_ONLY, checkpoint_argv, rel
 from .labs import Exercise, Lab, load_lab
 from .processes import lost_its_child, read_pid
 from .settings import LOG_DIR, REPO_ROOT

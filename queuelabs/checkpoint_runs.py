@@ -1,0 +1,34 @@
+"""How the grader calls pytest on a lab's checkpoints: one command line for `make check`,
+`make watch`, `make prove` and the mutants (gradebook, watch and mutants all import it)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .labs import Lab
+from .room import outbox
+from .settings import REPO_ROOT
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+# `make check` and `make watch`: the exercise table is the whole output. No tracebacks
+# (--tb=no), no FAILED lines (-rN), no progress letters or "5 failed in 7 s" line (-qq,
+# classic style, --table-only): "failed" is what pytest calls an exercise not started yet.
+TABLE_ONLY = ["--tb=no", "-rN", "-qq", "-o", "console_output_style=classic", "--table-only"]
+
+
+def checkpoint_argv(lab: Lab, code: str, grade_json: Path | None = None) -> list[str]:
+    """pytest on a lab's checkpoints, run from REPO_ROOT. -c: the project's pytest settings (the
+    grader plugin) even for a lab outside the repository."""
+    argv = [sys.executable, "-m", "pytest", "-c", str(REPO_ROOT / "pyproject.toml")]
+    argv += [rel(lab.checkpoints_dir), f"--code={code}", "-p", "no:cacheprovider"]
+    if grade_json is not None:
+        argv += ["--grade-json", str(grade_json)]
+    return argv + outbox.pytest_args(code)  # after `make join`: also keep the grades for the room
