@@ -1,7 +1,7 @@
 """Django settings for lab 03, read from the environment with safe local defaults.
 
-The variable names are lab 02's (MONGODB_URL, MONGODB_DB, REDIS_URL,
-CELERY_BROKER_URL, CELERY_RESULT_BACKEND...), listed in the repository's
+The variable names are lab 02's (MONGODB_URL, MONGODB_DB,
+CELERY_BROKER_URL, CELERY_RESULT_BACKEND...), read typed with django-environ, listed in the repository's
 `.env.example`. The repository's `.env`, if there is one, is read wherever the
 process starts (its path comes from this file's, not from the working
 directory); the real environment wins over it. The checkpoints point the same
@@ -13,48 +13,43 @@ them with `config_from_object("django.conf:settings", namespace="CELERY")`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from dotenv import load_dotenv
+import environ
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # the code folder: solution/ or exercise/
 # The repository root is the first folder above with a pyproject.toml.
 REPO_ROOT = next((p for p in BASE_DIR.parents if (p / "pyproject.toml").is_file()), BASE_DIR)
-load_dotenv(REPO_ROOT / ".env", override=False)
-
-
-def env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
+env = environ.Env()  # typed reads: env.str, env.float, env.bool, env.list...
+environ.Env.read_env(REPO_ROOT / ".env")  # fills only what the real environment leaves unset
 
 
 # --- the services ---------------------------------------------------------------
-MONGODB_URL = env("MONGODB_URL", "mongodb://127.0.0.1:27017/?directConnection=true")
-MONGODB_DB = env("MONGODB_DB", "queuelabs")
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+MONGODB_URL = env.str("MONGODB_URL", default="mongodb://127.0.0.1:27017/?directConnection=true")
+MONGODB_DB = env.str("MONGODB_DB", default="queuelabs")
 
 # --- the lab's knobs (the checkpoints make the work short) ------------------------
-TASK_STEP_SECONDS = float(env("TASK_STEP_SECONDS", "0.5"))  # one iteration of the heavy task
-EMAIL_SECONDS = float(env("EMAIL_SECONDS", "1.0"))  # "sending" a welcome email
-HEALTH_TIMEOUT_SECONDS = float(env("HEALTH_TIMEOUT_SECONDS", "0.8"))  # each check of GET /health
-PUBLISH_TIMEOUT_SECONDS = float(env("PUBLISH_TIMEOUT_SECONDS", "2.0"))  # a submission's whole publish
+TASK_STEP_SECONDS = env.float("TASK_STEP_SECONDS", default=0.5)  # one iteration of the heavy task
+EMAIL_SECONDS = env.float("EMAIL_SECONDS", default=1.0)  # "sending" a welcome email
+HEALTH_TIMEOUT_SECONDS = env.float("HEALTH_TIMEOUT_SECONDS", default=0.8)  # each check of GET /health
+PUBLISH_TIMEOUT_SECONDS = env.float("PUBLISH_TIMEOUT_SECONDS", default=2.0)  # a submission's whole publish
 # At most this many submissions per API process wait for RabbitMQ at once; the next
 # waits this long for a turn, then is refused (503): a hung broker never takes every thread.
-PUBLISH_SLOTS = int(env("PUBLISH_SLOTS", "4"))
-PUBLISH_SLOT_WAIT_SECONDS = float(env("PUBLISH_SLOT_WAIT_SECONDS", "0.25"))
-RESULT_TTL_SECONDS = int(env("RESULT_TTL_SECONDS", str(24 * 3600)))  # results and submission records
-DIGEST_INTERVAL_SECONDS = float(env("DIGEST_INTERVAL_SECONDS", "3600"))  # how often beat queues the digest
-INSTANCE_NAME = env("INSTANCE_NAME", "")  # this replica's X-Instance header (empty: the process id)
+PUBLISH_SLOTS = env.int("PUBLISH_SLOTS", default=4)
+PUBLISH_SLOT_WAIT_SECONDS = env.float("PUBLISH_SLOT_WAIT_SECONDS", default=0.25)
+RESULT_TTL_SECONDS = env.int("RESULT_TTL_SECONDS", default=24 * 3600)  # results and submission records
+DIGEST_INTERVAL_SECONDS = env.float("DIGEST_INTERVAL_SECONDS", default=3600)  # how often beat queues the digest
+INSTANCE_NAME = env.str("INSTANCE_NAME", default="")  # this replica's X-Instance header (empty: the process id)
 
 # --- Django -----------------------------------------------------------------------
 # Signs sessions and admin logins. None is committed: `make lab03` and the checkpoints set
 # DJANGO_SECRET_KEY (a random key kept in .run/django-secret-key); set your own anywhere else.
-SECRET_KEY = env("DJANGO_SECRET_KEY", "")
-DEBUG = env("DJANGO_DEBUG", "false").lower() in ("1", "true", "yes")
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Django answers 400 to any other Host header: Location headers are built from a
 # host it has checked, never from whatever a client sends.
-ALLOWED_HOSTS = env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
     "config.apps.MongoAdminConfig",
@@ -156,8 +151,8 @@ LOGGING = {
 }
 
 # --- Celery (config/celery_app.py reads every CELERY_* name) ------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="amqp://guest:guest@127.0.0.1:5672//")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="redis://127.0.0.1:6379/0")
 CELERY_RESULT_EXPIRES = RESULT_TTL_SECONDS
 CELERY_RESULT_EXTENDED = True
 
@@ -219,7 +214,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # folder, in the repository's run folder, one per code folder (solution/, exercise/).
 # Never share it between two beats: they would corrupt it. Importing settings creates
 # nothing (a read-only container must still import them): whoever starts beat makes the folder.
-_RUN_DIR = Path(env("QUEUELABS_RUN_DIR", str(REPO_ROOT / ".run")))
-CELERY_BEAT_SCHEDULE_FILENAME = env(
-    "CELERY_BEAT_SCHEDULE_FILENAME", str(_RUN_DIR / f"lab03-{BASE_DIR.name}-celerybeat-schedule")
+_RUN_DIR = env.path("QUEUELABS_RUN_DIR", default=REPO_ROOT / ".run")
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(Path(_RUN_DIR) / f"lab03-{BASE_DIR.name}-celerybeat-schedule")
 )

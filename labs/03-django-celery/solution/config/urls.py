@@ -1,8 +1,4 @@
-"""Every URL of the project. The contract's paths have NO trailing slash.
-
-DRF's routers would add one (`/api/items/`), and Django cannot redirect a POST
-to it (APPEND_SLASH, off in settings): the paths are written out instead.
-"""
+"""Every URL of the project. The contract's paths have NO trailing slash (jobs/urls.py)."""
 
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static

@@ -18,20 +18,21 @@ from django.conf import settings
 from django.urls import reverse
 from django_mongodb_backend import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
 
 from config.exceptions import one_line
 from jobs import services
 from jobs.models import Digest, Item
+from jobs.pagination import SkipLimitPagination
 from jobs.publisher import BrokerUnavailable, publish
 from jobs.serializers import (
     DigestSerializer,
     ItemSerializer,
-    ListQuerySerializer,
     ProcessRequestSerializer,
     TaskAcceptedSerializer,
     TaskStatusSerializer,
@@ -42,34 +43,29 @@ from jobs.tasks import process_report, send_welcome_email
 # --- items: ordinary, fast CRUD ------------------------------------------------------
 
 
-class ItemListCreate(APIView):
-    @extend_schema(parameters=[ListQuerySerializer], responses=ItemSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        skip, limit = query.validated_data["skip"], query.validated_data["limit"]
-        items = Item.objects.order_by("-created_at")[skip : skip + limit]
-        return Response(ItemSerializer(items, many=True).data)
+class ItemViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """GET and POST /api/items, GET /api/items/{id}: DRF's generic list, create and retrieve.
 
-    @extend_schema(request=ItemSerializer, responses={201: ItemSerializer})
-    def post(self, request: Request) -> Response:
-        serializer = ItemSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        item = serializer.save()
-        # MongoDB keeps datetimes to the millisecond: answer what was stored, not
-        # the microseconds Python had before the write.
-        item.refresh_from_db()
-        return Response(ItemSerializer(item).data, status=status.HTTP_201_CREATED)
+    The router (jobs/urls.py) makes the routes; SkipLimitPagination reads the
+    contract's ?skip=&limit=. No update or delete: the contract has none.
+    """
 
+    queryset = Item.objects.order_by("-created_at")
+    serializer_class = ItemSerializer
+    pagination_class = SkipLimitPagination
 
-class ItemDetail(APIView):
-    @extend_schema(responses={200: ItemSerializer, 404: None})
-    def get(self, request: Request, item_id: str) -> Response:
-        # A malformed id cannot name an item: 404, like an unknown one.
-        item = Item.objects.filter(pk=ObjectId(item_id)).first() if ObjectId.is_valid(item_id) else None
+    def get_object(self) -> Item:
+        # A malformed id cannot name an item: 404, like an unknown one (ObjectId() would raise).
+        item_id = self.kwargs["pk"]
+        item = self.get_queryset().filter(pk=ObjectId(item_id)).first() if ObjectId.is_valid(item_id) else None
         if item is None:
             raise NotFound(f"no item with id {item_id}")
-        return Response(ItemSerializer(item).data)
+        return item
+
+    def perform_create(self, serializer: ItemSerializer) -> None:
+        # MongoDB keeps datetimes to the millisecond: answer what was stored, not
+        # the microseconds Python had before the write.
+        serializer.save().refresh_from_db()
 
 
 # --- background work -----------------------------------------------------------------

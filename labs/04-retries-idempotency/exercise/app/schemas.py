@@ -7,6 +7,7 @@ with the reasons when one does not fit, before any of our code runs.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -38,15 +39,22 @@ def _check_text(value: str, what: str = "text") -> str:
     return value
 
 
+def _check_plain_text(value: str) -> str:
+    _check_text(value)
+    if "\x00" in value:
+        raise ValueError("text holds a NUL character: send text without it")
+    return value
+
+
 def _check_key(key: str) -> None:
     _check_text(key, "a metadata key")
     if "\x00" in key:
         raise ValueError("a metadata key holds a NUL character, which MongoDB cannot store")
-    if key.startswith("$"):
-        raise ValueError("a metadata key starts with '$', which MongoDB keeps for operators")
+    if key.startswith("$") or "." in key:
+        raise ValueError("a metadata key starts with '$' or holds a '.', which MongoDB reads as operators and paths")
 
 
-StoredText = Annotated[str, AfterValidator(_check_text)]
+StoredText = Annotated[str, AfterValidator(_check_plain_text)]
 
 
 # --- items: plain synchronous CRUD on MongoDB --------------------------------
@@ -65,6 +73,9 @@ def _check_json_for_mongodb(value: Any, depth: int = 0) -> None:
         raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
     if isinstance(value, bool):
         return
+    if isinstance(value, float) and not math.isfinite(value):
+        # json reads NaN, Infinity and 1e400 as floats no JSON answer can carry.
+        raise ValueError("metadata holds a number JSON cannot carry (NaN, Infinity, 1e400)")
     if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
         raise ValueError("metadata holds an integer larger than MongoDB's 64 bits")
     if isinstance(value, str):
