@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from .checkpoint_runs import rel
 from .errors import LabError
 from .labs import Lab
 from .locust_report import (
@@ -51,19 +52,12 @@ GRACE_SECONDS = 60
 WEB_RUN_TIME = "10m"
 
 
-def _rel(path: Path) -> str:
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
 def scenario_of(lab: Lab) -> Path:
     if lab.manifest.loadtest is None:
         raise LabError(f"lab {lab.id} has no load test ([loadtest] in its lab.toml)")
     path = REPO_ROOT / lab.manifest.loadtest.scenario
     if not path.exists():
-        raise LabError(f"lab {lab.id}'s load test scenario {_rel(path)} does not exist")
+        raise LabError(f"lab {lab.id}'s load test scenario {rel(path)} does not exist")
     return path
 
 
@@ -102,7 +96,7 @@ def run_locust(scenario: Path, *, host: str, users: int, rate: int, seconds: int
             proc.kill()
             proc.wait()
             print(
-                f"[loadtest] Locust did not stop after {seconds + GRACE_SECONDS} s; stopped it (log: {_rel(log_path)})"
+                f"[loadtest] Locust did not stop after {seconds + GRACE_SECONDS} s; stopped it (log: {rel(log_path)})"
             )
             return 2
         except KeyboardInterrupt:
@@ -113,7 +107,7 @@ def run_locust(scenario: Path, *, host: str, users: int, rate: int, seconds: int
     if round_trips.exists():  # Locust's HTML report has no place for them: add them (every caller gets it)
         add_round_trips_to_html(prefix.with_suffix(".html"), read_round_trips(round_trips))
     if rc not in (0, 1):  # 1 means "some requests failed"; anything else is Locust itself failing
-        print(f"[loadtest] Locust exited with {rc}; the end of its log ({_rel(log_path)}):")
+        print(f"[loadtest] Locust exited with {rc}; the end of its log ({rel(log_path)}):")
         for line in log_path.read_text(errors="replace").splitlines()[-15:]:
             print(f"    {line}")
     return rc
@@ -123,9 +117,7 @@ def _summarise(prefix: Path) -> tuple[int, list[Row]]:
     """Print the table for one run; returns (failed requests, rows); -1 when nothing ran."""
     stats = Path(f"{prefix}_stats.csv")
     if not stats.exists():
-        print(
-            f"[loadtest] no statistics were written ({_rel(stats)} is missing); see {_rel(prefix.with_suffix('.log'))}"
-        )
+        print(f"[loadtest] no statistics were written ({rel(stats)} is missing); see {rel(prefix.with_suffix('.log'))}")
         return -1, []
     rows = read_stats(stats)
     print(format_table(rows))
@@ -179,7 +171,7 @@ def run_loadtest(
         worst = max(worst, 2 if rc not in (0, 1) else max(rc, 1 if failed else 0))
     if config.variants:
         _print_comparison(config.compare, compared)
-    print(f"Reports: {_rel(out)}/*.html (open in a browser) and the CSV files beside them")
+    print(f"Reports: {rel(out)}/*.html (open in a browser) and the CSV files beside them")
     if worst == 0:
         print("Zero failed requests.")
     return worst
@@ -261,7 +253,7 @@ def run_comparison(
         f"after {warm_up} s of warm-up):\n"
     )
     print(format_comparison(runs))
-    print(f"\nReports: {_rel(out)}/lab*.html and the CSV files beside them")
+    print(f"\nReports: {rel(out)}/lab*.html and the CSV files beside them")
     if worst == 0:
         print("Zero failed requests.")
     return worst

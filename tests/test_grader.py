@@ -236,7 +236,7 @@ def test_a_mutant_whose_find_text_is_gone_is_an_error_that_names_it(tmp_path):
 
 
 def test_make_status_says_how_to_clear_a_precondition_failed():
-    from queuelabs.runner import crash_advice
+    from queuelabs.process_status import crash_advice
 
     error = (
         "amqp.exceptions.PreconditionFailed: Queue.declare: (406) PRECONDITION_FAILED - inequivalent arg "

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from queuelabs import processes, runner
+from queuelabs import process_status, processes, runner
 from queuelabs.cli import main
 from queuelabs.errors import LabError
 from queuelabs.labs import load_lab
@@ -98,11 +98,11 @@ def test_status_shows_your_code_crashed_under_its_reloader(toy_lab):
     code when it dies: `running` would be a lie."""
     runner.start_process(toy_lab, "crash-on-cue", "exercise")
     reloader = processes.read_pid("lab99-crash-on-cue")
-    assert "running" in runner.status_line("lab99-crash-on-cue")
+    assert "running" in process_status.status_line("lab99-crash-on-cue")
 
     (toy_lab.exercise_dir / "crash-now").touch()
     wait_until(lambda: processes.lost_its_child(reloader), timeout=15, what="the toy service to die")
-    line = runner.status_line("lab99-crash-on-cue")
+    line = process_status.status_line("lab99-crash-on-cue")
     assert "CRASHED" in line and "RuntimeError: the toy service lost its broker" in line
     assert "fix your code and save" in line
     assert processes.read_pid("lab99-crash-on-cue") == reloader, "the reloader waits for a save"
@@ -115,9 +115,9 @@ def test_status_shows_a_server_that_runs_but_answers_500(toy_lab):
     assert "running" in status()[1]["lab99-serve"]
 
     (toy_lab.exercise_dir / "answer-500").touch()
-    line = runner.status_line("lab99-serve")
+    line = process_status.status_line("lab99-serve")
     assert "BROKEN" in line and "answers HTTP 500" in line, line
     assert "RuntimeError: the toy page is broken" in line
 
     (toy_lab.exercise_dir / "answer-500").unlink()
-    assert "running" in runner.status_line("lab99-serve")
+    assert "running" in process_status.status_line("lab99-serve")

@@ -10,9 +10,10 @@ import click
 from .. import cluster, stack
 from ..errors import StackError
 from ..labs import CODE_CHOICES, all_labs
+from ..process_status import status_line
 from ..processes import read_pid, tracked_names
 from ..room.cli import status_lines as room_status_lines
-from ..runner import status_line, stop_process
+from ..runner import stop_process
 from ..scale.replicas import status_lines as scale_status_lines
 from ..settings import LOG_DIR, REPO_ROOT, SERVICES
 
