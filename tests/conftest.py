@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from queuelabs import processes, runner, starter
+from queuelabs import process_status, processes, starter
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.settings import HOST, TEST_ENV
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
@@ -30,7 +30,7 @@ def run_dir(tmp_path, monkeypatch):
     """The runner's pid files and logs, away from the learner's .run/."""
     monkeypatch.setattr(processes, "PID_DIR", tmp_path / "pids")
     monkeypatch.setattr(processes, "LOG_DIR", tmp_path / "logs")
-    monkeypatch.setattr(runner, "LOG_DIR", tmp_path / "logs")
+    monkeypatch.setattr(process_status, "LOG_DIR", tmp_path / "logs")
     (tmp_path / "pids").mkdir()
     return tmp_path
 

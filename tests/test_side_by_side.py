@@ -13,7 +13,7 @@ import httpx
 import pymongo
 import pytest
 
-from queuelabs import runner, settings
+from queuelabs import process_status, runner, settings
 from queuelabs.labs import find_lab
 from queuelabs.probes import services_down
 from queuelabs.processes import port_open
@@ -43,7 +43,7 @@ def side_by_side(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     from queuelabs import processes
 
-    for module, name in ((processes, "PID_DIR"), (processes, "LOG_DIR"), (runner, "LOG_DIR")):
+    for module, name in ((processes, "PID_DIR"), (processes, "LOG_DIR"), (process_status, "LOG_DIR")):
         monkeypatch.setattr(module, name, run_dir / name.lower())
     (run_dir / "pid_dir").mkdir()
     offset = _free_offset([p.port for lab in labs.values() for p in lab.processes.values() if p.port])
@@ -103,7 +103,7 @@ def test_no_task_runs_on_another_labs_worker(side_by_side):
                 assert contract.follow(http, task_id, timeout=60)[-1]["status"] == "SUCCESS"
         submitted[lab_id, code] = ids
     ran_by = {}  # task id -> the worker logs it was received in
-    log_dir = runner.LOG_DIR
+    log_dir = process_status.LOG_DIR
     for path in log_dir.glob("*worker*.log"):
         for task_id in re.findall(r"Task [\w.]+\[([0-9a-f-]{36})\] received", path.read_text(errors="replace")):
             ran_by.setdefault(task_id, set()).add(path.stem)
