@@ -122,8 +122,10 @@ def test_a_frozen_broker_gives_a_quick_503_and_other_routes_keep_answering(api, 
     assert probe_took < box["took"] / 3, (
         f"GET /api/items took {probe_took:.2f} s while a submission waited {box['took']:.2f} s for RabbitMQ"
     )
-    # Thawed: accepted again. The reference refuses at once for PUBLISH_TIMEOUT_SECONDS after a
-    # time-out (RabbitMQ counts as hung), so this waits for the first 202, patiently.
+    # Thawed: accepted again. Each API process of the reference refuses at once for
+    # PUBLISH_TIMEOUT_SECONDS (2 s) after a time-out (RabbitMQ counts as hung): let that pass, so the
+    # next checkpoints meet a healthy API, then wait for the first 202, patiently.
+    time.sleep(2.0)
     with contract.client(api) as http:
         wait_for(
             lambda: (
