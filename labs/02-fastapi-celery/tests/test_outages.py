@@ -1,30 +1,8 @@
-"""A task that finishes while MongoDB is hung (SIGSTOP of mongod, by pid) is retried, not
-marked FAILURE, and its result is stored once MongoDB answers again."""
+"""A task that finishes while MongoDB is hung is retried, not marked FAILURE, and its
+result is stored once MongoDB answers again (queuelabs/testing/outages.py)."""
 
-import os
-
-import httpx
-from pymongo import MongoClient
-
-from queuelabs.testing import contract
-from queuelabs.testing.faults import frozen, service_pid
-from queuelabs.waiting import wait_until
+from queuelabs.testing import outages
 
 
 def test_a_result_write_during_a_mongodb_outage_is_retried_then_stored(api, worker, celery_app):
-    def state(task_id: str) -> str:
-        return celery_app.backend.get_task_meta(task_id, cache=False)["status"]
-
-    with httpx.Client(base_url=api, timeout=60) as http:
-        # 40 steps of 0.05 s: still working when mongod freezes, a moment later
-        task_id = contract.submit(http, data="through an outage", iterations=40)["task_id"]
-    seen = []
-    with frozen(service_pid("mongodb")):
-        # The work needs no MongoDB; storing its result does, and gets no answer.
-        wait_until(lambda: seen.append(state(task_id)) or seen[-1] in ("RETRY", "FAILURE"), timeout=60, interval=0.1)
-    assert seen[-1] == "RETRY", f"with MongoDB hung, the task ended {seen[-1]} instead of being retried"
-    wait_until(lambda: seen.append(state(task_id)) or seen[-1] in ("SUCCESS", "FAILURE"), timeout=90, interval=0.2)
-    assert seen[-1] == "SUCCESS", f"after MongoDB came back the task ended {seen[-1]}"
-    with MongoClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=5000) as mongo:
-        stored = mongo[os.environ["MONGODB_DB"]]["task_results"].find_one({"_id": task_id})
-    assert stored is not None and stored["result"]["total"] == 40, stored
+    outages.check_a_result_write_during_a_mongodb_outage_is_retried(api, celery_app, "task_results")
