@@ -142,7 +142,7 @@ def test_make_lab_reports_a_worker_that_dies_under_watchfiles(lab_copy):
 def test_make_lab_reports_an_api_that_cannot_import_your_code(lab_copy):
     lab02 = lab_copy("02")
     main = lab02.exercise_dir / "app/main.py"
-    line = main.read_text().splitlines().index("app = FastAPI(") + 1
+    line = next(n for n, text in enumerate(main.read_text().splitlines(), 1) if text.startswith("app = FastAPI("))
     edit(main, "app = FastAPI(", "app = FastAPI((")
     with pytest.raises(LabError) as crash:
         runner.start_process(lab02, "api", "exercise")
