@@ -142,8 +142,8 @@ def test_make_lab_reports_a_worker_that_dies_under_watchfiles(lab_copy):
 def test_make_lab_reports_an_api_that_cannot_import_your_code(lab_copy):
     lab02 = lab_copy("02")
     main = lab02.exercise_dir / "app/main.py"
-    line = next(n for n, text in enumerate(main.read_text().splitlines(), 1) if text.startswith("app = FastAPI("))
-    edit(main, "app = FastAPI(", "app = FastAPI((")
+    line, text = next((n, t) for n, t in enumerate(main.read_text().splitlines(), 1) if t.startswith("app = FastAPI("))
+    edit(main, text, text.removesuffix(")"))  # the parenthesis never closed
     with pytest.raises(LabError) as crash:
         runner.start_process(lab02, "api", "exercise")
     message = str(crash.value)
