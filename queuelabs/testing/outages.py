@@ -11,9 +11,28 @@ from pymongo import MongoClient
 from ..waiting import wait_until
 from . import contract
 from .faults import frozen, service_pid
+from .isolation import purge_queues
 
 
-def check_a_result_write_during_a_mongodb_outage_is_retried(api: str, celery_app, results_collection: str) -> None:
+def wait_until_no_task_waits(celery_app, queues: tuple[str, ...]) -> None:
+    """Earlier tests may leave tasks queued or held by the worker; behind them, the task this
+    check follows would start late and miss the outage. Purge the queues, then let the worker
+    finish what it already holds."""
+    purge_queues(queues)
+
+    def idle() -> bool:
+        inspect = celery_app.control.inspect(timeout=2)
+        held = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
+        return not any(held)
+
+    wait_until(idle, timeout=180, interval=1)
+
+
+def check_a_result_write_during_a_mongodb_outage_is_retried(
+    api: str, celery_app, results_collection: str, queues: tuple[str, ...] = ("default", "reports")
+) -> None:
+    wait_until_no_task_waits(celery_app, queues)
+
     def state(task_id: str) -> str:
         return celery_app.backend.get_task_meta(task_id, cache=False)["status"]
 
