@@ -35,7 +35,7 @@ def run(lab_id: str) -> int:
             states = settled.states
             dead = system.dead_letters() & set(ids)
             succeeded = sum(s == "SUCCESS" for s in states.values())
-            dup = system.effects(ids) + sum((n - 1) * count for n, count in orders.items() if n > 1)
+            dup = system.effects(ids, succeeded) + sum((n - 1) * count for n, count in orders.items() if n > 1)
             # Not ended while work was still queued: only slow. Not ended once the queues had been
             # empty a while, or FAILURE without a dead letter: lost.
             open_ids = {t for t, s in states.items() if s not in ENDED} - dead
@@ -57,7 +57,7 @@ def run(lab_id: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="queuelabs chaos", description=__doc__.splitlines()[0])
-    parser.add_argument("lab", help="the lab whose reference runs the fault suite: 02 or 04")
+    parser.add_argument("lab", help="the lab whose reference runs the fault suite: 02, 03 or 04")
     args = parser.parse_args(argv)
     if stack.mode() != "native":
         sys.exit("chaos: the fault suite needs the native stack (it signals the servers by pid)")

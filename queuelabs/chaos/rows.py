@@ -19,6 +19,10 @@ from queuelabs.testing import faults
 
 from .system import System
 
+# Long enough to outlast Celery's 20 retries of a state write (1 s apart) and let the worker take the
+# queue; a lab that retries longer (lab 04) keeps its tasks, and Redis comes back after the upper limit.
+REDIS_DOWN_AT_LEAST, REDIS_DOWN_AT_MOST = 10, 60
+
 
 def submit_many(system: System, n: int, iterations: int, threads: int = 4) -> list[str]:
     with ThreadPoolExecutor(threads) as pool:
@@ -95,6 +99,31 @@ def row_down(service: str, seconds: float) -> Callable[[System], tuple[list[str]
     return run
 
 
+def row_redis_down(system: System) -> tuple[list[str], Counter]:
+    """Redis killed while the worker runs the first tasks and the rest are queued, and kept down
+    until the worker has taken every one of them, so the outage spans every state write they make.
+
+    Why not a fixed 10 s: Celery retries a failed result-backend SET 20 times, 1 s apart, but not the
+    GET it makes just before it. A task caught in the SET waited out a 10 s outage and its worker
+    took nothing meanwhile (0 lost); one caught in the GET failed at once, and so did every queued
+    task after it (28-30 lost). Which call Redis died in decided the row; now the outage outlasts both.
+    """
+    ids = submit_many(system, 40, iterations=80)  # about 4 s each: none has ended when Redis dies
+    time.sleep(1.5)  # Redis writes its append-only file every second: the submissions are on disk
+    queued_at_fault(system, ids)
+    faults.send(faults.service_pid("redis"), faults.Kill.SIGKILL)  # down: connections refused
+    started = time.monotonic()
+    time.sleep(REDIS_DOWN_AT_LEAST)
+    # The queues' count covers messages a worker holds unacknowledged: 0 = every task was taken and ended.
+    while system.work_left() and time.monotonic() - started < REDIS_DOWN_AT_MOST:
+        time.sleep(1)
+    down = time.monotonic() - started
+    left = system.work_left()
+    print(f"[chaos]   Redis down {down:.0f} s; {left} task(s) still queued or running when it came back", flush=True)
+    stack.up(["redis"])
+    return ids, Counter()
+
+
 def pid_of(system: System, service: str) -> int:
     return system.procs["downstream"].pid if service == "downstream" else faults.service_pid(service)
 
@@ -126,7 +155,7 @@ def rows(system: System) -> list[tuple[str, Callable]]:
         ("kill -9: 2 pool children, then the worker (100 tasks)", row_worker_kills),
         ("RabbitMQ kill -9 while submitting", row_rabbitmq_kill),
         ("Redis frozen, 10 s (40 tasks)", row_outage("redis", 10)),
-        ("Redis kill -9, down 10 s (40 tasks)", row_down("redis", 10)),
+        ("Redis kill -9, down until the worker took all 40 tasks", row_redis_down),
         ("MongoDB frozen, 25 s (40 tasks)", row_outage("mongodb", 25)),
         ("MongoDB kill -9, down 25 s (40 tasks)", row_down("mongodb", 25)),
     ]

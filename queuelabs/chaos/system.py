@@ -34,6 +34,8 @@ ENV = {
 }
 HEADER = ("fault", "accepted", "succeeded", "dead-lettered", "lost", "not finished", "duplicated effects")
 ENDED = ("SUCCESS", "FAILURE")
+# Where each lab's worker stores a task's result (lab 03: Django's table for jobs.TaskResult).
+RESULTS = {"02": "task_results", "03": "jobs_taskresult", "04": "task_results"}
 
 
 @dataclass
@@ -141,16 +143,19 @@ class System:
         body = self.http.get("/api/dead-letters", params={"limit": 1000}, timeout=60).json()
         return {letter["task_id"] for letter in body["dead_letters"]}
 
-    def effects(self, task_ids: list[str]) -> int:
+    def effects(self, task_ids: list[str], succeeded: int) -> int:
         """Duplicated effects among these tasks: charges per task (lab 04), stored results per task."""
         wanted, dup = set(task_ids), 0
         if self.downstream:
             charges = httpx.get(f"{self.procs['downstream'].url}/charges", timeout=30).json()["charges"]
             dup += sum(n - 1 for ref, n in Counter(c["reference"] for c in charges).items() if ref in wanted and n > 1)
         with MongoClient(ENV["MONGODB_URL"], serverSelectionTimeoutMS=5000) as mongo:
-            docs = mongo[ENV["MONGODB_DB"]]["task_results"].find({"task_id": {"$in": list(wanted)}}, {"task_id": 1})
-            dup += sum(n - 1 for n in Counter(d["task_id"] for d in docs).values() if n > 1)
-        return dup
+            results = mongo[ENV["MONGODB_DB"]][RESULTS[self.lab.id]]
+            field = "_id" if self.lab.id == "03" else "task_id"  # Django keeps the task id as the primary key
+            stored = Counter(d[field] for d in results.find({field: {"$in": list(wanted)}}, {field: 1}))
+        if succeeded and not stored:  # a wrong collection would count no duplicate, silently
+            sys.exit(f"chaos: none of {succeeded} succeeded tasks has a result in {RESULTS[self.lab.id]!r}")
+        return dup + sum(n - 1 for n in stored.values() if n > 1)
 
     def reset_row(self) -> None:
         purge_queues(self.lab.manifest.checkpoints.queues, vhost=VHOST)
