@@ -73,8 +73,12 @@ class ChargeApi:
     def __init__(self, url: str):
         self.http = httpx.Client(base_url=url, timeout=patience(15))
 
-    def submit(self, data: str = "order", iterations: int = 2, key: str | None = None) -> httpx.Response:
+    def submit(
+        self, data: str = "order", iterations: int = 2, key: str | None = None, client: str | None = None
+    ) -> httpx.Response:
         headers = {"Idempotency-Key": key} if key else {}
+        if client:
+            headers["X-Client-Id"] = client
         return self.http.post("/api/async/process", json={"data": data, "iterations": iterations}, headers=headers)
 
     def task_id(self, data: str = "order", iterations: int = 2) -> str:

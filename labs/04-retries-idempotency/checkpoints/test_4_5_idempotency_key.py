@@ -1,4 +1,4 @@
-"""Exercise 4.5: Idempotency-Key on submission: replay, 422 on another body, 409 in flight, expiry."""
+"""Exercise 4.5: Idempotency-Key on submission: replay, one client's keys, 422 on another body, 409 in flight, expiry."""
 
 import os
 import threading
@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from queuelabs.testing import faults
+from queuelabs.testing.checks import check_response
 
 
 @pytest.mark.exercise("4.5")
@@ -27,6 +28,20 @@ def test_a_repeat_gets_the_first_answer_until_the_key_expires(charges, worker, d
     )
     charges.wait_done([first.json()["task_id"], later.json()["task_id"]], timeout=15)
     assert downstream.ledger()["calls"] == 2, "two accepted tasks (the first and the one after expiry), two charges"
+
+
+@pytest.mark.exercise("4.5")
+def test_a_key_belongs_to_one_client(charges, worker):
+    """Two shops both number their orders from 1: the same key from another client is another order."""
+    key = f"order-{uuid.uuid4()}"
+    alice = check_response(charges.submit("pay once", 1, key=key, client="alice"), expected=202).json()["task_id"]
+    again = check_response(charges.submit("pay once", 1, key=key, client="alice"), expected=202).json()["task_id"]
+    bob = check_response(charges.submit("pay once", 1, key=key, client="bob"), expected=202).json()["task_id"]
+    assert again == alice, "the same client, key and body must get its first task id back"
+    assert bob != alice, (
+        "another client (X-Client-Id: bob) with the same Idempotency-Key and body got alice's task id: "
+        "keys belong to one client; scope the key with services.client_key(client_id, idempotency_key)"
+    )
 
 
 @pytest.mark.exercise("4.5")

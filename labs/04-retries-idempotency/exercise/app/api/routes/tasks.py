@@ -43,6 +43,18 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# A key belongs to the client that sent it. This lab has no logins, so a client names itself here;
+# behind a login, the account the credentials prove takes this header's place.
+ClientId = Annotated[
+    str | None,
+    Header(
+        alias="X-Client-Id",
+        min_length=1,
+        max_length=100,
+        description="who sends the Idempotency-Key: another client's same key is another key",
+    ),
+]
+
 
 class TaskTimeline(TaskStatus):
     """Lab 02's status, plus how many times a worker started the task and each attempt."""
@@ -87,9 +99,14 @@ async def accept(
     },
 )
 async def submit_process(
-    body: ProcessRequest, broker: BrokerDep, redis: RedisDep, response: Response, idempotency_key: IdempotencyKey = None
+    body: ProcessRequest,
+    broker: BrokerDep,
+    redis: RedisDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    client_id: ClientId = None,
 ) -> TaskAccepted:
-    """Queue the charge. With an Idempotency-Key, a repeat gets the first answer back."""
+    """Queue the charge. With an Idempotency-Key, the same client's repeat gets the first answer back."""
     # TODO Exercise 4.5: Idempotency-Key on submission: a repeat gets the first answer.
     # In submit_process, when an Idempotency-Key header is sent: fingerprint the body,
     # claim the key (services.claim_idempotency_key). Owned by another request: 422 if
