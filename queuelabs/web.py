@@ -85,7 +85,8 @@ async def validation_failed(request: Request, exc: RequestValidationError) -> JS
 def describe_failure(error: Any) -> str:
     """ "ValueError: iterations must be ..." from the exception Celery stored for a task, in one line."""
     message = str(error).split(" (configured timeouts")[0].split(", full error:")[0]  # drivers' long tails
-    return one_line(f"{type(error).__name__}: {message}")
+    # Some exceptions carry no message (a bare DatabaseError): say where the rest of the story is.
+    return one_line(f"{type(error).__name__}: {message or 'no message: the worker log has the whole error'}")
 
 
 async def health_of(check: Awaitable[object], timeout: float) -> str:
