@@ -6,12 +6,14 @@ what can be checked without one is checked here."""
 import json
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
 from queuelabs import rabbitmq_definitions
+from queuelabs.labs import all_labs
 from queuelabs.readiness import beat_schedule_written
-from queuelabs.settings import REPO_ROOT
+from queuelabs.settings import CORNERS, REPO_ROOT
 from queuelabs.stack import compose_command
 
 
@@ -42,9 +44,78 @@ def test_each_lab_container_is_checked_for_the_process_it_runs(services):
             assert service["healthcheck"]["test"] == ["CMD", "python", "-m", "queuelabs.readiness", *command[2:]], name
 
 
+def corner_services():
+    """(lab, code, process, service name) for every process of every lab, in both codes."""
+    for lab in all_labs():
+        for code in ("exercise", "solution"):
+            for process, name in lab.process_names_for(code).items():
+                yield lab, code, process, name
+
+
+def profile_of(lab, code: str) -> str:
+    return f"lab{lab.id}" if code == "exercise" else f"lab{lab.id}-reference"
+
+
+def test_each_lab_and_code_runs_in_its_own_corner(services):
+    """What CORNERS says (queuelabs/settings.py), compose says too: the vhost, the Redis
+    database, the MongoDB database, the ports (the reference's + 100, Flower 5552 / 5652...)."""
+    assert set(CORNERS) <= {(lab.id, code) for lab, code, _, _ in corner_services()}
+    for lab, code, process, name in corner_services():
+        corner = lab.corner(code)
+        service = services.get(name)
+        assert service, f"no service {name} (profile {profile_of(lab, code)}) for lab {lab.id}'s {process}"
+        assert service["profiles"] == [profile_of(lab, code)], name
+        assert service["command"] == ["queuelabs", "run-process", lab.id, process], name
+        env = service["environment"]
+        assert env["QUEUELABS_CODE"] == code, name
+        assert env["MONGODB_DB"] == corner.mongodb_db, name
+        for variable in ("REDIS_URL", "CELERY_RESULT_BACKEND"):
+            if variable in env:
+                assert urlsplit(env[variable]).path == f"/{corner.redis_db}", f"{name}: {variable}"
+        if "rabbitmq" in lab.needs:
+            assert urlsplit(env["CELERY_BROKER_URL"]).path == f"/{corner.vhost}", name
+        declared = lab.processes[process].port
+        published = [(int(p["published"]), p["target"]) for p in service.get("ports", [])]
+        assert published == ([(corner.port(declared), declared)] if declared else []), name
+
+
+def test_flower_per_lab_on_its_corner_port(services):
+    flowers = {
+        name: int(service["ports"][0]["published"]) for name, service in services.items() if name.endswith("-flower")
+    }
+    assert flowers == {
+        "lab02-flower": 5552,
+        "lab03-flower": 5553,
+        "lab04-flower": 5554,
+        "lab02-ref-flower": 5652,
+        "lab03-ref-flower": 5653,
+        "lab04-ref-flower": 5654,
+    }
+
+
+def test_a_lab_that_prepares_starts_its_other_processes_after_its_api(services):
+    """The API's container runs lab.toml's `prepare` (lab 03's migrations) before it serves: a worker or
+    beat started beside it would create a collection (beat's first digest) the migration then fails to create."""
+    for lab, _, process, name in corner_services():
+        if lab.manifest.lab.prepare and process != lab.api_process:
+            api = name.removesuffix(process) + lab.api_process
+            assert services[name]["depends_on"].get(api, {}).get("condition") == "service_healthy", name
+
+
+def test_no_lab_container_outside_the_corners(services):
+    """Every container that runs a lab process is a corner's, or the scale profile's lab 02 reference."""
+    known = {name for _, _, _, name in corner_services()}
+    reference = services["lab02-ref-api"]["environment"]
+    for name, service in services.items():
+        if (service.get("command") or [])[:2] != ["queuelabs", "run-process"] or name in known:
+            continue
+        assert name.startswith("scale-"), f"{name} runs a lab process but is no corner's (settings.CORNERS)"
+        assert service["environment"] == reference, f"{name}: not lab 02's reference corner, as `make scale`"
+
+
 def test_a_lab_container_waits_for_healthy_servers(services):
     for name, service in services.items():
-        if (service.get("command") or [])[:2] == ["queuelabs", "run-process"] and name != "lab04-downstream":
+        if (service.get("command") or [])[:2] == ["queuelabs", "run-process"] and not name.endswith("-downstream"):
             needs = service.get("depends_on", {})
             assert needs and all(dep["condition"] == "service_healthy" for dep in needs.values()), name
 

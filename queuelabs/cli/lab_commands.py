@@ -35,9 +35,10 @@ def lab(lab_id: str, code: str, stop: bool) -> None:
     if code not in CODE_CHOICES:
         raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")
     if stack.mode() == "docker":
+        profile = f"lab{the_lab.id}-reference" if code == "solution" else f"lab{the_lab.id}"  # docker-compose.yml's
         click.echo(
             f"Docker mode: the servers run in containers, lab {the_lab.id}'s processes here, reloading on save "
-            f"(all in containers instead: docker compose --profile lab{the_lab.id} up -d --wait)"
+            f"(all in containers instead: docker compose --profile {profile} up -d --wait)"
         )
     runner.start_lab(the_lab, code)
     who = "the reference solution" if code == "solution" else "your code (it reloads when you save)"
