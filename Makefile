@@ -18,7 +18,7 @@ STOP ?=
 NAME ?=
 
 .PHONY: help setup up down doctor status logs demo test check hint progress starter \
-        watch reset jump room join leave stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean
+        watch reset jump room join leave stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean test-docker
 
 help: ## list the targets
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
@@ -132,6 +132,9 @@ starter: setup ## maintainers: regenerate every lab's exercise/ from solution/
 compose-config: setup ## validate docker-compose.yml with the real Compose CLI (no engine needed)
 	@$(QL) compose config --quiet && echo "docker-compose.yml: valid (with and without the lab profiles)"
 	@$(QL) compose --profile '*' config --quiet
+
+test-docker: setup ## maintainers: docker-compose.yml on a real Docker engine (a task to SUCCESS, lost permissions repaired, a dying worker fails up --wait)
+	@$(PY) -m pytest tests/test_compose_engine.py --docker
 
 lint: setup ## maintainers: ruff lint and format check over the whole repository
 	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . && echo "lint: ruff check and ruff format --check pass"

@@ -16,6 +16,20 @@ from queuelabs.testing.spawn import Spawner, lab_process_starter
 collect_ignore = ["toylab"]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--docker", action="store_true", help="also run the tests that need a Docker engine")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked docker need an engine: deselected (never run, never counted) unless --docker."""
+    if config.getoption("--docker"):
+        return
+    needs_engine = [item for item in items if item.get_closest_marker("docker")]
+    if needs_engine:
+        config.hook.pytest_deselected(items=needs_engine)
+        items[:] = [item for item in items if item not in needs_engine]
+
+
 @pytest.fixture
 def toy(tmp_path, request):
     """A copy of the toy lab with its starter generated: the grader's and the watcher's tests edit it freely."""
