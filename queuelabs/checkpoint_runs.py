@@ -24,11 +24,20 @@ def rel(path: Path) -> str:
 TABLE_ONLY = ["--tb=no", "-rN", "-qq", "-o", "console_output_style=classic", "--table-only"]
 
 
-def checkpoint_argv(lab: Lab, code: str, grade_json: Path | None = None) -> list[str]:
+# pytest plugins installed for the platform's own tests (property-based API tests, Locust) that no
+# checkpoint uses: not loading them saves a second or more on every check.
+NOT_FOR_CHECKPOINTS = ["hypothesispytest", "schemathesis", "locust", "anyio", "cacheprovider"]
+
+
+def checkpoint_argv(lab: Lab, code: str, grade_json: Path | None = None, *, warm: bool = False) -> list[str]:
     """pytest on a lab's checkpoints, run from REPO_ROOT. -c: the project's pytest settings (the
-    grader plugin) even for a lab outside the repository."""
+    grader plugin) even for a lab outside the repository. warm: reuse the processes the previous
+    run of the same code left running, and leave this run's for the next (queuelabs/warm.py)."""
     argv = [sys.executable, "-m", "pytest", "-c", str(REPO_ROOT / "pyproject.toml")]
-    argv += [rel(lab.checkpoints_dir), f"--code={code}", "-p", "no:cacheprovider"]
+    argv += [rel(lab.checkpoints_dir), f"--code={code}"]
+    argv += [arg for plugin in NOT_FOR_CHECKPOINTS for arg in ("-p", f"no:{plugin}")]
+    if warm:
+        argv.append("--warm")
     if grade_json is not None:
         argv += ["--grade-json", str(grade_json)]
     return argv + outbox.pytest_args(code)  # after `make join`: also keep the grades for the room

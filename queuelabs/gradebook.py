@@ -9,6 +9,7 @@ in .run/progress/.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,8 +26,20 @@ PROGRESS_DIR = RUN_DIR / "progress"
 HINTS_FILE = PROGRESS_DIR / "hints.json"
 
 
-def run_checkpoints(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
-    return run_to_the_end(checkpoint_argv(lab, code, grade_json) + extra)
+def run_checkpoints(
+    lab: Lab, code: str, extra: list[str], grade_json: Path | None = None, *, warm: bool = False
+) -> int:
+    return run_to_the_end(checkpoint_argv(lab, code, grade_json, warm=warm) + extra)
+
+
+def run_checkpoints_here(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
+    """The same run in this process (`make check` of one lab): no second Python to start, and the
+    modules this command already imported are not imported again. One run per process: the
+    graded code it imports stays imported."""
+    import pytest
+
+    os.chdir(REPO_ROOT)
+    return int(pytest.main(checkpoint_argv(lab, code, grade_json, warm=True)[3:] + extra))
 
 
 def run_to_the_end(argv: list[str]) -> int:

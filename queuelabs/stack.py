@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from . import native, probes, rabbitmq_definitions
+from . import native, probes, rabbitmq_definitions, warm
 from .errors import StackError
 from .native import say
 from .processes import VENV_BIN, read_pid
@@ -107,6 +107,8 @@ def up(names: list[str] | None = None) -> str:
 
 
 def down() -> None:
+    if stopped := warm.stop_all():  # the checkpoints' processes kept warm between grading runs
+        say(f"stopped {stopped} process(es) kept warm by make check")
     if mode() == "docker":
         # Every profile's containers too (lab02, scale...): a plain `down` leaves them running.
         compose_run("--profile", "*", "down")

@@ -122,7 +122,7 @@ class Watcher:
         ids = ",".join(ex.id for ex in exercises)
         with tempfile.TemporaryDirectory(prefix="queuelabs-watch-") as tmp:
             report = Path(tmp) / "grade.json"
-            argv = checkpoint_argv(self.lab, code, report) + ["--exercise", ids, *TABLE_ONLY]
+            argv = checkpoint_argv(self.lab, code, report, warm=True) + ["--exercise", ids, *TABLE_ONLY]
             started = time.monotonic()
             # Its own session: a Ctrl+C in the terminal reaches the watcher, which passes it on once.
             self.passed_on = 0

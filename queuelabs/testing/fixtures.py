@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from queuelabs import probes
+from queuelabs import probes, warm
 from queuelabs.labs import Lab
 from queuelabs.stack import ensure_test_vhost
 
@@ -68,12 +68,15 @@ def stack(lab_run: LabRun) -> None:
     if lab_run.stack_checked:
         return
     hold_the_test_stack()  # one grading run at a time: make watch and make check would clash
-    if down := probes.services_down(lab_run.lab.needs):
-        pytest.exit(down[0], returncode=3)
-    if "rabbitmq" in lab_run.lab.needs:
-        problem = ensure_test_vhost()
-        if problem:
+    # What an earlier run parked is stopped unless it runs this very code (queuelabs/warm.py).
+    lab_run.reuse_parked = warm.retire(lab_run.fingerprint)
+    needs = lab_run.lab.needs
+    if not warm.answered_recently(needs):  # else the last run's full check is seconds old
+        if down := probes.services_down(needs):
+            pytest.exit(down[0], returncode=3)
+        if "rabbitmq" in needs and (problem := ensure_test_vhost()):
             pytest.exit(f"RabbitMQ answers, but {problem}: restart the stack with: make down up", returncode=3)
+        warm.record_answered(needs)
     lab_run.stack_checked = True
 
 
@@ -81,7 +84,10 @@ def stack(lab_run: LabRun) -> None:
 def fresh_stack(stack, lab_run: LabRun) -> None:
     """Once per lab in a run: empty test stores and freshly declared queues."""
     if not lab_run.fresh:
-        fresh_test_stack(lab_run.lab.manifest.checkpoints.queues, lab_run.lab.needs)
+        # Reusing the last run's processes: empty the queues and collections but keep them, with the
+        # arguments and indexes this same code declared when those processes started.
+        fresh_test_stack(lab_run.lab.manifest.checkpoints.queues, lab_run.lab.needs, keep=lab_run.reuse_parked)
+        warm.stack_prepared(lab_run.fingerprint)
         lab_run.fresh = True
 
 

@@ -86,10 +86,14 @@ def delete_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -
         rabbitmq_api("DELETE", _queue_path(name, vhost))
 
 
-def fresh_test_stack(queues: tuple[str, ...], needs: tuple[str, ...]) -> None:
-    """Empty the checkpoints' stores and delete their queues, for the services a lab needs."""
+def fresh_test_stack(queues: tuple[str, ...], needs: tuple[str, ...], keep: bool = False) -> None:
+    """Empty the checkpoints' stores and delete their queues, for the services a lab needs.
+
+    keep: empty the queues and collections without deleting them, for processes that declared them
+    and keep running (a deleted queue cancels a worker's consumer; a dropped collection loses the
+    unique index an API created at start-up)."""
     if "rabbitmq" in needs and queues:
-        delete_queues(queues)
+        (purge_queues if keep else delete_queues)(queues)
     if "redis" in needs:
         import redis
 
@@ -98,4 +102,9 @@ def fresh_test_stack(queues: tuple[str, ...], needs: tuple[str, ...]) -> None:
         from pymongo import MongoClient
 
         with MongoClient(os.environ["MONGODB_URL"], serverSelectionTimeoutMS=3000) as mongo:
-            mongo.drop_database(os.environ["MONGODB_DB"])
+            database = mongo[os.environ["MONGODB_DB"]]
+            if keep:
+                for name in database.list_collection_names():
+                    database[name].delete_many({})
+            else:
+                mongo.drop_database(database)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from queuelabs import warm
 from queuelabs.labs import Lab, LabError, load_lab
 from queuelabs.settings import TEST_ENV
 from queuelabs.starter import untouched
@@ -41,12 +42,16 @@ class LabRun:
     worker: Worker | None = None
     stack_checked: bool = False
     fresh: bool = False
+    # With --warm: the graded code's fingerprint (queuelabs/warm.py), and whether the previous run's
+    # processes of the same code may be reused (the test stack is as that code left it).
+    fingerprint: str | None = None
+    reuse_parked: bool = False
     modules: set[str] = field(default_factory=set)
     # Exercises whose starter blocks are still as generated: "not started", whatever a test says.
     untouched: set[str] = field(default_factory=set)
 
-    def stop(self) -> None:
-        self.spawner.stop_all()
+    def stop(self, park: bool = False) -> None:
+        self.spawner.stop_all(park=park)
         self.api_url, self.worker = None, None
 
 
@@ -69,6 +74,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--table-only", action="store_true", help="no progress letters: the exercise table is the summary (make check)"
     )
     group.addoption("--grade-json", default=None, help="also write each exercise's outcome to this JSON file")
+    group.addoption(
+        "--warm",
+        action="store_true",
+        help="keep the lab's API and worker running for the next run of the same code (make check, make watch)",
+    )
     group.addoption(
         "--run-untouched",
         action="store_true",
@@ -109,10 +119,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # An interrupted or broken run parks nothing: its processes may be half way through a test.
+    session.config.stash[ENDED_CLEANLY] = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+
+
+ENDED_CLEANLY = pytest.StashKey[bool]()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     state: RunState | None = getattr(config, "_queuelabs", None)
     for run in state.runs.values() if state else ():
-        run.stop()
+        run.stop(park=config.stash.get(ENDED_CLEANLY, False) and run.fingerprint is not None)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -161,8 +179,14 @@ def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
         # grader shows the one logged during the failing checkpoint (a missing await).
         env["PYTHONWARNINGS"] = "always::RuntimeWarning"
         env.pop("QUEUELABS_BIND_HOST", None)
+        fingerprint = warm.code_fingerprint(code_dir, lab_dir / "lab.toml") if config.getoption("warm") else None
         state.runs[lab_dir] = LabRun(
-            lab=lab, code_dir=code_dir, env=env, spawner=Spawner(code_dir, env), untouched=untouched(lab, code_dir)
+            lab=lab,
+            code_dir=code_dir,
+            env=env,
+            spawner=Spawner(code_dir, env, fingerprint),
+            untouched=untouched(lab, code_dir),
+            fingerprint=fingerprint,
         )
     return state.runs[lab_dir]
 

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from queuelabs import warm
 from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
-from queuelabs.readiness import worker_answers
+from queuelabs.readiness import answers_http, worker_answers
 from queuelabs.settings import LOG_DIR
 from queuelabs.waiting import WaitTimeout, wait_until
 
@@ -36,11 +37,41 @@ LIVE: list[ManagedProcess] = []
 
 
 class Spawner:
-    """Starts processes for tests and stops them when asked (the end of a fixture's scope)."""
+    """Starts processes for tests and stops them when asked (the end of a fixture's scope).
 
-    def __init__(self, code_dir: Path, env: dict[str, str]):
-        self.code_dir, self.env = code_dir, env
+    With a `fingerprint` (the graded code's, see queuelabs/warm.py), processes started with a
+    `reuse` name are parked at the end instead of stopped, and the next run of the same code
+    takes them back when they still answer."""
+
+    def __init__(self, code_dir: Path, env: dict[str, str], fingerprint: str | None = None):
+        self.code_dir, self.env, self.fingerprint = code_dir, env, fingerprint
         self.started: list[ManagedProcess] = []
+        self.reusable: dict[int, tuple[str, str | None]] = {}  # id(proc): its warm key, its worker name
+
+    def warm_key(self, reuse: str, env: dict[str, str] | None) -> str | None:
+        if self.fingerprint is None:
+            return None
+        return f"{self.fingerprint}:{reuse}:{sorted((env or {}).items())}"
+
+    def reuse(self, key: str | None, env: dict[str, str] | None = None) -> ManagedProcess | None:
+        """A parked process of this key that answers a real request now, or None (it is stopped)."""
+        claimed = warm.claim(key, {**self.env, **(env or {})}) if key else None
+        if claimed is None:
+            return None
+        proc, worker_name = claimed
+        env = proc.env
+        if worker_name:
+            hostname = f"{worker_name}@{socket.gethostname()}"
+            answers = worker_answers(env["CELERY_BROKER_URL"], hostname)
+        else:
+            answers = proc.port is not None and answers_http(proc.port, timeout=patience(2.0))
+        if not answers:
+            proc.stop()
+            return None
+        self.started.append(proc)
+        LIVE.append(proc)
+        self.reusable[id(proc)] = (key, worker_name)
+        return proc
 
     def __call__(
         self,
@@ -53,6 +84,7 @@ class Spawner:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         timeout: float = 30.0,
+        warm_key: str | None = None,
     ) -> ManagedProcess:
         argv = list(argv)
         name = name or Path(argv[0]).name
@@ -78,6 +110,8 @@ class Spawner:
                 wait_until(lambda: worker_answers(broker, hostname), timeout=timeout, what=f"{name} to answer a ping")
         except (RuntimeError, WaitTimeout) as exc:
             pytest.fail(str(exc), pytrace=False)
+        if warm_key:
+            self.reusable[id(proc)] = (warm_key, worker_name)
         return proc
 
     def stop(self, proc: ManagedProcess) -> None:
@@ -86,10 +120,27 @@ class Spawner:
             LIVE.remove(proc)
         if proc in self.started:
             self.started.remove(proc)
+        self.reusable.pop(id(proc), None)
 
-    def stop_all(self) -> None:
+    def stop_all(self, park: bool = False) -> None:
+        """Stop every process; with `park`, keep the reusable ones that ended healthy for the next run."""
         for proc in reversed(list(self.started)):
+            key, worker_name = self.reusable.get(id(proc), (None, None))
+            if park and key and self.fingerprint and self._fit(proc, worker_name):
+                warm.park(proc, key, self.fingerprint, worker_name)
+                self.started.remove(proc)
+                if proc in LIVE:
+                    LIVE.remove(proc)
+                continue
             self.stop(proc)
+
+    @staticmethod
+    def _fit(proc: ManagedProcess, worker_name: str | None) -> bool:
+        if not proc.alive():
+            return False
+        if worker_name:  # holding no task, which would finish into the next run's stores
+            return warm.worker_idle(proc.env["CELERY_BROKER_URL"], f"{worker_name}@{socket.gethostname()}")
+        return True
 
 
 def kill_all_now() -> int:
@@ -135,6 +186,9 @@ def lab_process_starter(lab: Lab, spawner: Spawner):
     """start("api") runs one of the lab's declared processes (lab.toml) on a free port."""
 
     def start(process: str, *, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (), **kw):
+        key = spawner.warm_key(f"{process} {' '.join(extra_args)}", env)
+        if (reused := spawner.reuse(key, env)) is not None:
+            return reused
         declared = lab.processes[process]
         port = free_port() if declared.port else None
         argv = lab.command(process, port=port, host="127.0.0.1") + list(extra_args)
@@ -144,7 +198,7 @@ def lab_process_starter(lab: Lab, spawner: Spawner):
             kw.setdefault("ready_url", f"http://127.0.0.1:{port}/")
         elif "beat" in argv:
             kw.setdefault("ready_log", "beat: Starting...")
-        return spawner(argv, name=process, port=port, env=env, **kw)
+        return spawner(argv, name=process, port=port, env=env, warm_key=key, **kw)
 
     return start
 

@@ -1,0 +1,244 @@
+"""Warm processes between grading runs: `make check` and `make watch` reuse the API and worker of
+the previous run when nothing they load has changed, instead of starting them again (most of a
+one-exercise check used to be start-up).
+
+Honest by construction:
+- A parked process is reused only by a run of the same code: its key holds a fingerprint of every
+  file of the graded code folder, the lab's manifest and the queuelabs package, so any save makes
+  it a stranger, and it is stopped, never reused (`code_fingerprint`).
+- Only one set of processes is ever parked, and only while no run uses the test stack: a run of
+  other code (another lab, the solution, `make prove`'s starter and mutants, the platform's tests)
+  stops every parked process first, so a parked worker never takes another run's tasks.
+- A process is parked only when it ends its run healthy (alive, not frozen) and, for a worker,
+  holding no unacknowledged task; it is reused only after it answers a real request again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+
+from .processes import ManagedProcess, kill_group, port_open
+from .settings import REPO_ROOT, RUN_DIR, service_url
+
+REGISTRY = RUN_DIR / "warm" / "parked.json"
+# The services a grading run needs answered real requests this recently: the next run only checks
+# that their ports still accept a connection (a full check costs seconds on a busy machine).
+STACK_STAMP = RUN_DIR / "warm" / "services-answered.json"
+RECENT_SECONDS = 60.0
+DEFAULT_PORTS = {"rabbitmq": 5672, "redis": 6379, "mongodb": 27017}
+# A process nobody reused for this long is stopped by the next run (or `make down`).
+MAX_IDLE_SECONDS = 30 * 60
+PACKAGE_DIR = REPO_ROOT / "queuelabs"
+
+
+def code_fingerprint(code_dir: Path, manifest: Path) -> str:
+    """A hash of what a lab process loads: every file of the graded code, its lab.toml, the platform."""
+    digest = hashlib.sha256()
+    for root in (code_dir, PACKAGE_DIR):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".log"):
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    digest.update(manifest.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Parked:
+    key: str
+    fingerprint: str
+    name: str
+    pid: int
+    created: float  # psutil's create_time: the same pid later reused by another program is not ours
+    argv: list[str]
+    cwd: str
+    log_path: str
+    port: int | None
+    url: str | None
+    worker_name: str | None
+    parked_at: float
+
+
+class _Adopted:
+    """What ManagedProcess needs of a Popen, for a process started by an earlier run."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        return None if _alive(self.pid) else 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        try:
+            psutil.Process(self.pid).wait(timeout)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            raise subprocess.TimeoutExpired(str(self.pid), timeout or 0) from None
+        return 0
+
+
+def _alive(pid: int, created: float | None = None) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD, psutil.STATUS_STOPPED) and (
+            created is None or abs(proc.create_time() - created) < 0.01
+        )
+    except psutil.Error:
+        return False
+
+
+def _read() -> dict:
+    try:
+        return json.loads(REGISTRY.read_text())
+    except (OSError, ValueError):
+        return {"stack_prepared_by": None, "parked": []}
+
+
+def _write(data: dict) -> None:
+    REGISTRY.parent.mkdir(parents=True, exist_ok=True)
+    tmp = REGISTRY.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(REGISTRY)
+
+
+def _stop(entry: dict) -> None:
+    """Stop a parked process (thawed first if a fault left it frozen), unless its pid is no longer it."""
+    try:
+        proc = psutil.Process(entry["pid"])
+        if abs(proc.create_time() - entry["created"]) >= 0.01:
+            return
+        if proc.status() == psutil.STATUS_STOPPED:
+            os.kill(entry["pid"], signal.SIGCONT)
+    except psutil.Error:
+        return
+    kill_group(entry["pid"], timeout=10)
+
+
+def retire(keep: str | None) -> bool:
+    """Before a run uses the test stack: stop every parked process unless it is of fingerprint `keep`,
+    the test stack was last prepared by that same code (its queues and indexes are the ones this
+    code declares), and it has not idled too long. True when the parked processes may be reused."""
+    data = _read()
+    same = keep is not None and data.get("stack_prepared_by") == keep
+    kept = []
+    for entry in data["parked"]:
+        if same and entry["fingerprint"] == keep and time.time() - entry["parked_at"] < MAX_IDLE_SECONDS:
+            kept.append(entry)
+        else:
+            _stop(entry)
+    _write({"stack_prepared_by": keep if same else None, "parked": kept})
+    return same
+
+
+def parked() -> list[dict]:
+    """What is parked now: name, pid, fingerprint... of each process."""
+    return _read()["parked"]
+
+
+def stop_all() -> int:
+    """`make down`: stop every parked process; how many were running."""
+    data = _read()
+    running = [entry for entry in data["parked"] if _alive(entry["pid"], entry["created"])]
+    for entry in data["parked"]:
+        _stop(entry)
+    _write({"stack_prepared_by": None, "parked": []})
+    return len(running)
+
+
+def claim(key: str, env: dict[str, str]) -> tuple[ManagedProcess, str | None] | None:
+    """The parked process of this key, taken out of the registry (the caller checks it answers)."""
+    data = _read()
+    found = next((entry for entry in data["parked"] if entry["key"] == key), None)
+    if found is None:
+        return None
+    data["parked"].remove(found)
+    _write(data)
+    if not _alive(found["pid"], found["created"]):
+        _stop(found)
+        return None
+    proc = ManagedProcess(
+        found["name"], found["argv"], cwd=Path(found["cwd"]), env=env, log_path=Path(found["log_path"])
+    )
+    proc.proc = _Adopted(found["pid"])  # type: ignore[assignment]
+    proc.port, proc.url = found["port"], found["url"]
+    return proc, found["worker_name"]
+
+
+def park(proc: ManagedProcess, key: str, fingerprint: str, worker_name: str | None) -> bool:
+    """Keep `proc` running for the next run of the same code; False (and nothing kept) if it is unfit."""
+    if proc.proc is None or not _alive(proc.pid):
+        return False
+    data = _read()
+    entry = Parked(
+        key=key,
+        fingerprint=fingerprint,
+        name=proc.name,
+        pid=proc.pid,
+        created=psutil.Process(proc.pid).create_time(),
+        argv=proc.argv,
+        cwd=str(proc.cwd),
+        log_path=str(proc.log_path),
+        port=proc.port,
+        url=proc.url,
+        worker_name=worker_name,
+        parked_at=time.time(),
+    )
+    data["parked"] = [e for e in data["parked"] if e["key"] != key] + [asdict(entry)]
+    _write(data)
+    return True
+
+
+def worker_idle(broker_url: str, hostname: str) -> bool:
+    """The worker runs and holds no task (a parked worker must not finish one into the next run)."""
+    from celery import Celery
+
+    app = Celery()
+    app.conf.update(broker_read_url=broker_url, broker_write_url=broker_url)
+    try:
+        inspect = app.control.inspect(destination=[hostname], timeout=2.0)
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        return hostname in active and not active[hostname] and not reserved.get(hostname)
+    except Exception:  # no answer: not fit to keep
+        return False
+    finally:
+        app.close()
+
+
+def stack_prepared(fingerprint: str | None) -> None:
+    """Record whose code declared the test stack's queues and indexes last."""
+    data = _read()
+    data["stack_prepared_by"] = fingerprint
+    _write(data)
+
+
+def record_answered(needs: tuple[str, ...] | list[str]) -> None:
+    """The services in `needs` just answered a real request (and the test vhost exists)."""
+    STACK_STAMP.parent.mkdir(parents=True, exist_ok=True)
+    STACK_STAMP.write_text(json.dumps({"at": time.time(), "services": sorted(needs)}))
+
+
+def answered_recently(needs: tuple[str, ...] | list[str]) -> bool:
+    """True when every service in `needs` answered a real request less than RECENT_SECONDS ago and
+    its port accepts a connection now: the cheap probe that replaces a full one."""
+    try:
+        stamp = json.loads(STACK_STAMP.read_text())
+    except (OSError, ValueError):
+        return False
+    if time.time() - stamp.get("at", 0) > RECENT_SECONDS or not set(needs) <= set(stamp.get("services", [])):
+        return False
+    for name in needs:
+        parts = urlsplit(service_url(name))
+        if not port_open(parts.port or DEFAULT_PORTS[name], parts.hostname or "127.0.0.1"):
+            return False
+    return True

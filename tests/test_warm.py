@@ -1,0 +1,51 @@
+"""Warm grading (queuelabs/warm.py): `make check` reuses the last run's API and worker when the
+graded code is unchanged, and never a process that runs stale code. Real lab 02 processes on the
+real stack, in pytest subprocesses, as `make check` runs them."""
+
+import shutil
+import subprocess
+
+from queuelabs import warm
+from queuelabs.checkpoint_runs import checkpoint_argv
+from queuelabs.labs import find_lab
+from queuelabs.settings import REPO_ROOT
+
+CHECKPOINT = "test_contract.py::test_submit_answers_202_at_once_with_location"  # exercise 2.3: api and worker
+GOOD = 'response.headers["Location"] = STATUS_PATH.format(task_id=task_id)'
+BROKEN = 'response.headers["Location"] = "/wrong/" + task_id'
+
+
+def check(lab, code) -> str:
+    argv = checkpoint_argv(lab, str(code), warm=True)
+    argv[argv.index(str(lab.checkpoints_dir.relative_to(REPO_ROOT)))] = str(lab.checkpoints_dir / CHECKPOINT)
+    done = subprocess.run(argv + ["--tb=line", "-rN"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    return done.stdout + done.stderr
+
+
+def parked_pids(code) -> dict[str, int]:
+    return {entry["name"]: entry["pid"] for entry in warm.parked() if entry["cwd"] == str(code)}
+
+
+def test_an_unchanged_check_reuses_the_processes_and_an_edit_restarts_them(tmp_path):
+    lab = find_lab("02")
+    code = tmp_path / "code"
+    shutil.copytree(lab.solution_dir, code, ignore=shutil.ignore_patterns("__pycache__"))
+    routes = code / "app/api/routes/tasks.py"
+    assert GOOD in routes.read_text(), "the reference changed: update this test's edit"
+    try:
+        first = check(lab, code)
+        assert "PASS  2.3" in first, first
+        cold = parked_pids(code)
+        assert set(cold) == {"api", "worker"}, f"nothing parked after a clean run: {warm.parked()}"
+
+        second = check(lab, code)
+        assert "PASS  2.3" in second, second
+        assert parked_pids(code) == cold, "the same code started its processes again instead of reusing them"
+
+        routes.write_text(routes.read_text().replace(GOOD, BROKEN))  # the learner saves a change
+        third = check(lab, code)
+        assert "FAIL  2.3" in third, f"the edit was not graded (a process ran the old code):\n{third}"
+        now = parked_pids(code)
+        assert not set(now.values()) & set(cold.values()), f"a process of the old code was kept: {cold} -> {now}"
+    finally:
+        warm.stop_all()
