@@ -3,12 +3,14 @@ the previous run when nothing they load has changed, instead of starting them ag
 one-exercise check used to be start-up).
 
 Honest by construction:
-- A parked process is reused only by a run of the same code: its key holds a fingerprint of every
-  file of the graded code folder, the lab's manifest and the queuelabs package, so any save makes
-  it a stranger, and it is stopped, never reused (`code_fingerprint`).
-- Only one set of processes is ever parked, and only while no run uses the test stack: a run of
-  other code (another lab, the solution, `make prove`'s starter and mutants, the platform's tests)
-  stops every parked process first, so a parked worker never takes another run's tasks.
+- A parked process is reused only while every file it loaded is unchanged: at its start, the
+  hash of each file of the graded code it loads (imports.py) is kept, with a fingerprint of the
+  lab's manifest and the queuelabs package (`base_fingerprint`). A save restarts only the
+  processes that load the saved file (lab 02: routes/ restart the API, not the worker); a saved
+  file that declares queues or indexes (DECLARES) restarts them all, on a rebuilt test stack.
+- Only one code folder's processes are ever parked, and only while no run uses the test stack: a
+  run of other code (another lab, the solution, `make prove`'s starter and mutants, the platform's
+  tests) stops every parked process first, so a parked worker never takes another run's tasks.
 - A process is parked only when it ends its run healthy (alive, not frozen) and, for a worker,
   holding no unacknowledged task; it is reused only after it answers a real request again.
 """
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from .imports import loaded_files
 from .processes import ManagedProcess, kill_group, port_open
 from .settings import REPO_ROOT, RUN_DIR, service_url
 
@@ -41,22 +44,50 @@ MAX_IDLE_SECONDS = 30 * 60
 PACKAGE_DIR = REPO_ROOT / "queuelabs"
 
 
-def code_fingerprint(code_dir: Path, manifest: Path) -> str:
-    """A hash of what a lab process loads: every file of the graded code, its lab.toml, the platform."""
-    digest = hashlib.sha256()
-    for root in (code_dir, PACKAGE_DIR):
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".log"):
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
+def base_fingerprint(code_dir: Path, manifest: Path) -> str:
+    """What every process of a lab's graded code shares: the folder, its lab.toml and the platform."""
+    digest = hashlib.sha256(str(code_dir.resolve()).encode())
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
+            digest.update(path.read_bytes())
     digest.update(manifest.read_bytes())
     return digest.hexdigest()[:16]
+
+
+# A file with one of these sets up the shared stack (queues and their arguments, indexes): a
+# change to it rebuilds the test stack and restarts every process (see retire).
+DECLARES = ("Queue(", "queue_arguments", "task_queues", "x-max-priority", "create_index", "declare")
+
+
+def snapshot(code_dir: Path, words: list[str]) -> dict[str, list]:
+    """Each file a process started with these words loads: [its hash, whether it DECLARES]."""
+    files = {}
+    for path in loaded_files(code_dir, words):
+        data = path.read_bytes()
+        text = data.decode(errors="replace")
+        files[str(path.relative_to(code_dir))] = [
+            hashlib.sha256(data).hexdigest()[:16],
+            any(d in text for d in DECLARES),
+        ]
+    return files
+
+
+def changed_files(code_dir: Path, entry: dict) -> tuple[set[str], bool]:
+    """What changed since a parked process started: the files, and whether one DECLARES (then or now)."""
+    now = snapshot(code_dir, entry["words"])
+    before = entry["files"]
+    changed = {name for name in before.keys() | now.keys() if before.get(name, [None])[0] != now.get(name, [None])[0]}
+    declares = any(before.get(name, [0, False])[1] or now.get(name, [0, False])[1] for name in changed)
+    return changed, declares
 
 
 @dataclass
 class Parked:
     key: str
-    fingerprint: str
+    base: str
+    words: list[str]  # its command line and environment: what names the modules it loads
+    files: dict[str, list]  # snapshot() at its start
     name: str
     pid: int
     created: float  # psutil's create_time: the same pid later reused by another program is not ours
@@ -125,20 +156,26 @@ def _stop(entry: dict) -> None:
     kill_group(entry["pid"], timeout=10)
 
 
-def retire(keep: str | None) -> bool:
-    """Before a run uses the test stack: stop every parked process unless it is of fingerprint `keep`,
-    the test stack was last prepared by that same code (its queues and indexes are the ones this
-    code declares), and it has not idled too long. True when the parked processes may be reused."""
+def retire(code_dir: Path | None, base: str | None) -> bool:
+    """Before a run uses the test stack: stop every parked process this run cannot reuse: all of
+    them for a run that keeps nothing warm (base None), for other code, or after a change to the
+    platform, the manifest or a file that DECLARES; else those whose loaded files changed, or that
+    idled too long. True when the rest may be reused on the test stack as they left it."""
     data = _read()
-    same = keep is not None and data.get("stack_prepared_by") == keep
-    kept = []
-    for entry in data["parked"]:
-        if same and entry["fingerprint"] == keep and time.time() - entry["parked_at"] < MAX_IDLE_SECONDS:
+    same = base is not None and data.get("stack_prepared_by") == base
+    kept, rebuild = [], not same
+    for entry in data["parked"] if same else ():
+        changed, declares = changed_files(code_dir, entry) if code_dir and entry["base"] == base else ({"?"}, True)
+        rebuild = rebuild or declares
+        if not changed and time.time() - entry["parked_at"] < MAX_IDLE_SECONDS:
             kept.append(entry)
-        else:
+    if rebuild:
+        kept = []
+    for entry in data["parked"]:
+        if entry not in kept:
             _stop(entry)
-    _write({"stack_prepared_by": keep if same else None, "parked": kept})
-    return same
+    _write({"stack_prepared_by": base if not rebuild else None, "parked": kept})
+    return not rebuild
 
 
 def parked() -> list[dict]:
@@ -156,7 +193,7 @@ def stop_all() -> int:
     return len(running)
 
 
-def claim(key: str, env: dict[str, str]) -> tuple[ManagedProcess, str | None] | None:
+def claim(key: str, env: dict[str, str]) -> tuple[ManagedProcess, str | None, tuple[list[str], dict]] | None:
     """The parked process of this key, taken out of the registry (the caller checks it answers)."""
     data = _read()
     found = next((entry for entry in data["parked"] if entry["key"] == key), None)
@@ -172,17 +209,19 @@ def claim(key: str, env: dict[str, str]) -> tuple[ManagedProcess, str | None] | 
     )
     proc.proc = _Adopted(found["pid"])  # type: ignore[assignment]
     proc.port, proc.url = found["port"], found["url"]
-    return proc, found["worker_name"]
+    return proc, found["worker_name"], (found["words"], found["files"])
 
 
-def park(proc: ManagedProcess, key: str, fingerprint: str, worker_name: str | None) -> bool:
-    """Keep `proc` running for the next run of the same code; False (and nothing kept) if it is unfit."""
+def park(proc: ManagedProcess, key: str, base: str, started: tuple[list[str], dict], worker_name: str | None) -> bool:
+    """Keep `proc` running for the next run of the same code; `started`: its words and snapshot at start."""
     if proc.proc is None or not _alive(proc.pid):
         return False
     data = _read()
     entry = Parked(
         key=key,
-        fingerprint=fingerprint,
+        base=base,
+        words=started[0],
+        files=started[1],
         name=proc.name,
         pid=proc.pid,
         created=psutil.Process(proc.pid).create_time(),
@@ -215,10 +254,10 @@ def worker_idle(broker_url: str, hostname: str) -> bool:
         app.close()
 
 
-def stack_prepared(fingerprint: str | None) -> None:
+def stack_prepared(base: str | None) -> None:
     """Record whose code declared the test stack's queues and indexes last."""
     data = _read()
-    data["stack_prepared_by"] = fingerprint
+    data["stack_prepared_by"] = base
     _write(data)
 
 

@@ -1,5 +1,5 @@
-"""Warm grading (queuelabs/warm.py): `make check` reuses the last run's API and worker when the
-graded code is unchanged, and never a process that runs stale code. Real lab 02 processes on the
+"""Warm grading (queuelabs/warm.py): `make check` reuses the last run's API and worker while the
+files each loads are unchanged, and never a process that runs stale code. Real lab 02 processes on the
 real stack, in pytest subprocesses, as `make check` runs them."""
 
 import shutil
@@ -26,11 +26,11 @@ def parked_pids(code) -> dict[str, int]:
     return {entry["name"]: entry["pid"] for entry in warm.parked() if entry["cwd"] == str(code)}
 
 
-def test_an_unchanged_check_reuses_the_processes_and_an_edit_restarts_them(tmp_path):
+def test_an_unchanged_check_reuses_the_processes_and_an_edit_restarts_what_loads_it(tmp_path):
     lab = find_lab("02")
     code = tmp_path / "code"
     shutil.copytree(lab.solution_dir, code, ignore=shutil.ignore_patterns("__pycache__"))
-    routes = code / "app/api/routes/tasks.py"
+    routes, services = code / "app/api/routes/tasks.py", code / "app/services.py"
     assert GOOD in routes.read_text(), "the reference changed: update this test's edit"
     try:
         first = check(lab, code)
@@ -42,10 +42,17 @@ def test_an_unchanged_check_reuses_the_processes_and_an_edit_restarts_them(tmp_p
         assert "PASS  2.3" in second, second
         assert parked_pids(code) == cold, "the same code started its processes again instead of reusing them"
 
-        routes.write_text(routes.read_text().replace(GOOD, BROKEN))  # the learner saves a change
+        routes.write_text(routes.read_text().replace(GOOD, BROKEN))  # a save in a file only the API loads
         third = check(lab, code)
-        assert "FAIL  2.3" in third, f"the edit was not graded (a process ran the old code):\n{third}"
-        now = parked_pids(code)
-        assert not set(now.values()) & set(cold.values()), f"a process of the old code was kept: {cold} -> {now}"
+        assert "FAIL  2.3" in third, f"the edit was not graded (the API ran the old code):\n{third}"
+        after_routes = parked_pids(code)
+        assert after_routes["api"] != cold["api"], "the API kept running the old routes"
+        assert after_routes["worker"] == cold["worker"], "the worker, which never loads routes/, was restarted"
+
+        services.write_text(services.read_text() + "\n# a save in a file the worker loads\n")
+        routes.write_text(routes.read_text().replace(BROKEN, GOOD))
+        fourth = check(lab, code)
+        assert "PASS  2.3" in fourth, fourth
+        assert parked_pids(code)["worker"] != cold["worker"], "the worker kept running the old services.py"
     finally:
         warm.stop_all()

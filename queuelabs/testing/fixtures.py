@@ -68,8 +68,8 @@ def stack(lab_run: LabRun) -> None:
     if lab_run.stack_checked:
         return
     hold_the_test_stack()  # one grading run at a time: make watch and make check would clash
-    # What an earlier run parked is stopped unless it runs this very code (queuelabs/warm.py).
-    lab_run.reuse_parked = warm.retire(lab_run.fingerprint)
+    # What an earlier run parked is stopped unless it still runs the code on disk (queuelabs/warm.py).
+    lab_run.reuse_parked = warm.retire(lab_run.code_dir, lab_run.warm_base)
     needs = lab_run.lab.needs
     if not warm.answered_recently(needs):  # else the last run's full check is seconds old
         if down := probes.services_down(needs):
@@ -87,7 +87,7 @@ def fresh_stack(stack, lab_run: LabRun) -> None:
         # Reusing the last run's processes: empty the queues and collections but keep them, with the
         # arguments and indexes this same code declared when those processes started.
         fresh_test_stack(lab_run.lab.manifest.checkpoints.queues, lab_run.lab.needs, keep=lab_run.reuse_parked)
-        warm.stack_prepared(lab_run.fingerprint)
+        warm.stack_prepared(lab_run.warm_base)
         lab_run.fresh = True
 
 

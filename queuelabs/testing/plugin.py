@@ -42,9 +42,9 @@ class LabRun:
     worker: Worker | None = None
     stack_checked: bool = False
     fresh: bool = False
-    # With --warm: the graded code's fingerprint (queuelabs/warm.py), and whether the previous run's
-    # processes of the same code may be reused (the test stack is as that code left it).
-    fingerprint: str | None = None
+    # With --warm: the graded code's base fingerprint (queuelabs/warm.py), and whether the previous
+    # run's processes of the same code may be reused (the test stack is as that code left it).
+    warm_base: str | None = None
     reuse_parked: bool = False
     modules: set[str] = field(default_factory=set)
     # Exercises whose starter blocks are still as generated: "not started", whatever a test says.
@@ -130,7 +130,7 @@ ENDED_CLEANLY = pytest.StashKey[bool]()
 def pytest_unconfigure(config: pytest.Config) -> None:
     state: RunState | None = getattr(config, "_queuelabs", None)
     for run in state.runs.values() if state else ():
-        run.stop(park=config.stash.get(ENDED_CLEANLY, False) and run.fingerprint is not None)
+        run.stop(park=config.stash.get(ENDED_CLEANLY, False) and run.warm_base is not None)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -179,14 +179,14 @@ def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
         # grader shows the one logged during the failing checkpoint (a missing await).
         env["PYTHONWARNINGS"] = "always::RuntimeWarning"
         env.pop("QUEUELABS_BIND_HOST", None)
-        fingerprint = warm.code_fingerprint(code_dir, lab_dir / "lab.toml") if config.getoption("warm") else None
+        base = warm.base_fingerprint(code_dir, lab_dir / "lab.toml") if config.getoption("warm") else None
         state.runs[lab_dir] = LabRun(
             lab=lab,
             code_dir=code_dir,
             env=env,
-            spawner=Spawner(code_dir, env, fingerprint),
+            spawner=Spawner(code_dir, env, base),
             untouched=untouched(lab, code_dir),
-            fingerprint=fingerprint,
+            warm_base=base,
         )
     return state.runs[lab_dir]
 

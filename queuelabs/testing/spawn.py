@@ -27,7 +27,7 @@ from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
 from queuelabs.readiness import answers_http, worker_answers
 from queuelabs.settings import LOG_DIR
-from queuelabs.waiting import WaitTimeout, wait_until
+from queuelabs.waiting import WaitTimeout, eventually, wait_until
 
 from .checks import patience
 
@@ -39,26 +39,27 @@ LIVE: list[ManagedProcess] = []
 class Spawner:
     """Starts processes for tests and stops them when asked (the end of a fixture's scope).
 
-    With a `fingerprint` (the graded code's, see queuelabs/warm.py), processes started with a
-    `reuse` name are parked at the end instead of stopped, and the next run of the same code
-    takes them back when they still answer."""
+    With `base` (the graded code's base fingerprint, see queuelabs/warm.py), processes started with
+    a warm key are parked at the end instead of stopped, and the next run takes them back while
+    the files they load are unchanged and they still answer."""
 
-    def __init__(self, code_dir: Path, env: dict[str, str], fingerprint: str | None = None):
-        self.code_dir, self.env, self.fingerprint = code_dir, env, fingerprint
+    def __init__(self, code_dir: Path, env: dict[str, str], base: str | None = None):
+        self.code_dir, self.env, self.base = code_dir, env, base
         self.started: list[ManagedProcess] = []
-        self.reusable: dict[int, tuple[str, str | None]] = {}  # id(proc): its warm key, its worker name
+        # id(proc): its warm key, its worker name, and (its words, what it loaded) at its start
+        self.reusable: dict[int, tuple[str, str | None, tuple[list[str], dict]]] = {}
 
-    def warm_key(self, reuse: str, env: dict[str, str] | None) -> str | None:
-        if self.fingerprint is None:
+    def warm_key(self, role: str, env: dict[str, str] | None) -> str | None:
+        if self.base is None:
             return None
-        return f"{self.fingerprint}:{reuse}:{sorted((env or {}).items())}"
+        return f"{self.base}:{role}:{sorted((env or {}).items())}"
 
     def reuse(self, key: str | None, env: dict[str, str] | None = None) -> ManagedProcess | None:
         """A parked process of this key that answers a real request now, or None (it is stopped)."""
         claimed = warm.claim(key, {**self.env, **(env or {})}) if key else None
         if claimed is None:
             return None
-        proc, worker_name = claimed
+        proc, worker_name, started = claimed
         env = proc.env
         if worker_name:
             hostname = f"{worker_name}@{socket.gethostname()}"
@@ -70,7 +71,7 @@ class Spawner:
             return None
         self.started.append(proc)
         LIVE.append(proc)
-        self.reusable[id(proc)] = (key, worker_name)
+        self.reusable[id(proc)] = (key, worker_name, started)
         return proc
 
     def __call__(
@@ -111,7 +112,8 @@ class Spawner:
         except (RuntimeError, WaitTimeout) as exc:
             pytest.fail(str(exc), pytrace=False)
         if warm_key:
-            self.reusable[id(proc)] = (warm_key, worker_name)
+            words = argv + [value for value in proc.env.values() if len(value) < 200]
+            self.reusable[id(proc)] = (warm_key, worker_name, (words, warm.snapshot(proc.cwd, words)))
         return proc
 
     def stop(self, proc: ManagedProcess) -> None:
@@ -125,9 +127,9 @@ class Spawner:
     def stop_all(self, park: bool = False) -> None:
         """Stop every process; with `park`, keep the reusable ones that ended healthy for the next run."""
         for proc in reversed(list(self.started)):
-            key, worker_name = self.reusable.get(id(proc), (None, None))
-            if park and key and self.fingerprint and self._fit(proc, worker_name):
-                warm.park(proc, key, self.fingerprint, worker_name)
+            key, worker_name, started = self.reusable.get(id(proc), (None, None, ([], {})))
+            if park and key and self.base and self._fit(proc, worker_name):
+                warm.park(proc, key, self.base, started, worker_name)
                 self.started.remove(proc)
                 if proc in LIVE:
                     LIVE.remove(proc)
@@ -138,8 +140,12 @@ class Spawner:
     def _fit(proc: ManagedProcess, worker_name: str | None) -> bool:
         if not proc.alive():
             return False
-        if worker_name:  # holding no task, which would finish into the next run's stores
-            return warm.worker_idle(proc.env["CELERY_BROKER_URL"], f"{worker_name}@{socket.gethostname()}")
+        if worker_name:  # holding no task, which would finish into the next run's stores: a failed
+            # checkpoint may leave a short task running, given a moment to end
+            hostname = f"{worker_name}@{socket.gethostname()}"
+            return bool(
+                eventually(lambda: warm.worker_idle(proc.env["CELERY_BROKER_URL"], hostname), timeout=patience(5))
+            )
         return True
 
 
