@@ -78,8 +78,8 @@ chaos: setup ## the fault suite against a lab's reference, native stack (about 7
 	@test -n "$(LAB)" || { echo "which lab? make chaos LAB=04"; exit 2; }
 	@$(PY) -m queuelabs.chaos $(LAB)
 
-check: setup ## grade your exercises: make check LAB=02, one exercise: make check EX=2.3
-	@$(QL) check $(LAB) --code $(CODE) $(if $(EX),--exercise $(EX))
+check: setup ## grade your exercises: make check LAB=02, one exercise: make check EX=2.3 (COLD=1: restart every process)
+	@$(QL) check $(LAB) --code $(CODE) $(if $(EX),--exercise $(EX)) $(if $(COLD),--cold)
 
 watch: setup ## re-grade the exercise you edit on every save: make watch LAB=02 (Ctrl+C to stop)
 	@test -n "$(LAB)" || { echo "which lab? make watch LAB=02"; exit 2; }

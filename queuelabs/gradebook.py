@@ -32,14 +32,19 @@ def run_checkpoints(
     return run_to_the_end(checkpoint_argv(lab, code, grade_json, warm=warm) + extra)
 
 
-def run_checkpoints_here(lab: Lab, code: str, extra: list[str], grade_json: Path | None = None) -> int:
+def run_checkpoints_here(
+    lab: Lab, code: str, extra: list[str], grade_json: Path | None = None, *, warm: bool = True
+) -> int:
     """The same run in this process (`make check` of one lab): no second Python to start, and the
     modules this command already imported are not imported again. One run per process: the
     graded code it imports stays imported."""
     import pytest
 
     os.chdir(REPO_ROOT)
-    return int(pytest.main(checkpoint_argv(lab, code, grade_json, warm=True)[3:] + extra))
+    exit_code = pytest.main(checkpoint_argv(lab, code, grade_json, warm=warm)[3:] + extra)
+    if exit_code == pytest.ExitCode.INTERRUPTED:  # Ctrl+C: pytest has stopped what it started
+        raise KeyboardInterrupt
+    return int(exit_code)
 
 
 def run_to_the_end(argv: list[str]) -> int:

@@ -12,6 +12,9 @@ from queuelabs.stack import ensure_test_vhost, ensure_vhost
 from queuelabs.testing.isolation import delete_queues
 from queuelabs.testing.spawn import Spawner, lab_process_starter
 
+# pytester: the grader plugin's own tests run pytest on labs they write (tests/test_plugin.py).
+pytest_plugins = ["pytester"]
+
 # The toy lab is data for the grader tests, not part of this suite.
 collect_ignore = ["toylab"]
 

@@ -24,8 +24,11 @@ def require_services(lab: Lab) -> None:
 @click.option("--code", default="exercise", show_default=True, help="exercise (yours), solution, or a folder")
 @click.option("--exercise", "exercise_id", default=None, help="grade one exercise only, e.g. 2.3")
 @click.option("--strict", is_flag=True, help="exit 1 unless every exercise passes (for scripts)")
+@click.option("--cold", is_flag=True, help="start every process afresh (by default the last check's are reused)")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def check(lab_id: str | None, code: str, exercise_id: str | None, strict: bool, pytest_args: tuple[str, ...]) -> None:
+def check(
+    lab_id: str | None, code: str, exercise_id: str | None, strict: bool, cold: bool, pytest_args: tuple[str, ...]
+) -> None:
     """Grade a lab's exercises (your code by default; every lab without LAB)."""
     if exercise_id:
         lab, _ = find_exercise(exercise_id)
@@ -43,9 +46,9 @@ def check(lab_id: str | None, code: str, exercise_id: str | None, strict: bool, 
         extra = [*quiet, *(["--exercise", exercise_id] if exercise_id else []), *pytest_args]
         # Warm: the lab's API and worker stay up for the next check of the same code (queuelabs/warm.py).
         if len(labs) == 1:
-            result = gradebook.run_checkpoints_here(lab, code, extra, report)
+            result = gradebook.run_checkpoints_here(lab, code, extra, report, warm=not cold)
         else:
-            result = gradebook.run_checkpoints(lab, code, extra, report, warm=True)
+            result = gradebook.run_checkpoints(lab, code, extra, report, warm=not cold)
         # 1 means "graded, not everything passes yet": the table said so. Anything
         # else (pytest could not run, a usage error) is a real error.
         worst = max(worst, 0 if result == 1 and not strict else result)

@@ -23,16 +23,18 @@ from .isolation import fresh_test_stack, hold_the_test_stack
 from .plugin import LabRun, lab_run_for
 from .spawn import CtrlC, Spawner, Worker, lab_process_starter
 
+CTRL_C = pytest.StashKey[CtrlC]()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Ctrl+C pressed twice must not abort the teardown that stops the processes below (see spawn.py).
-    config._queuelabs_ctrl_c = CtrlC()
-    config._queuelabs_ctrl_c.install()
+    config.stash[CTRL_C] = CtrlC()
+    config.stash[CTRL_C].install()
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if ctrl_c := getattr(config, "_queuelabs_ctrl_c", None):
+    if ctrl_c := config.stash.get(CTRL_C, None):
         ctrl_c.uninstall()
 
 

@@ -21,13 +21,19 @@ from queuelabs.waiting import eventually
 
 from .checks import NOT_DONE, ExerciseNotStarted
 from .log_excerpts import first_error, first_error_in_traceback
-from .plugin import LabRun, exercise_of, lab_run_for
+from .plugin import STATE, LabRun, exercise_of, lab_run_for
 from .spawn import LIVE
 
-# Each lab's exercises' checkpoint outcomes, filled in as tests report.
-_results: dict[Path, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-# Code that does not compile: graded once, as one message, instead of a failure per test.
-_syntax_errors: dict[Path, str] = {}
+# On the run's config (pytest's stash), never in this module: each lab's exercises' checkpoint
+# outcomes, filled in as tests report, and the code that does not compile (graded once, as one
+# message, instead of a failure per test).
+RESULTS = pytest.StashKey[dict[Path, dict[str, list[dict]]]]()
+SYNTAX_ERRORS = pytest.StashKey[dict[Path, str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RESULTS] = defaultdict(lambda: defaultdict(list))
+    config.stash[SYNTAX_ERRORS] = {}
 
 
 def compile_error(code_dir: Path) -> str | None:
@@ -47,12 +53,13 @@ def compile_error(code_dir: Path) -> str | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """A lab whose code does not compile is not graded test by test: it is reported once."""
+    syntax_errors = config.stash[SYNTAX_ERRORS]
     keep = []
     for item in items:
         run = lab_run_for(config, item.path)
-        if run is not None and run.lab.dir not in _syntax_errors and (error := compile_error(run.code_dir)):
-            _syntax_errors[run.lab.dir] = error
-        if run is None or run.lab.dir not in _syntax_errors:
+        if run is not None and run.lab.dir not in syntax_errors and (error := compile_error(run.code_dir)):
+            syntax_errors[run.lab.dir] = error
+        if run is None or run.lab.dir not in syntax_errors:
             keep.append(item)
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
@@ -68,7 +75,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _syntax_errors and exitstatus in (0, 5):
+    if session.config.stash[SYNTAX_ERRORS] and exitstatus in (0, 5):
         session.exitstatus = 1  # not graded is not passed
 
 
@@ -164,7 +171,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             return
         outcome_name = "passed" if report.passed else ("skipped" if report.skipped else "failed")
         error = learner_error(item, call, run) if report.failed and not reason else ""
-        _results[run.lab.dir][exercise_id].append(
+        item.config.stash[RESULTS][run.lab.dir][exercise_id].append(
             {
                 "test": item.nodeid,
                 "outcome": outcome_name,
@@ -218,8 +225,9 @@ MARKS = {"passed": "PASS", "failed": "FAIL", "not started": "TODO", "incomplete"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    for lab_dir, error in _syntax_errors.items():
-        run = config._queuelabs.runs[lab_dir]
+    state, syntax_errors = config.stash[STATE], config.stash[SYNTAX_ERRORS]
+    for lab_dir, error in syntax_errors.items():
+        run = state.runs[lab_dir]
         terminalreporter.section(f"Lab {run.lab.id}: your code does not compile, so nothing could be graded")
         terminalreporter.write_line(f"  {error}")
         terminalreporter.write_line("")
@@ -227,11 +235,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         terminalreporter.write_line(f"Next: fix {where}, then `make check LAB={run.lab.id}` again.")
     graded = {
         ex.id: {"status": "failed", "tests": [], "why": "the code does not compile"}
-        for lab_dir in _syntax_errors
-        for ex in config._queuelabs.runs[lab_dir].lab.exercises
+        for lab_dir in syntax_errors
+        for ex in state.runs[lab_dir].lab.exercises
     }
-    for lab_dir, results in _results.items():
-        run = config._queuelabs.runs[lab_dir]
+    for lab_dir, results in config.stash[RESULTS].items():
+        run = state.runs[lab_dir]
         selected = _selected_exercises(run.lab, results)
         statuses = {ex.id: exercise_status(results.get(ex.id, [])) for ex in selected}
         for ex in selected:  # its code was changed, yet the checkpoints still reach a TODO: half done
@@ -251,7 +259,7 @@ def _print_table(tr, config: pytest.Config, run: LabRun, selected, statuses: dic
     lab = run.lab
     tr.section(f"Lab {lab.id}: {lab.title} - grading {_describe_code(config, run)}")
     width = max(len(ex.title) for ex in selected) + 2
-    results = _results[lab.dir]
+    results = config.stash[RESULTS][lab.dir]
     for ex in selected:
         status = statuses[ex.id]
         tr.write_line(f"  {MARKS[status]}  {ex.id:<5} {ex.title:<{width}} {status}")

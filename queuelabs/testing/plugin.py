@@ -62,6 +62,11 @@ class RunState:
     active: LabRun | None = None
 
 
+# The run's state lives on its config (pytest's stash), never in this module: two runs in one
+# process (pytester's, `make check` in the CLI's process) share nothing.
+STATE = pytest.StashKey[RunState]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("queuelabs", "Queue Labs grader")
     group.addoption(
@@ -97,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "provokes(text): an error this checkpoint causes on purpose, never shown as the learner's"
     )
-    config._queuelabs = RunState(code=config.getoption("code"))
+    config.stash[STATE] = RunState(code=config.getoption("code"))
     os.environ.update(TEST_ENV)  # the graded code imported in this process uses the test stack too
     # When the run is about one lab (the usual case), its code goes on the path
     # now, so a checkpoint module may import it even while being collected.
@@ -128,7 +133,7 @@ ENDED_CLEANLY = pytest.StashKey[bool]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    state: RunState | None = getattr(config, "_queuelabs", None)
+    state = config.stash.get(STATE, None)
     for run in state.runs.values() if state else ():
         run.stop(park=config.stash.get(ENDED_CLEANLY, False) and run.warm_base is not None)
 
@@ -167,7 +172,7 @@ def _lab_dir(path: Path) -> Path | None:
 
 
 def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
-    state: RunState = config._queuelabs
+    state = config.stash[STATE]
     if lab_dir not in state.runs:
         lab = load_lab(lab_dir)
         try:
@@ -193,7 +198,7 @@ def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
 
 def _activate(config: pytest.Config, run: LabRun) -> None:
     """Make `run`'s lab the one whose code is importable; stop what the previous lab started."""
-    state: RunState = config._queuelabs
+    state = config.stash[STATE]
     if state.active is run:
         return
     if state.active is not None:
