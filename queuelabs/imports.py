@@ -1,5 +1,6 @@
-"""Which files of a code folder a lab process loads, read from the source (no import): what
-`make check` compares to know whether a warm process still runs the code on disk (warm.py).
+"""The graded code read from its source, never imported: which files a lab process loads (what
+`make check` compares to know whether a warm process still runs the code on disk, warm.py), and
+the first syntax error (the grader reports it once, not a failure per checkpoint).
 
 Generous on purpose, since missing a file would keep a process with stale code: a module is
 loaded when a command line or environment value names it, when a loaded module imports it, or
@@ -12,6 +13,7 @@ package above it.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 # What Django (apps, models, admin, signals, checks; a database ENGINE's base) and Celery's autodiscover_tasks (tasks) import
@@ -84,3 +86,17 @@ def loaded_files(code_dir: Path, entry_points: list[str]) -> set[Path]:
         for name in named_in(tree, module, module in packages):
             todo |= expand(name) - seen
     return {modules[name] for name in seen}
+
+
+def compile_error(code_dir: Path, rel: Callable[[Path], str] = str) -> str | None:
+    """The first syntax error in the graded code, as a few lines with file, line and the offending line."""
+    for path in sorted(code_dir.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        source = path.read_text(errors="replace")
+        try:
+            compile(source, str(path), "exec")
+        except SyntaxError as exc:
+            line = (exc.text or "").rstrip() or source.splitlines()[(exc.lineno or 1) - 1]
+            return f"{rel(path)}, line {exc.lineno}\n      {line.strip()}\n  SyntaxError: {exc.msg}"
+    return None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from queuelabs.imports import compile_error
 from queuelabs.labs import CODE_CHOICES, Lab, LabError
 from queuelabs.settings import REPO_ROOT
 from queuelabs.waiting import eventually
@@ -36,20 +37,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SYNTAX_ERRORS] = {}
 
 
-def compile_error(code_dir: Path) -> str | None:
-    """The first syntax error in the graded code, as a few lines with file, line and the offending line."""
-    for path in sorted(code_dir.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
-        source = path.read_text(errors="replace")
-        try:
-            compile(source, str(path), "exec")
-        except SyntaxError as exc:
-            line = (exc.text or "").rstrip() or source.splitlines()[(exc.lineno or 1) - 1]
-            return f"{_rel(path)}, line {exc.lineno}\n      {line.strip()}\n  SyntaxError: {exc.msg}"
-    return None
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """A lab whose code does not compile is not graded test by test: it is reported once."""
@@ -57,7 +44,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     keep = []
     for item in items:
         run = lab_run_for(config, item.path)
-        if run is not None and run.lab.dir not in syntax_errors and (error := compile_error(run.code_dir)):
+        if run is not None and run.lab.dir not in syntax_errors and (error := compile_error(run.code_dir, _rel)):
             syntax_errors[run.lab.dir] = error
         if run is None or run.lab.dir not in syntax_errors:
             keep.append(item)
