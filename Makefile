@@ -20,12 +20,31 @@ NAME ?=
 .PHONY: help setup up down doctor status logs demo test check hint progress starter \
         watch reset jump room join leave stop start loadtest locust bench chaos notebooks screenshots compose-config prove lint clean test-docker
 
-help: ## list the targets
+# `make help` in three groups; a new target goes in one of them (tests/test_make_help.py checks).
+LEARNER_TARGETS    := setup up down status doctor logs demo lab% stop start check watch hint progress reset notebooks join leave loadtest locust bench
+TRAINER_TARGETS    := room jump scale cluster manage chaos
+MAINTAINER_TARGETS := help starter lint prove test test-docker compose-config screenshots clean
+TARGET_LINES = grep -hE '^[a-z0-9%-]+:.*\#\# ' $(MAKEFILE_LIST)
+# $(call targets,LIST): the targets of LIST with their descriptions, or (LIST empty) those of no group.
+targets = $(TARGET_LINES) | awk -F':.*\#\# ' -v want=" $(1) " -v all=" $(LEARNER_TARGETS) $(TRAINER_TARGETS) $(MAINTAINER_TARGETS) " \
+	'(want != "  " ? index(want, " " $$1 " ") : !index(all, " " $$1 " ")) { t = $$1; sub(/^lab%$$/, "labNN", t); printf "  make %-16s %s\n", t, $$2 }'
+
+help: ## list the targets, by who uses them, and every variable
 	@echo "Queue Labs. Start with: make demo, then read labs/01-sync-vs-async/README.md"
+	@echo; echo "Learners:"; $(call targets,$(LEARNER_TARGETS))
+	@echo; echo "Trainers:"; $(call targets,$(TRAINER_TARGETS))
+	@echo; echo "Maintainers:"; $(call targets,$(MAINTAINER_TARGETS))
+	@$(call targets,) | sed '1s/^/\nIn no group (add it to one in the Makefile):\n/'
 	@echo
-	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/^lab%/labNN/' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
-	@echo
-	@echo "Variables: LAB=02  EX=2.1  CODE=exercise|solution  STOP=1  NAME=lab02-worker  ALL=1  BATCH=200  LOAD=2"
+	@echo "Variables:"
+	@echo "  LAB=02          a lab (loadtest: LAB=02,03 compares two)   EX=2.1        one exercise (check, hint)"
+	@echo "  CODE=exercise   exercise (yours), solution, or a folder    COLD=1        check: restart every process"
+	@echo "  STOP=1          stop instead of start (labNN, room...)     NAME=lab02-worker  one process or service"
+	@echo "  FOLLOW=1        logs: keep following                       ALL=1         hint: every hint"
+	@echo "  BATCH=200       demo: submit a batch and watch the queue   LOAD=2        prove: under 2 busy CPUs"
+	@echo "  ARGS=...        manage: manage.py's arguments              ADDR=...      room: the LAN address to serve on"
+	@echo "  NEW=1           room: a new room                           ROOM= CODE= NAME=  join (from the environment)"
+	@echo "  API=3 WORKERS=3 RATE=... USERS=... COMPARE=1   scale       PROCESSES=2 CONNECTIONS=32 ROUNDS=5   bench"
 
 setup: $(STAMP) ## create .venv from the lock file (quick when nothing changed)
 
@@ -85,7 +104,7 @@ watch: setup ## re-grade the exercise you edit on every save: make watch LAB=02 
 	@test -n "$(LAB)" || { echo "which lab? make watch LAB=02"; exit 2; }
 	@$(QL) watch $(LAB) --code $(CODE)
 
-room: setup ## trainers: the whole workshop live on one page: make room [ADDR=192.168.1.20] (STOP=1, NEW=1)
+room: setup ## the whole workshop live on one page: make room [ADDR=192.168.1.20] (STOP=1, NEW=1)
 	@$(QL) room $(if $(ADDR),--addr $(ADDR)) $(if $(STOP),--stop) $(if $(NEW),--new)
 
 join: setup ## send your make check / make watch grades to the room: make join ROOM=<url> CODE=<code> NAME=<name>
@@ -105,7 +124,7 @@ reset: setup ## put a lab's untouched starter back: make reset LAB=02 (your work
 	@test -n "$(LAB)" || { echo "which lab? make reset LAB=02"; exit 2; }
 	@$(QL) reset $(LAB)
 
-jump: setup ## trainers: solve every lab before LAB with the reference: make jump LAB=02
+jump: setup ## solve every lab before LAB with the reference: make jump LAB=02
 	@test -n "$(LAB)" || { echo "which lab? make jump LAB=02"; exit 2; }
 	@$(QL) jump $(LAB)
 
@@ -120,26 +139,26 @@ locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 bench: setup ## naive, reference and tuned APIs side by side, same load, one run: make bench LAB=02 [PROCESSES=2] [CONNECTIONS=32] [ROUNDS=5]
 	@$(PY) -m queuelabs.bench $(or $(LAB),02) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(CONNECTIONS),--connections $(CONNECTIONS))
 
-screenshots: setup ## maintainers: re-take docs/screenshots/ (headless Chromium, lab 02 under load; about 2 min)
+screenshots: setup ## re-take docs/screenshots/ (headless Chromium, lab 02 under load; about 2 min)
 	@$(PY) -m queuelabs.screenshots
 
 notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks (installed by make setup)
 	@$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
-starter: setup ## maintainers: regenerate every lab's exercise/ from solution/
+starter: setup ## regenerate every lab's exercise/ from solution/
 	@$(QL) starter --write
 
 compose-config: setup ## validate docker-compose.yml with the real Compose CLI (no engine needed)
 	@$(QL) compose config --quiet && echo "docker-compose.yml: valid (with and without the lab profiles)"
 	@$(QL) compose --profile '*' config --quiet
 
-test-docker: setup ## maintainers: docker-compose.yml on a real Docker engine (a task to SUCCESS, lost permissions repaired, a dying worker fails up --wait)
+test-docker: setup ## docker-compose.yml on a real Docker engine (a task to SUCCESS, lost permissions repaired, a dying worker fails up --wait)
 	@$(PY) -m pytest tests/test_compose_engine.py --docker
 
-lint: setup ## maintainers: ruff lint and format check over the whole repository
+lint: setup ## ruff lint and format check over the whole repository
 	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . && echo "lint: ruff check and ruff format --check pass"
 
-prove: setup ## maintainers: every solution passes, every untouched starter and every mutant fails (LOAD=2: under 2 busy CPUs)
+prove: setup ## every solution passes, every untouched starter and every mutant fails (LOAD=2: under 2 busy CPUs)
 	@$(QL) prove $(LAB) $(if $(LOAD),--load $(LOAD))
 
 test: setup ## everything CI runs
