@@ -1,9 +1,4 @@
-"""The Celery tasks: thin wrappers named `domain.action`.
-
-A task takes JSON-safe arguments, calls the business logic in services.py,
-and reports back. It holds no logic of its own, so the logic can be tested
-without a worker and the task stays easy to read.
-"""
+"""The Celery tasks, named `domain.action`: JSON-safe arguments in, services.py does the work."""
 
 from __future__ import annotations
 

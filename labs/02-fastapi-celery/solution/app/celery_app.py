@@ -1,8 +1,4 @@
-"""The Celery application: how the API and the workers talk through RabbitMQ.
-
-Both import it: the API to publish tasks, the worker (`celery -A app.celery_app
-worker`) to consume them. Every setting lives in one class, `CeleryConfig`.
-"""
+"""The Celery application, imported by the API (to publish) and by `celery -A app.celery_app worker`."""
 
 from __future__ import annotations
 

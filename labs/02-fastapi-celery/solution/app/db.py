@@ -1,9 +1,5 @@
-"""MongoDB connections: one async client for the API, one sync client per worker process.
-
-The API awaits PyMongo's own AsyncMongoClient (Motor is deprecated), created in
-the lifespan: it belongs to the event loop that created it. A worker runs one
-task at a time per process: the blocking MongoClient, created lazily in the
-process that uses it (a MongoClient must not cross the prefork pool's fork).
+"""MongoDB: AsyncMongoClient for the API (made in the lifespan, it belongs to that event loop);
+a blocking MongoClient per worker process, made lazily (a MongoClient must not cross the prefork pool's fork).
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""The business logic: plain functions, no Celery and no FastAPI in sight.
-
-The routes validate, record intent, enqueue and answer; the tasks (app/tasks.py)
-call these in a worker. So the logic is tested without a broker or a web server.
-"""
+"""The business logic: plain functions, no Celery and no FastAPI, so it is tested without either."""
 
 from __future__ import annotations
 

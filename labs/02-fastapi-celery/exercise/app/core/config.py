@@ -1,8 +1,4 @@
-"""Settings, read from the environment (and the repository's `.env` file) with safe local defaults.
-
-Every variable is listed in the repository's `.env.example`; the checkpoints
-point the same names at their own database, Redis index and RabbitMQ vhost.
-"""
+"""Settings from the environment and the repository's `.env`, with safe local defaults (see `.env.example`)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """Background work: submit a task (202 once RabbitMQ has it), then follow it by id.
 
-Nothing here blocks the event loop: the record of submitted ids is awaited
-(redis.asyncio), and publishing and reading a task's state run in threads,
-each with a time limit.
+Nothing here blocks the event loop: Redis is awaited; publishing and reading a task's state run in threads.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """GET /health: is every part of the system answering? Fast, even when one hangs.
 
-The checks run at the same time, each with its own time limit: MongoDB and Redis
-through their async clients, RabbitMQ on a connection of its own (app/broker.py),
-which also counts each queue's consumers: a running worker consumes every queue.
+The checks run at the same time, each with its own time limit; a running worker consumes every queue.
 """
 
 from __future__ import annotations

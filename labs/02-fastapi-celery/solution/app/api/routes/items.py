@@ -1,8 +1,4 @@
-"""Items: ordinary, fast CRUD. No queue here: a database round trip takes milliseconds.
-
-The endpoints are `async def` and await PyMongo's AsyncMongoClient, so while
-one request waits for MongoDB the event loop serves the others.
-"""
+"""Items: plain CRUD awaited on AsyncMongoClient. No queue: a database round trip takes milliseconds."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """Background work: submit a task (202 once RabbitMQ has it), then follow it by id.
 
-Nothing here blocks the event loop: the record of submitted ids is awaited
-(redis.asyncio), and publishing and reading a task's state run in threads,
-each with a time limit.
+Nothing here blocks the event loop: Redis is awaited; publishing and reading a task's state run in threads.
 """
 
 from __future__ import annotations
@@ -51,7 +49,6 @@ async def enqueue(
         await broker.publish(task_name, kwargs=kwargs, task_id=task_id, priority=priority)
     except PublishUnconfirmed:
         raise  # it may run after all: keep the record, so its status can tell
-
     except Exception:
         await services.forget_submission(redis, task_id)  # nothing was queued
         raise
