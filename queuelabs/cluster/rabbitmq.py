@@ -186,11 +186,9 @@ def form_cluster(timeout: float) -> None:
     first boot (node 1 did not answer yet) joins now with rabbitmqctl."""
     seed = NODES[0]
 
-    def all_running() -> bool:
-        nonlocal status
-        if len(status.get("running_nodes", [])) != len(NODES):  # else the last answer still holds
-            status = _cluster_status_or_none(seed) or {}
-        return len(status.get("running_nodes", [])) == len(NODES)
+    def all_running() -> bool:  # asked afresh each time: a node that was running may have stopped since
+        answer = _cluster_status_or_none(seed) or {}
+        return len(answer.get("running_nodes", [])) == len(NODES)
 
     try:
         status = wait_until(lambda: _cluster_status_or_none(seed), timeout=timeout, interval=1.0, what="node 1")
