@@ -1,16 +1,25 @@
 """Fixtures for the platform's own tests."""
 
+import json
 import os
 import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
+import httpx
 import pytest
+from websockets.sync.client import connect
 
 from queuelabs import process_status, processes, starter
 from queuelabs.labs import find_lab, load_lab
+from queuelabs.native import apt_install
+from queuelabs.processes import kill_group
 from queuelabs.settings import HOST, TEST_ENV
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
 from queuelabs.testing.isolation import delete_queues
 from queuelabs.testing.spawn import Spawner, lab_process_starter
+from queuelabs.waiting import eventually, wait_until
 
 # pytester: the grader plugin's own tests run pytest on labs they write (tests/test_plugin.py).
 pytest_plugins = ["pytester"]
@@ -90,3 +99,71 @@ def fastapi_and_django(run_solution):
     broker = f"amqp://guest:guest@{HOST}:5672/{LAB03_VHOST}"
     lab03 = run_solution("03", "api", "worker", "emails-worker", env={**step, "CELERY_BROKER_URL": broker})
     return {"02": lab02["api"].url, "03": lab03["api"].url}
+
+
+class Chromium:
+    """One headless Chromium driven through DevTools: `evaluate(url, expression, ready)` reads a page."""
+
+    def __init__(self, executable: str, profile: Path):
+        argv = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        argv += ["--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"]
+        # Its own process group: Chromium's helpers (zygote, renderers, crashpad) go with it.
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        port_file = profile / "DevToolsActivePort"
+        wait_until(lambda: port_file.exists() and port_file.read_text().strip(), timeout=30, what="Chromium to start")
+        self.endpoint = f"http://127.0.0.1:{port_file.read_text().split()[0]}"
+
+    def evaluate(self, url: str, expression: str, ready, *, timeout: float = 30, interval: float = 0.2):
+        """Open `url` in a new tab and evaluate the JavaScript `expression` there, again and again,
+        until `ready(value)` holds; returns that value (a JSON-like Python value: returnByValue)."""
+        tab = httpx.put(f"{self.endpoint}/json/new?{url}", timeout=10).json()
+        try:
+            with connect(tab["webSocketDebuggerUrl"], max_size=None) as ws:
+                asked = 0
+
+                def value():
+                    nonlocal asked
+                    asked += 1
+                    params = {"expression": expression, "returnByValue": True}
+                    ws.send(json.dumps({"id": asked, "method": "Runtime.evaluate", "params": params}))
+                    while (answer := json.loads(ws.recv(timeout=10))).get("id") != asked:
+                        pass  # an event, not our answer
+                    found = answer.get("result", {}).get("result", {}).get("value")
+                    return found if found is not None and ready(found) else None
+
+                return wait_until(value, timeout=timeout, interval=interval, what=f"{url} to be ready")
+        finally:
+            httpx.get(f"{self.endpoint}/json/close/{tab['id']}", timeout=10)
+
+    def rendered(self, url: str, until: str, timeout: float = 30) -> str:
+        """The page's DOM, once `until` is in it."""
+        return self.evaluate(url, "document.documentElement.outerHTML", lambda html: until in html, timeout=timeout)
+
+    def close(self) -> None:
+        """Stop the whole group and wait until none of it is left: a helper still alive
+        writes into the profile while it is deleted ("Directory not empty", seen in CI)."""
+        kill_group(self.proc.pid)
+        self.proc.wait(timeout=10)
+        eventually(lambda: not _group_alive(self.proc.pid), timeout=15)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's headless chromium (installed by the project when missing, like RabbitMQ and Redis)."""
+    if not shutil.which("chromium"):
+        apt_install(["chromium"], then="run the tests again")
+    # ignore_cleanup_errors: a leftover cache file must not fail the tests that already passed.
+    with tempfile.TemporaryDirectory(prefix="queuelabs-chromium-", ignore_cleanup_errors=True) as profile:
+        browser = Chromium(shutil.which("chromium"), Path(profile))
+        try:
+            yield browser
+        finally:
+            browser.close()

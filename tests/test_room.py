@@ -17,18 +17,15 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from websockets.sync.client import connect
 
 from queuelabs import starter
 from queuelabs.labs import load_lab
-from queuelabs.native import apt_install
-from queuelabs.processes import is_running, kill_group
+from queuelabs.processes import is_running
 from queuelabs.settings import REPO_ROOT, TEST_ENV, TEST_VHOST
 from queuelabs.waiting import wait_until
 
@@ -136,24 +133,6 @@ def room(lan, tmp_path_factory):
     opened.cli("--stop")
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """The DevTools address of a headless Chromium (Debian's, as in tests/test_offline_docs.py)."""
-    if not shutil.which("chromium"):
-        apt_install(["chromium"], then="run the tests again")
-    with tempfile.TemporaryDirectory(prefix="queuelabs-chromium-", ignore_cleanup_errors=True) as profile:
-        argv = [shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-        argv += ["--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"]
-        browser = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        port_file = Path(profile) / "DevToolsActivePort"
-        try:
-            wait_until(lambda: port_file.exists() and port_file.read_text().strip(), timeout=30, what="Chromium")
-            yield f"http://127.0.0.1:{port_file.read_text().split()[0]}"
-        finally:
-            kill_group(browser.pid)  # its helpers too, before the profile is deleted
-            browser.wait(timeout=10)
-
-
 class Learner:
     """A laptop: its own namespace, run folder (outbox, sender) and copy of the toy lab."""
 
@@ -220,38 +199,19 @@ def grade_all(learners: list[Learner]) -> list[float]:
     return [took[i] for i in range(len(checks))]
 
 
-def read_grid(devtools: str, url: str, ready, timeout: float = 90) -> dict:
-    """The page's grid, read from the DOM as the browser renders it, once `ready(grid)` holds."""
-    expression = """JSON.stringify({
-      title: document.title,
-      text: document.body.innerText,
-      injected: document.querySelectorAll("img, main script, main b").length,
-      stuck: document.querySelector("#stuck").textContent,
-      rows: [...document.querySelectorAll("#grid tbody tr")].map((row) => ({
-        name: row.querySelector("th").textContent,
-        results: Number(row.querySelector("td.results").textContent),
-        cells: Object.fromEntries([...row.querySelectorAll("td[data-exercise]")]
-          .map((td) => [td.dataset.exercise, td.textContent])),
-      })),
-    })"""
-    tab = httpx.put(f"{devtools}/json/new?{url}", timeout=10).json()
-    try:
-        with connect(tab["webSocketDebuggerUrl"], max_size=None) as ws:
-            asked = 0
-
-            def grid() -> dict | None:
-                nonlocal asked
-                asked += 1
-                ws.send(json.dumps({"id": asked, "method": "Runtime.evaluate", "params": {"expression": expression}}))
-                while (answer := json.loads(ws.recv(timeout=10))).get("id") != asked:
-                    pass
-                value = answer.get("result", {}).get("result", {}).get("value")
-                page = json.loads(value) if value else None
-                return page if page and ready(page) else None
-
-            return wait_until(grid, timeout=timeout, interval=0.5, what=f"{url} to show every grade")
-    finally:
-        httpx.get(f"{devtools}/json/close/{tab['id']}", timeout=10)
+# The room's grid, read from the DOM as the browser renders it (tests/conftest.py's Chromium.evaluate).
+GRID = """({
+  title: document.title,
+  text: document.body.innerText,
+  injected: document.querySelectorAll("img, main script, main b").length,
+  stuck: document.querySelector("#stuck").textContent,
+  rows: [...document.querySelectorAll("#grid tbody tr")].map((row) => ({
+    name: row.querySelector("th").textContent,
+    results: Number(row.querySelector("td.results").textContent),
+    cells: Object.fromEntries([...row.querySelectorAll("td[data-exercise]")]
+      .map((td) => [td.dataset.exercise, td.textContent])),
+  })),
+})"""
 
 
 @pytest.mark.timeout(900)  # about 2 minutes on a quiet machine; a shared, loaded one takes far longer
@@ -292,14 +252,16 @@ def test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen
         counts = {row["name"]: row["results"] for row in page["rows"]}
         return counts == {name: len(grades) for name, grades in zip(names, sent, strict=True)}
 
-    page = read_grid(chromium, f"{room.url}/?key={room.key}", complete)  # every grade once: no more, no fewer
+    page = chromium.evaluate(
+        f"{room.url}/?key={room.key}", GRID, complete, timeout=90, interval=0.5
+    )  # every grade once: no more, no fewer
     for learner in learners:  # what each sender did (a post the frozen room answered late was sent again)
         print(learner.namespace, (learner.run_dir / "logs/room-sender.log").read_text().splitlines()[1:])
     assert {row["name"]: row["cells"] for row in page["rows"]} == dict(zip(names, expected, strict=True))
     assert page["title"] == "Queue Labs room" and page["injected"] == 0, "HTML in a name or an error was run"
     assert HOSTILE_GREETING in page["stuck"], "the error with HTML in it is not shown as text"
 
-    projector = read_grid(chromium, f"{room.url}/", lambda p: len(p["rows"]) == 3)
+    projector = chromium.evaluate(f"{room.url}/", GRID, lambda p: len(p["rows"]) == 3, timeout=90, interval=0.5)
     assert not any(name in projector["text"] for name in ("Ada", "Grace", "<img")), "the projector shows names"
     assert [row["name"] for row in projector["rows"]] == ["learner 1", "learner 2", "learner 3"]
 
