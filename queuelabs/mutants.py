@@ -83,21 +83,29 @@ def load(lab: Lab) -> list[Mutant]:
     return mutants
 
 
+def replace_once(text: str, find: str, replace: str, *, label: str, file: str, declared_in: str) -> str:
+    """`text` with `find` replaced; MutantError naming `label` unless `find` occurs exactly once.
+
+    Also used by `make bench` for the tuned variant's edits (queuelabs/bench/tuned.py)."""
+    found = text.count(find)
+    if found != 1:
+        state = "is no longer" if found == 0 else f"occurs {found} times"
+        raise MutantError(
+            f"{label}: its find text {state} in {file}: "
+            f"update {declared_in} to the solution's current code ({find.strip()[:60]!r})"
+        )
+    return text.replace(find, replace)
+
+
 def apply(mutant: Mutant, solution_dir: Path, target_dir: Path) -> None:
     """Copy the solution into target_dir with the mutant's one change made."""
     source = solution_dir / mutant.file
     if not source.is_file():
         raise MutantError(f"{mutant.label()}: {mutant.file} is not in the solution")
-    text = source.read_text()
-    found = text.count(mutant.find)
-    if found != 1:
-        state = "is no longer" if found == 0 else f"occurs {found} times"
-        raise MutantError(
-            f"{mutant.label()}: its find text {state} in {mutant.file}: "
-            f"update checkpoints/mutants.toml to the solution's current code ({mutant.find.strip()[:60]!r})"
-        )
+    where = {"label": mutant.label(), "file": mutant.file, "declared_in": "checkpoints/mutants.toml"}
+    text = replace_once(source.read_text(), mutant.find, mutant.replace, **where)
     shutil.copytree(solution_dir, target_dir, ignore=shutil.ignore_patterns("__pycache__", "celerybeat-schedule*"))
-    (target_dir / mutant.file).write_text(text.replace(mutant.find, mutant.replace))
+    (target_dir / mutant.file).write_text(text)
 
 
 def told_the_learner(report: dict, exercise_id: str) -> str:

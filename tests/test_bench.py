@@ -7,12 +7,15 @@ naive variant stops answering altogether. The three APIs run side by side;
 figures are compared in one run.
 """
 
+import shutil
+
 import pytest
 
 from queuelabs.bench import bench_env, variants_of
 from queuelabs.bench import measure as bench
 from queuelabs.bench.load import PROBE_TIMEOUT
 from queuelabs.bench.report import p95
+from queuelabs.bench.tuned import TunedVariantError, apply_edits
 from queuelabs.labs import find_lab
 from queuelabs.stack import ensure_test_vhost
 from queuelabs.testing.isolation import delete_queues
@@ -54,6 +57,33 @@ def test_frozen_broker_blocks_the_naive_api_not_the_reference(short_rounds):
         # Every submission answered, 202 (before the freeze) or a fast 503, never a 500.
         assert set(variant.frozen_answers) <= {"202", "503"}, (variant.name, variant.frozen_answers)
         assert variant.frozen_answers.get("503", 0) > 0, (variant.name, variant.frozen_answers)
-        assert p95(variant.frozen) < PROBE_TIMEOUT / 10, f"{variant.name}: cheap route p95 {p95(variant.frozen):.2f} s"
+        frozen = p95(variant.frozen[0])  # the one round's probes
+        assert frozen < PROBE_TIMEOUT / 10, f"{variant.name}: cheap route p95 {frozen:.2f} s"
         # The naive variant: its event loop sat in apply_async, so its probes waited the whole time-out.
-        assert p95(naive.frozen) >= 10 * p95(variant.frozen), (variant.name, p95(naive.frozen), p95(variant.frozen))
+        assert p95(naive.frozen[0]) >= 10 * frozen, (variant.name, p95(naive.frozen[0]), frozen)
+
+
+def _reference_copy(lab, tmp_path):
+    shutil.copytree(lab.solution_dir / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def test_the_tuned_variants_edits_apply_to_the_reference(tmp_path):
+    """bench/tuned/ declares only what it changes: whole new modules, and edits that still find their text."""
+    lab = find_lab("02")
+    tuned = lab.dir / "bench" / "tuned"
+    tree = _reference_copy(lab, tmp_path)
+    assert apply_edits(tree, tuned / "edits.toml") >= 2
+    assert "\n    await set_together(redis" in (tree / "app" / "services.py").read_text()
+    assert "\n    gc.freeze()\n    try:" in (tree / "app" / "main.py").read_text()
+    carried = sorted(p.name for p in (tuned / "app").glob("*.py"))
+    assert carried == ["broker.py", "redis_batch.py"], f"bench/tuned/app/ holds whole modules only: {carried}"
+
+
+def test_a_stale_tuned_edit_is_a_one_line_error_naming_it(tmp_path):
+    lab = find_lab("02")
+    tree = _reference_copy(lab, tmp_path)
+    services = tree / "app" / "services.py"
+    services.write_text(services.read_text().replace("await redis.set(", "await redis.setex("))
+    with pytest.raises(TunedVariantError, match=r"edit 'Redis records in one pipeline: the write'.*no longer in"):
+        apply_edits(tree, lab.dir / "bench" / "tuned" / "edits.toml")

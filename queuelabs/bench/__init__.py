@@ -2,9 +2,9 @@
 
 The naive variant (labs/02-fastapi-celery/bench/naive_app.py) is the anti-pattern
 the lesson warns about: synchronous PyMongo, Redis and `apply_async` straight
-inside `async def`. The tuned variant is the reference with the modules of
-bench/tuned/app/ in place of its own (a batching publisher, Redis pipelining,
-gc.freeze). All run under uvicorn with the same number of processes,
+inside `async def`. The tuned variant is the reference with bench/tuned/'s
+modules laid over it and its few edits made (tuned.py): a batching publisher,
+Redis pipelining, gc.freeze. All run under uvicorn with the same number of processes,
 side by side, against the checkpoints' isolated stack, with no worker (the
 queues are emptied after each step). In each round (load.py, measure.py):
 
@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
 
 from ..labs import Lab, find_lab
 from ..probes import services_down
-from ..settings import RUN_DIR, TEST_ENV
+from ..settings import TEST_ENV
 from ..stack import ensure_test_vhost
 from ..testing.isolation import delete_queues, purge_queues
 from .measure import FLOOD_CONNECTIONS, LOAD_SECONDS, Variant, run_rounds, start_api
 from .report import report
+from .tuned import TunedVariantError, tuned_tree
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -50,15 +50,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def bench_env(lab: Lab) -> dict[str, str]:
     """The checkpoints' isolated stack (test vhost, Redis db, Mongo database)."""
     return {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
-
-
-def tuned_tree(lab: Lab) -> Path:
-    """A copy of the reference's code with bench/tuned/app/ laid over it: the tuned variant's code folder."""
-    tree = RUN_DIR / "bench" / f"lab{lab.id}-tuned"
-    shutil.rmtree(tree, ignore_errors=True)
-    shutil.copytree(lab.solution_dir / "app", tree / "app", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(lab.dir / "bench" / "tuned" / "app", tree / "app", dirs_exist_ok=True)
-    return tree
 
 
 def lines_of(path: Path) -> int:
@@ -101,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         print("RabbitMQ answers, but the test vhost could not be created: restart the stack with: make down up")
         return 3
     env = bench_env(lab)
-    variants = variants_of(lab, env)
+    try:
+        variants = variants_of(lab, env)
+    except TunedVariantError as exc:
+        print(exc)
+        return 2
     code_dir, queues = lab.solution_dir, lab.manifest.checkpoints.queues
     print(
         f"[bench] lab {lab.id}: {args.rounds} rounds; each API runs {args.processes} uvicorn process(es) "

@@ -42,14 +42,15 @@ class Variant:
     command: list[str]
     env: dict[str, str]
     api: ManagedProcess | None = None
-    idle: list[float] = field(default_factory=list)  # seconds per probe, every round pooled
-    loaded: list[float] = field(default_factory=list)
-    frozen: list[float] = field(default_factory=list)
+    # Seconds per probe of the cheap route, one list per round: idle, under the flood, RabbitMQ frozen.
+    idle: list[list[float]] = field(default_factory=list)
+    loaded: list[list[float]] = field(default_factory=list)
+    frozen: list[list[float]] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)  # accepted submits per second, per round
     raw_shares: list[float] = field(default_factory=list)  # rate / raw publish rate, per round
     cpu_ms: list[float] = field(default_factory=list)  # API CPU per accepted submit, per round
     broker_cpu_ms: list[float] = field(default_factory=list)  # RabbitMQ's CPU per accepted submit, per round
-    frozen_answers: dict[str, int] = field(default_factory=dict)
+    frozen_answers: dict[str, int] = field(default_factory=dict)  # every round's, added up
     lines: int = 0  # lines of Python the variant runs (its app package, or the naive file)
 
     @property
@@ -109,12 +110,12 @@ def raw_publish_rate(code_dir: Path, env: dict[str, str], *, confirmed: bool = F
 
 def flood_round(variant: Variant, raw: float, connections: int, queues: tuple[str, ...]) -> None:
     """Idle probes, then probes under a flood of submissions; the round's figures appended."""
-    variant.idle += probe_cheap_route(variant.url, IDLE_SECONDS)
+    variant.idle.append(probe_cheap_route(variant.url, IDLE_SECONDS))
     broker = faults.service_pid("rabbitmq")
     cpu_before, broker_before = cpu_seconds(variant.api.pid), cpu_seconds(broker)
     with Flood(variant.url, connections, LOAD_SECONDS) as flood:
         time.sleep(0.5)  # the flood is running
-        variant.loaded += probe_cheap_route(variant.url, LOAD_SECONDS - 1.0)
+        variant.loaded.append(probe_cheap_route(variant.url, LOAD_SECONDS - 1.0))
     accepted = flood.counts.get("202", 0)
     variant.rates.append(accepted / LOAD_SECONDS)
     variant.raw_shares.append(accepted / LOAD_SECONDS / raw)
@@ -128,8 +129,9 @@ def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
     with Flood(variant.url, FROZEN_CONNECTIONS, FREEZE_SECONDS, timeout=PROBE_TIMEOUT) as flood:
         time.sleep(0.3)
         with faults.frozen(faults.service_pid("rabbitmq")):
-            variant.frozen = probe_cheap_route(variant.url, FREEZE_SECONDS - 0.5)
-    variant.frozen_answers = flood.counts
+            variant.frozen.append(probe_cheap_route(variant.url, FREEZE_SECONDS - 0.5))
+    for status, count in flood.counts.items():
+        variant.frozen_answers[status] = variant.frozen_answers.get(status, 0) + count
     with httpx.Client(base_url=variant.url, timeout=10) as http:  # accepted again, so the next one starts clean
 
         def accepted() -> bool:
@@ -145,7 +147,7 @@ def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
 def run_rounds(
     variants: list[Variant], *, rounds: int, connections: int, code_dir: Path, env: dict[str, str], queues, progress
 ) -> dict[str, list[float]]:
-    """Every variant, `rounds` times, then with the broker frozen.
+    """Every variant, `rounds` times: flooded, then with the broker frozen.
 
     Returns the raw publish rates of each round: {"unconfirmed": [...], "confirmed": [...]}."""
     raws: dict[str, list[float]] = {"unconfirmed": [], "confirmed": []}
@@ -156,7 +158,7 @@ def run_rounds(
         purge_queues(queues)
         for variant in variants if number % 2 else variants[::-1]:
             flood_round(variant, raws["unconfirmed"][-1], connections, queues)
-    for variant in variants:
-        progress(f"{variant.name}: RabbitMQ frozen for {FREEZE_SECONDS:g} s under {FROZEN_CONNECTIONS} connections")
-        frozen_broker(variant, queues)
+        progress(f"round {number}/{rounds}: RabbitMQ frozen for {FREEZE_SECONDS:g} s under each API in turn")
+        for variant in variants if number % 2 else variants[::-1]:
+            frozen_broker(variant, queues)
     return raws

@@ -13,9 +13,17 @@ def p95(values: list[float]) -> float:
     return percentile(values, 95)
 
 
-def ms(values: list[float]) -> str:
-    value = p95(values)
-    return f">={value * 1000:.0f} ms" if value >= PROBE_TIMEOUT else f"{value * 1000:.1f} ms"
+def p95s(rounds: list[list[float]]) -> list[float]:
+    """The p95 of each round's probes."""
+    return [p95(probes) for probes in rounds]
+
+
+def ms(rounds: list[list[float]]) -> str:
+    """The median over the rounds of each round's p95, and their range."""
+    values = p95s(rounds)
+    if statistics.median(values) >= PROBE_TIMEOUT:
+        return f">={PROBE_TIMEOUT * 1000:.0f} ms"
+    return spread([value * 1000 for value in values], ".1f") + " ms"
 
 
 def spread(values: list[float], fmt: str) -> str:
@@ -33,7 +41,7 @@ def table(variants: list[Variant]) -> list[str]:
         ("RabbitMQ CPU ms per accepted submit", lambda v: spread(v.broker_cpu_ms, ".2f")),
         ("cheap route p95, idle", lambda v: ms(v.idle)),
         ("cheap route p95, under submit load", lambda v: ms(v.loaded)),
-        ("  loaded / idle", lambda v: f"x{p95(v.loaded) / p95(v.idle):.1f}"),
+        ("  loaded / idle", lambda v: "x" + spread(per_round(v.loaded, v.idle), ".1f")),
         ("cheap route p95, RabbitMQ frozen", lambda v: ms(v.frozen)),
         (
             "submits while frozen (status: count)",
@@ -51,6 +59,11 @@ def ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / max(y, 1e-9) for x, y in zip(a, b, strict=True))
 
 
+def per_round(a: list[list[float]], b: list[list[float]]) -> list[float]:
+    """Each round's p95 of `a` over its p95 of `b`."""
+    return [x / max(y, 1e-9) for x, y in zip(p95s(a), p95s(b), strict=True)]
+
+
 def targets(reference: Variant, tuned: Variant | None, naive: Variant) -> list[str]:
     """The lesson's promises, as ratios measured in this run (medians of the rounds)."""
     checks = []
@@ -58,8 +71,8 @@ def targets(reference: Variant, tuned: Variant | None, naive: Variant) -> list[s
         if variant is None:
             continue
         name = variant.name.split()[0].lower()
-        loaded = p95(variant.loaded) / p95(variant.idle)
-        frozen = p95(naive.frozen) / p95(variant.frozen)
+        loaded = statistics.median(per_round(variant.loaded, variant.idle))
+        frozen = statistics.median(per_round(naive.frozen, variant.frozen))
         if tuned_targets:
             share = statistics.median(variant.raw_shares)
             versus = ratio(variant.rates, naive.rates)
