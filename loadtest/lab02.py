@@ -28,8 +28,11 @@ import time
 import uuid
 
 import httpx
+import run_report  # noqa: F401  (the run time counts from the start of the load)
 from locust import HttpUser, between, task
 from round_trips import RoundTrips
+
+from queuelabs.locust_report import failure_text
 
 DEFAULT_HOST = os.environ.get("QUEUELABS_API_URL", "http://127.0.0.1:8002")
 
@@ -78,10 +81,10 @@ class TaskSubmitter(HttpUser):
         with self.client.post(SUBMIT, json=body, name=SUBMIT, catch_response=True) as response:
             data = _json(response)
             if response.status_code != 202:
-                response.failure(f"expected 202, got {response.status_code}: {response.text[:200]}")
+                response.failure(failure_text("202", response))
                 return
             if not isinstance(data, dict) or not data.get("task_id"):
-                response.failure(f"202 without a task_id: {response.text[:200]}")
+                response.failure(failure_text("202 with a task_id", response))
                 return
             task_id = data["task_id"]
 
@@ -93,7 +96,7 @@ class TaskSubmitter(HttpUser):
             with self.client.get(f"/api/async/status/{task_id}", name=STATUS, catch_response=True) as response:
                 data = _json(response)
                 if response.status_code != 200 or not isinstance(data, dict):
-                    response.failure(f"expected 200 with JSON, got {response.status_code}: {response.text[:200]}")
+                    response.failure(failure_text("200 with JSON", response))
                     return
                 status = data.get("status")
                 if status not in FINISHED:
@@ -117,7 +120,7 @@ class TaskSubmitter(HttpUser):
             if response.status_code == 404:
                 response.success()
             else:
-                response.failure(f"expected 404 for an unknown id, got {response.status_code}")
+                response.failure(failure_text("404 for an unknown id", response))
 
 
 def why_unfinished(host: str, status: str | None, priority: str, waited: float) -> tuple[str, bool]:
@@ -167,7 +170,7 @@ class Reader(HttpUser):
     def list_items(self) -> None:
         with self.client.get("/api/items", params={"limit": 20}, name="/api/items", catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"expected 200, got {response.status_code}")
+                response.failure(failure_text("200", response))
 
     @task(1)
     def create_item(self) -> None:
@@ -175,7 +178,7 @@ class Reader(HttpUser):
         with self.client.post("/api/items", json=body, name="/api/items", catch_response=True) as response:
             data = _json(response)
             if response.status_code != 201:
-                response.failure(f"expected 201, got {response.status_code}: {response.text[:200]}")
+                response.failure(failure_text("201", response))
                 return
             if isinstance(data, dict) and data.get("id"):
                 self.item_ids.append(str(data["id"]))
@@ -188,10 +191,10 @@ class Reader(HttpUser):
         item_id = random.choice(self.item_ids)
         with self.client.get(f"/api/items/{item_id}", name="/api/items/[id]", catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"expected 200, got {response.status_code}")
+                response.failure(failure_text("200", response))
 
     @task(2)
     def health(self) -> None:
         with self.client.get("/health", name="/health", catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"expected 200 healthy, got {response.status_code}: {response.text[:200]}")
+                response.failure(failure_text("200 healthy", response))

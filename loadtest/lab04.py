@@ -27,6 +27,9 @@ import uuid
 import httpx
 from locust import HttpUser, between, events, task
 from round_trips import RoundTrips
+from run_report import write_key_result
+
+from queuelabs.locust_report import failure_text
 
 DEFAULT_HOST = os.environ.get("QUEUELABS_API_URL", "http://127.0.0.1:8004")
 DOWNSTREAM_URL = os.environ.get("DOWNSTREAM_URL", "http://127.0.0.1:8044")
@@ -75,10 +78,12 @@ def count_lost_tasks(environment, **_) -> None:
     succeeded = sum(s == "SUCCESS" for s in states.values())
     failed = sum(s == "FAILURE" for s in states.values())
     lost = len(ACCEPTED) - succeeded - failed
-    print(
-        f"[lab04] accepted {len(ACCEPTED)}, replayed {TALLY['replayed']} (mismatched {TALLY['replay_mismatch']}), "
+    summary = (
+        f"accepted {len(ACCEPTED)}, replayed {TALLY['replayed']} (mismatched {TALLY['replay_mismatch']}), "
         f"succeeded {succeeded}, dead-lettered {failed}, lost {lost}"
     )
+    print(f"[lab04] {summary}")
+    write_key_result(environment, f"With a payment service failing {FAIL_RATE:.0%} of calls: {summary}")
     if lost or TALLY["replay_mismatch"]:
         environment.process_exit_code = 1
 
@@ -94,7 +99,7 @@ class Shop(HttpUser):
                 response.success()
                 return None
             if response.status_code != 202:
-                response.failure(f"expected 202, got {response.status_code}: {response.text[:200]}")
+                response.failure(failure_text("202", response))
                 return None
             return response.json()["task_id"]
 
@@ -117,7 +122,7 @@ class Shop(HttpUser):
             time.sleep(POLL_INTERVAL)
             with self.client.get(f"/api/async/status/{task_id}", name=STATUS, catch_response=True) as response:
                 if response.status_code != 200:
-                    response.failure(f"expected 200, got {response.status_code}")
+                    response.failure(failure_text("200", response))
                     return
                 status = response.json().get("status")
             if status == "SUCCESS":

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .checkpoint_runs import rel
 from .errors import LabError
+from .key_result import add_key_result, headline, lines_of_the_run, variant_comparison
 from .labs import Lab
 from .locust_report import (
     Row,
@@ -35,7 +36,6 @@ from .locust_report import (
     format_comparison,
     format_round_trips,
     format_table,
-    ms,
     read_failures,
     read_round_trips,
     read_stats,
@@ -154,6 +154,7 @@ def run_loadtest(
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")
     compared: dict[str, Row | None] = {}
+    runs: list[tuple[Path, list[Row]]] = []
     worst = 0
     for variant in config.variants or (None,):
         prefix = out / (f"lab{lab.id}-{variant}" if variant else f"lab{lab.id}")
@@ -164,13 +165,23 @@ def run_loadtest(
         )
         print()
         failed, rows = _summarise(prefix)
+        runs.append((prefix, rows))
         print()
         if variant:
             compared[variant] = next((r for r in rows if r.name == config.compare and not r.is_total), None)
         # Locust exits 1 on failed requests, and when a scenario sets process_exit_code (lab 04: lost tasks).
         worst = max(worst, 2 if rc not in (0, 1) else max(rc, 1 if failed else 0))
+    lines, table = [], ""
     if config.variants:
-        _print_comparison(config.compare, compared)
+        table, ratio = variant_comparison(config.compare, compared)
+        print(f"{table}\n  {ratio}\n")
+        lines = [f'The "{config.compare}" request, {ratio}']
+    load = f"{users} users (+{spawn_rate}/s) for {seconds} s"
+    for prefix, rows in runs:
+        if not lines:  # one run: its own result, printed here and put on top of its report
+            for line in lines_of_the_run(prefix, rows):
+                print(f"Key result: {line}")
+        add_key_result(prefix, rows, lines or lines_of_the_run(prefix, rows), table=table, load=load, seconds=seconds)
     print(f"Reports: {rel(out)}/*.html (open in a browser) and the CSV files beside them")
     if worst == 0:
         print("Zero failed requests.")
@@ -248,31 +259,21 @@ def run_comparison(
         failed, runs[f"lab {lab.id}"] = _summarise(out / f"lab{lab.id}")
         rc = codes[lab.id]
         worst = max(worst, 2 if rc not in (0, 1) else (1 if failed != 0 else 0))
-    print(
-        f"\nThe same load on each API at the same time ({users} users each, +{spawn_rate}/s, {seconds} s, "
-        f"after {warm_up} s of warm-up):\n"
+    same_load = (
+        f"The same load on each API at the same time ({users} users each, +{spawn_rate}/s, {seconds} s, "
+        f"after {warm_up} s of warm-up, not reported)"
     )
-    print(format_comparison(runs))
+    table = format_comparison(runs)
+    print(f"\n{same_load}:\n\n{table}")
+    lines = [same_load, *headline(runs)]
+    for lab in labs:
+        rows = runs[f"lab {lab.id}"]
+        load = f"lab {lab.id}: {users} users (+{spawn_rate}/s) for {seconds} s"
+        add_key_result(out / f"lab{lab.id}", rows, lines, table=table, load=load, seconds=seconds)
     print(f"\nReports: {rel(out)}/lab*.html and the CSV files beside them")
     if worst == 0:
         print("Zero failed requests.")
     return worst
-
-
-def _print_comparison(request: str, rows: dict[str, Row | None]) -> None:
-    print(f'The "{request}" request in each variant:')
-    print(f"  {'variant':<10}{'requests':>10}{'p50':>10}{'p95':>10}{'p99':>10}")
-    for variant, row in rows.items():
-        if row is None:
-            print(f"  {variant:<10}{'no data':>10}")
-            continue
-        print(f"  {variant:<10}{row.requests:>10,}{ms(row.p50):>10}{ms(row.p95):>10}{ms(row.p99):>10}")
-    first, *_, last = rows.values()
-    names = list(rows)
-    if first and last and last.p95 > 0:
-        print(f"  {names[0]} p95 / {names[-1]} p95 = {first.p95 / last.p95:.1f}x\n")
-    else:
-        print(f"  {names[0]} p95 / {names[-1]} p95: not enough data to compare\n")
 
 
 def open_web_ui(lab: Lab, host: str | None) -> int:
@@ -284,9 +285,10 @@ def open_web_ui(lab: Lab, host: str | None) -> int:
     argv = [sys.executable, "-m", "locust", "-f", str(scenario), "--host", host]
     argv += ["--web-host", HOST, "--web-port", str(LOCUST_PORT)]
     config = lab.manifest.loadtest
-    argv += ["-u", str(config.users), "-r", str(config.spawn_rate), "-t", WEB_RUN_TIME]
+    users, rate = config.web_users or config.users, config.web_spawn_rate or config.spawn_rate
+    argv += ["-u", str(users), "-r", str(rate), "-t", WEB_RUN_TIME]
     print(f"[locust] web UI: http://{HOST}:{LOCUST_PORT}  (target {host}; Ctrl+C to stop)")
-    print(f"[locust] the form opens with {config.users} users, +{config.spawn_rate}/s, for {WEB_RUN_TIME}: press Start")
+    print(f"[locust] the form opens with {users} users, +{rate}/s, for {WEB_RUN_TIME}: press Start")
     env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")
     if variants := lab.manifest.loadtest.variants:
         env["LOADTEST_VARIANT"] = os.environ.get("LOADTEST_VARIANT", variants[0])

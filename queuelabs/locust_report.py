@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,22 @@ def read_stats(stats_csv: Path) -> list[Row]:
                 )
             )
     return rows
+
+
+IDS = re.compile(r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b|\b[0-9a-f]{24}\b")
+NUMBERS = re.compile(r"\d+(\.\d+)?")
+
+
+def failure_text(expected: str, response, *, body: bool = True) -> str:
+    """A scenario's failure, 'expected 202, got 503: <the answer>', written so Locust can group it.
+
+    Locust's Failures tab has one row per distinct text: ids, numbers and times
+    in the answer become placeholders, so 129 refusals that differ only by a
+    task id are one row with 129 occurrences, not 129 rows."""
+    text = f"expected {expected}, got {response.status_code}"
+    if body and response.text:
+        text += ": " + NUMBERS.sub("N", IDS.sub("<id>", response.text[:200]))
+    return text
 
 
 def read_failures(failures_csv: Path, limit: int = 5) -> list[str]:
@@ -126,19 +143,26 @@ def round_trips_html(rows: list[dict]) -> str:
     )
 
 
-def with_round_trips(page: str, rows: list[dict]) -> str:
-    """A Locust HTML report with the round trips added as a section of their own.
+def with_section(page: str, section_id: str, section: str, *, first: bool = False) -> str:
+    """A Locust HTML report with a section of ours added; a page that already has it is unchanged.
 
     Locust 2.x has no hook for this: `locust.html.get_html_report` renders a
     fixed set of template arguments, and the report page draws only those (the
-    web UI's extended tabs are not part of it). So the section goes before
-    `</body>`, outside the page's React root, with the figures of the
-    `_round_trips.csv`. A page that already has it is returned unchanged."""
-    if f'id="{ROUND_TRIPS_SECTION_ID}"' in page:
+    web UI's extended tabs are not part of it). So the section goes outside the
+    page's React root: after `<body>` (first=True: seen before anything else)
+    or before `</body>`."""
+    if f'id="{section_id}"' in page:
         return page
-    section = round_trips_html(rows)
+    if first and (start := page.find("<body>")) != -1:
+        at = start + len("<body>")
+        return page[:at] + "\n" + section + page[at:]
     end = page.rfind("</body>")
     return page[:end] + section + page[end:] if end != -1 else page + section
+
+
+def with_round_trips(page: str, rows: list[dict]) -> str:
+    """A Locust HTML report with the round trips (the `_round_trips.csv`) as its last section."""
+    return with_section(page, ROUND_TRIPS_SECTION_ID, round_trips_html(rows))
 
 
 def add_round_trips_to_html(report: Path, rows: list[dict]) -> bool:

@@ -81,6 +81,10 @@ class LoadTest(_Strict):
     users: int = Field(default=20, ge=1)
     spawn_rate: int = Field(default=10, ge=1)
     seconds: int = Field(default=20, ge=1)
+    # `make locust`'s form, for a projector (default: users and spawn_rate): enough users to
+    # fill the queue on a 2-core laptop while the API stays fast.
+    web_users: int | None = Field(default=None, ge=1)
+    web_spawn_rate: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _compare_needs_variants(self) -> LoadTest:

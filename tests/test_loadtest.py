@@ -1,14 +1,44 @@
 """Short headless Locust runs through the same runner `make loadtest` uses."""
 
+import csv
+import html
 import re
+import signal
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
 
+import httpx
+
+from queuelabs.key_result import KEY_RESULT_SECTION_ID
 from queuelabs.labs import find_lab
 from queuelabs.loadtest import REPORTS_DIR, run_comparison, run_loadtest
-from queuelabs.locust_report import HTTP_METHODS, ROUND_TRIPS_SECTION_ID, read_round_trips, read_stats
+from queuelabs.locust_report import HTTP_METHODS, ROUND_TRIPS_SECTION_ID, failure_text, read_round_trips, read_stats
+from queuelabs.settings import HOST, LOCUST_PORT, REPO_ROOT
+from queuelabs.testing.checks import patience
 
 
 def _newest_report(lab_id: str):
     return max(REPORTS_DIR.glob(f"lab{lab_id}-*"), key=lambda p: p.stat().st_mtime)
+
+
+def key_result(html_report, run_time: int) -> str:
+    """The key-result section on top of a report, checked to say the run lasted what it announced."""
+    page = html_report.read_text()
+    section = re.search(
+        rf'<section id="{KEY_RESULT_SECTION_ID}" data-run-time="(\d+)" data-measured="([\d.]+)">(.*?)</section>',
+        page,
+        re.S,
+    )
+    assert section, f"{html_report.name} has no key-result section"
+    assert page.index(section.group(0)) < page.index('<div id="root">'), "the key result must come first"
+    announced, measured = int(section.group(1)), float(section.group(2))
+    assert announced == run_time, (announced, run_time)
+    # Locust's statistics span from the first user to the last answer: a little under the run
+    # time, never the 10-18 s of 20 that a stale gevent clock gave.
+    assert 0.8 * run_time <= measured <= run_time + 5, f"ran {measured} s of the announced {run_time} s"
+    return html.unescape(section.group(3))
 
 
 def _round_trip_notes(report) -> list[str]:
@@ -42,6 +72,7 @@ def test_lab02_api_has_zero_failed_requests(run_solution):
     section = re.search(rf'<section id="{ROUND_TRIPS_SECTION_ID}" data-finished="(\d+)"', page)
     assert section, "the HTML report has no round-trip section"
     assert int(section.group(1)) == finished and "<td" in page[section.start() :], section.group(0)
+    assert "the queue and the worker wait, the API does not" in key_result(report / "lab02.html", 10)
 
 
 def test_tasks_queued_behind_a_busy_worker_are_not_blamed_on_it(run_solution, monkeypatch):
@@ -69,6 +100,9 @@ def test_lab01_blocking_variant_is_ten_times_worse(run_solution):
         p95[variant] = next(r for r in rows if r.name == "cheap").p95
     assert p95["fixed"] > 0
     assert p95["blocking"] / p95["fixed"] >= 10, p95
+    for variant in ("blocking", "fixed"):  # both pages carry the ratio, as the terminal printed it
+        result = key_result(report / f"lab01-{variant}.html", 8)
+        assert f"blocking p95 / fixed p95 = {p95['blocking'] / p95['fixed']:.1f}x" in result, result
 
 
 def test_lab04_loses_no_task_while_the_payment_service_fails(run_solution, monkeypatch):
@@ -85,6 +119,8 @@ def test_lab04_loses_no_task_while_the_payment_service_fails(run_solution, monke
     assert summary[-1].endswith("lost 0") and "mismatched 0" in summary[-1], summary[-1]
     accepted = int(summary[-1].split("accepted ")[1].split(",")[0])
     assert accepted >= 5, f"too few orders to count: {summary[-1]}"
+    result = key_result(_newest_report("04") / "lab04.html", 10)
+    assert summary[-1].removeprefix("[lab04] ") in result and "lost 0" in result, result
 
 
 def test_lab02_and_lab03_under_the_same_load_compared(fastapi_and_django, capsys):
@@ -101,3 +137,58 @@ def test_lab02_and_lab03_under_the_same_load_compared(fastapi_and_django, capsys
         assert total.requests >= 10 and total.failures == 0, (lab_id, total)
         assert not (report / f"warm-up-lab{lab_id}_stats.csv").samefile(report / f"lab{lab_id}_stats.csv")
     assert "lab 03 / lab 02" in printed, printed[-3000:]
+    for lab_id in ("02", "03"):  # each lab's page carries the comparison, and says how it was made
+        result = key_result(report / f"lab{lab_id}.html", 10)
+        assert "at the same time" in result and "after 5 s of warm-up" in result, result
+        assert re.search(r"lab 03 / lab 02, all requests: p95 [\d.]+x", result), result
+
+
+def test_identical_failures_are_one_row_with_a_count(run_solution):
+    """An API whose MongoDB does not answer: its refusals group into one row per endpoint of
+    Locust's Failures table, with a count, not one row per request."""
+    running = run_solution("02", "api", env={"MONGODB_URL": "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300"})
+    rc = run_loadtest(find_lab("02"), users=6, spawn_rate=6, seconds=6, host=running["api"].url)
+    assert rc == 1, "requests to an API without its database must fail the run"
+    with open(_newest_report("02") / "lab02_failures.csv", newline="") as fh:
+        failures = list(csv.DictReader(fh))
+    assert failures, "no failure was recorded"
+    names = [(row["Method"], row["Name"]) for row in failures]
+    assert len(names) == len(set(names)), [row["Error"] for row in failures]  # one row per endpoint
+    assert sum(int(row["Occurrences"]) for row in failures) > 2 * len(failures), failures
+
+
+def test_a_failure_text_leaves_out_what_differs_between_requests():
+    answers = [
+        (503, '{"detail": "task 3f2b9c1e-8a4d-4e7f-9b2a-1c5d6e7f8a9b: RabbitMQ did not answer in 2.0 s"}'),
+        (503, '{"detail": "task 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d: RabbitMQ did not answer in 2.5 s"}'),
+    ]
+    texts = {failure_text("202", SimpleNamespace(status_code=code, text=text)) for code, text in answers}
+    assert len(texts) == 1, texts
+    assert texts.pop().startswith("expected 202, got 503: ")
+
+
+def test_the_web_ui_opens_with_the_projector_preset(run_solution):
+    """`make locust LAB=02`: Locust's form opens filled in with lab.toml's web preset."""
+    config = find_lab("02").manifest.loadtest
+    assert config.web_users and config.web_users > config.users, "lab 02 needs a projector preset that fills the queue"
+    running = run_solution("02", "api", env={"TASK_STEP_SECONDS": "0.05"})
+    argv = [sys.executable, "-m", "queuelabs.cli", "locust", "02", "--host", running["api"].url]
+    web_ui = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        page = None
+        deadline = time.monotonic() + patience(60)
+        while page is None and time.monotonic() < deadline and web_ui.poll() is None:
+            try:
+                page = httpx.get(f"http://{HOST}:{LOCUST_PORT}/", timeout=5).text
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert page, f"the web UI never answered: {web_ui.stdout.read() if web_ui.poll() is not None else ''}"
+        form = {key: int(value) for key, value in re.findall(r'"(num_users|spawn_rate)": (\d+)', page)}
+        assert form == {"num_users": config.web_users, "spawn_rate": config.web_spawn_rate}, form
+    finally:
+        web_ui.send_signal(signal.SIGINT)  # as Ctrl+C does
+        try:
+            web_ui.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            web_ui.kill()
+            web_ui.wait()
