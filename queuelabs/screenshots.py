@@ -16,6 +16,7 @@ import base64
 import contextlib
 import http.server
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -44,11 +45,12 @@ from .settings import (
 OUT = REPO_ROOT / "docs" / "screenshots"
 WINDOW = "1280,800"
 MAX_BYTES = 200_000
-# Low-priority tasks queued at the start: the queue is visibly full in the pictures, Locust's
-# own normal and high tasks overtake them, and its low ones give up after GIVE_UP seconds.
+# What a trainer shows: `make demo BATCH=200` (200 one-step tasks of random priority, as the
+# demo sends them: the queue is visibly full), then `make locust LAB=02`
+# with its projector preset (lab.toml's web_users and web_spawn_rate), nothing else changed.
 BATCH = 200
-GIVE_UP = "25"
-USERS, RATE = 60, 20
+PRESET = find_lab("02").manifest.loadtest
+USERS, RATE = PRESET.web_users or PRESET.users, PRESET.web_spawn_rate or PRESET.spawn_rate
 LOAD_SECONDS = 45  # before the first picture: the charts need a history
 
 LOCUST = f"http://{HOST}:{LOCUST_PORT}"
@@ -143,7 +145,7 @@ def shrink(path: Path) -> None:
 def fill_the_queue(api: str) -> None:
     with httpx.Client(base_url=api, timeout=10) as client:
         for n in range(BATCH):
-            body = {"data": f"screenshot {n}", "iterations": 1, "priority": "low"}
+            body = {"data": f"screenshot {n}", "iterations": 1, "priority": random.choice(("low", "normal", "high"))}
             client.post("/api/async/process", json=body).raise_for_status()
 
 
@@ -153,7 +155,7 @@ def start_locust(api: str) -> subprocess.Popen:
     argv = [sys.executable, "-m", "locust", "-f", "lab02.py", "--host", api, "--web-host", HOST]
     argv += ["--web-port", str(LOCUST_PORT), "--autostart", "-u", str(USERS), "-r", str(RATE), "-t", "10m"]
     log = open(LOG_DIR / "screenshots-locust.log", "w")  # noqa: SIM115 (closed with the process)
-    env = dict(os.environ, QUEUELABS_API_URL=api, PYTHONUNBUFFERED="1", LOADTEST_TASK_TIMEOUT=GIVE_UP)
+    env = dict(os.environ, QUEUELABS_API_URL=api, PYTHONUNBUFFERED="1")
     return subprocess.Popen(argv, cwd=REPO_ROOT / "loadtest", env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -176,7 +178,7 @@ def main() -> int:
     start_lab(find_lab("01"), "solution")
     api = lab.url("solution")
     OUT.mkdir(parents=True, exist_ok=True)
-    print(f"[screenshots] {BATCH} tasks queued, {USERS} Locust users, {LOAD_SECONDS} s of load first")
+    print(f"[screenshots] {BATCH} tasks queued, {USERS} Locust users (+{RATE}/s), {LOAD_SECONDS} s of load first")
     fill_the_queue(api)
     locust = start_locust(api)
     jupyter = start_jupyter()
