@@ -122,3 +122,95 @@ def test_a_checked_console_example_prints_what_the_lesson_shows(tmp_path, where,
 )
 def test_the_comparison(expected, actual, same):
     assert matches(expected, actual) is same
+
+
+# TRAINERS.md: every command it names is run by a test. The quick ones, whose output does not depend
+# on the machine, are its ```console checked blocks (run above, like the lessons'). The others take
+# minutes, hold the terminal or need a room of laptops: each is run by the test named here, through
+# the same code as its make target. The few that no test runs are named, with why, in NOT_RUN.
+TRAINERS = REPO_ROOT / "TRAINERS.md"
+RUN_ELSEWHERE = {
+    "make setup": "every make target depends on it: tests/test_lessons.py::test_a_checked_console_example_prints_what_the_lesson_shows",
+    "make test": "the suite itself",
+    "make up": "tests/test_stack.py::test_make_up_resumes_a_service_left_frozen_by_an_experiment",
+    "make down": "tests/test_stack.py::test_stopped_process_is_not_running_even_as_a_zombie",
+    "make status": "tests/test_status.py::test_status_shows_a_crash_after_start_and_what_still_runs",
+    "make doctor": "tests/test_doctor.py::test_doctor_passes_on_a_prepared_machine",
+    "make check": "tests/test_grader.py::test_solution_passes_everything",
+    "make watch": "tests/test_watch.py::test_a_save_regrades_its_exercise_and_ctrl_c_ends_cleanly",
+    "make progress": "tests/test_progress_jumped.py::test_a_jumped_lab_reads_pass_jumped_not_your_work",
+    "make jump": "tests/test_progress_jumped.py::test_a_jumped_lab_reads_pass_jumped_not_your_work",
+    "make reset": "tests/test_progress_jumped.py::test_an_untouched_starter_has_nothing_to_back_up",
+    "make lab": "tests/test_side_by_side.py::test_the_labs_run_side_by_side_and_answer_the_contract",
+    "make logs NAME=": "tests/test_lessons.py::test_make_logs_of_a_lab_shows_both_codes_of_that_lab_only",
+    "make manage": "tests/test_lessons.py::test_a_checked_console_example_prints_what_the_lesson_shows",
+    "make loadtest LAB=01": "tests/test_loadtest.py::test_lab01_blocking_variant_is_ten_times_worse",
+    "make loadtest LAB=02": "tests/test_loadtest.py::test_lab02_api_has_zero_failed_requests",
+    "make loadtest LAB=02,03": "tests/test_loadtest.py::test_lab02_and_lab03_under_the_same_load_compared",
+    "make loadtest LAB=04": "tests/test_loadtest.py::test_lab04_loses_no_task_while_the_payment_service_fails",
+    "make loadtest": "tests/test_loadtest.py::test_lab02_api_has_zero_failed_requests",
+    "make locust": "tests/test_loadtest.py::test_the_web_ui_opens_with_the_projector_preset",
+    "make scale": "tests/test_scale.py::test_below_the_limit_no_request_fails_and_all_three_replicas_answer",
+    "make notebooks": "tests/test_notebooks.py::test_notebook_runs_and_plots",
+    "make room": "tests/test_room.py::test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen_room",
+    "make join": "tests/test_room.py::test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen_room",
+    "make leave": "tests/test_room.py::test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen_room",
+}
+NOT_RUN = {
+    "make demo": "several minutes with every lab's reference; its priority step is tests/test_demo_priority.py",
+    "make chaos": "about 7 minutes of faults: the reliability suite runs it, not make test",
+    "make screenshots": "a maintainer's tool: headless Chromium, about 2 minutes",
+    "make clean": "deletes .run/, the data of the stack make test runs on",
+    "make manage ARGS=createsuperuser": "asks for a password at the terminal (make manage ARGS=check is run)",
+}
+
+
+def trainers_commands() -> set[str]:
+    """Every `make ...` TRAINERS.md names: in backticks, in ```bash blocks, and after `$ ` in console blocks."""
+    text = TRAINERS.read_text()
+    commands = set(re.findall(r"`(make [^`]+)`", text))
+    for fence, block in re.findall(r"^```(\w+)[^\n]*\n(.*?)^```$", text, re.DOTALL | re.MULTILINE):
+        for line in block.splitlines():
+            if fence == "bash" and line.startswith("make "):
+                commands.add(line.split("#")[0].strip())
+            elif fence == "console" and line.startswith("$ make "):
+                commands.add(line[2:].strip())
+    return commands
+
+
+def covered_by(command: str, table: dict[str, str]) -> str | None:
+    """The longest entry of `table` that the command starts with (`make lab` covers `make lab02 STOP=1`)."""
+    keys = [key for key in table if command.startswith(key)]
+    return table[max(keys, key=len)] if keys else None
+
+
+def test_every_command_of_the_trainers_guide_is_run_by_a_test():
+    checked = {cmd for where, _, block in checked_blocks() if where.startswith("TRAINERS") for cmd, _ in steps(block)}
+    assert len(checked) >= 3, "TRAINERS.md's quick commands belong in ```console checked blocks"
+    missing = []
+    for command in sorted(trainers_commands() - checked):
+        if covered_by(command, NOT_RUN):
+            continue
+        test = covered_by(command, RUN_ELSEWHERE)
+        if test is None:
+            missing.append(command)
+            continue
+        if "::" in test:  # the test named must exist
+            path, name = test.split(": ")[-1].split("::")
+            assert f"def {name}(" in (REPO_ROOT / path).read_text(), f"{command}: {test} does not exist"
+    assert not missing, f"TRAINERS.md names {missing}: check it in a console block or name its test in RUN_ELSEWHERE"
+
+
+def test_make_logs_of_a_lab_shows_both_codes_of_that_lab_only(tmp_path):
+    """TRAINERS.md's `make logs NAME=lab02`: the learner's processes and the reference's, one view."""
+    logs = tmp_path / "run" / "logs"
+    logs.mkdir(parents=True)
+    for name in ("lab02-api", "lab02-ref-api", "lab02-ref-worker", "lab03-api"):
+        (logs / f"{name}.log").write_text(f"a line of {name}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    env.update(QUEUELABS_RUN_DIR=str(tmp_path / "run"), MAKEFLAGS="--no-print-directory")
+    done = subprocess.run(["make", "logs", "NAME=lab02"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = re.findall(r"==> .*/(\S+)\.log <==", done.stdout)
+    assert shown == ["lab02-api", "lab02-ref-api", "lab02-ref-worker"], done.stdout
+    assert "a line of lab02-ref-worker" in done.stdout
