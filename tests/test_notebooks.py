@@ -1,4 +1,12 @@
-"""Every notebook runs headless against its lab's reference solution and draws a figure."""
+"""Every notebook runs headless against its lab's reference solution, draws figures a projector
+shows at 1024x768, and takes the time it says it takes."""
+
+import base64
+import os
+import re
+import struct
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -45,12 +53,49 @@ def test_notebook_runs_and_plots(name, request, run_solution, monkeypatch):
     execute_and_check(name)
 
 
+STATED = re.compile(r"takes about (\d+) s\b")
+# The projector style every notebook sets before its first figure (text sizes in points).
+SIZES = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize", "legend.fontsize")
+
+
+def stated_seconds(nb) -> int:
+    said = STATED.search(nb.cells[0].source)
+    assert said, "the notebook's first cell must say how long it takes: 'takes about N s'"
+    return int(said.group(1))
+
+
+@pytest.mark.parametrize("name", sorted(LABS))
+def test_notebook_is_readable_on_a_projector(name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    for size in SIZES:
+        set_to = re.search(rf'"{re.escape(size)}": (\d+)', code)
+        assert set_to and int(set_to.group(1)) >= 14, f"{name}: plt.rcParams[{size!r}] must be 14 or more"
+    small = re.findall(r"fontsize=(\d+)", code)
+    assert all(int(points) >= 14 for points in small), f"{name}: text under 14 pt: fontsize={small}"
+    stated_seconds(nb)
+
+
+def png_width(data: str) -> int:
+    return struct.unpack(">I", base64.b64decode(data)[16:20])[0]  # the IHDR chunk's width
+
+
 def execute_and_check(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    started = time.monotonic()
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    took = time.monotonic() - started
+    if keep := os.environ.get("QUEUELABS_NOTEBOOK_OUT"):  # a maintainer looking at the figures
+        nbformat.write(nb, Path(keep) / name)
 
     outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
     errors = [out for out in outputs if out.output_type == "error"]
     assert not errors, errors
     figures = [out for out in outputs if "image/png" in out.get("data", {})]
     assert figures, f"{name} produced no figure"
+    widths = [png_width(out["data"]["image/png"]) for out in figures]
+    assert max(widths) <= 1024, f"{name}: a figure {max(widths)} pixels wide does not fit a 1024x768 projector"
+    stated = stated_seconds(nb)
+    print(f"{name}: ran in {took:.0f} s (it says about {stated} s)")
+    # Generous, for a shared machine: a statement off by more than half is not true any more.
+    assert took <= 1.5 * stated, f"{name} took {took:.0f} s but says it takes about {stated} s"
