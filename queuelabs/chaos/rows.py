@@ -155,7 +155,7 @@ def rows(system: System) -> list[tuple[str, Callable]]:
         ("kill -9: 2 pool children, then the worker (100 tasks)", row_worker_kills),
         ("RabbitMQ kill -9 while submitting", row_rabbitmq_kill),
         ("Redis frozen, 10 s (40 tasks)", row_outage("redis", 10)),
-        ("Redis kill -9, down until the worker took all 40 tasks", row_redis_down),
+        ("Redis kill -9, down until the worker took all 40 tasks (60 s at most)", row_redis_down),
         ("MongoDB frozen, 25 s (40 tasks)", row_outage("mongodb", 25)),
         ("MongoDB kill -9, down 25 s (40 tasks)", row_down("mongodb", 25)),
     ]
