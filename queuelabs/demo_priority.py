@@ -11,9 +11,9 @@ import time
 import httpx
 from rich.console import Console
 
+from .isolation import rabbitmq_api
 from .labs import find_lab
 from .settings import HOST, RABBITMQ_MANAGEMENT_PORT
-from .testing.isolation import rabbitmq_api
 
 console = Console()
 QUEUE = "reports"  # lab 02's priority queue (x-max-priority), where POST /api/async/process sends work

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 from .errors import LabError
 from .labs import find_lab
+from .log_excerpts import first_error
 from .processes import http_status, lost_its_child, pid_file, read_pid, tail
 from .settings import LOG_DIR, REPO_ROOT
-from .testing.log_excerpts import first_error
 
 
 def code_of(name: str) -> str | None:

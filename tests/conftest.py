@@ -12,12 +12,12 @@ import pytest
 from websockets.sync.client import connect
 
 from queuelabs import process_status, processes, starter
+from queuelabs.isolation import delete_queues
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.native import apt_install
 from queuelabs.processes import kill_group
 from queuelabs.settings import HOST, TEST_ENV
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
-from queuelabs.testing.isolation import delete_queues
 from queuelabs.testing.spawn import Spawner, lab_process_starter
 from queuelabs.waiting import eventually, wait_until
 

@@ -18,7 +18,6 @@ from queuelabs.bench.report import p95
 from queuelabs.bench.tuned import TunedVariantError, apply_edits
 from queuelabs.labs import find_lab
 from queuelabs.stack import ensure_test_vhost
-from queuelabs.testing.isolation import delete_queues
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from queuelabs.labs import find_lab
+from queuelabs.log_excerpts import first_error
 from queuelabs.settings import REPO_ROOT
 from queuelabs.testing.grading import exercise_status
-from queuelabs.testing.log_excerpts import first_error
 
 
 def grade(lab, code, tmp_path, *extra):
@@ -249,7 +249,7 @@ def test_make_status_says_how_to_clear_a_precondition_failed():
 
 HOLD = """
 import sys, time
-from queuelabs.testing.isolation import hold_the_test_stack
+from queuelabs.isolation import hold_the_test_stack
 hold_the_test_stack()
 print("holding", flush=True)
 time.sleep(float(sys.argv[1]))

@@ -16,13 +16,13 @@ import pytest
 
 from queuelabs import readiness, runner, settings
 from queuelabs.errors import LabError
+from queuelabs.isolation import delete_queues, rabbitmq_api
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.probes import services_down
 from queuelabs.processes import free_port, read_pid
 from queuelabs.settings import TEST_ENV, Corner
 from queuelabs.stack import ensure_vhost
 from queuelabs.testing import contract
-from queuelabs.testing.isolation import delete_queues, rabbitmq_api
 from queuelabs.waiting import wait_until
 
 RELOAD_VHOST = "queuelabs-test-reload"  # its worker takes no task of another test run

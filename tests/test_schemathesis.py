@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from queuelabs.isolation import purge_queues
 from queuelabs.labs import find_lab
-from queuelabs.testing.isolation import purge_queues
 
 # lab id -> where its API serves its OpenAPI schema
 LABS = {"02": "/openapi.json", "03": "/api/schema"}

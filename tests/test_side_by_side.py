@@ -14,12 +14,12 @@ import pymongo
 import pytest
 
 from queuelabs import process_status, runner, settings
+from queuelabs.isolation import delete_queues
 from queuelabs.labs import find_lab
 from queuelabs.probes import services_down
 from queuelabs.processes import port_open
 from queuelabs.settings import Corner
 from queuelabs.testing import contract
-from queuelabs.testing.isolation import delete_queues
 
 # (lab, code): what runs at once. The learner's lab 02 is its reference copied into "your corner"
 # (a code folder given as a path runs there), so its checks pass like finished work.

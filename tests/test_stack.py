@@ -100,9 +100,8 @@ def test_a_system_rabbitmq_without_management_is_named_with_the_command_to_run(m
 
 def test_make_up_resumes_a_service_left_frozen_by_an_experiment():
     """The lessons freeze a server (SIGSTOP) to show a hang; `make up` afterwards must not call it broken."""
-    from queuelabs import stack
+    from queuelabs import faults, stack
     from queuelabs.processes import read_pid
-    from queuelabs.testing import faults
 
     assert read_pid("redis"), "this test needs the project's own Redis: `make up` without a Docker engine"
     faults.freeze(faults.service_pid("redis"))

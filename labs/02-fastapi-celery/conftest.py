@@ -7,7 +7,7 @@ and read this lab's lab.toml: its processes, its [checkpoints] env and queues.
 
 import pytest
 
-from queuelabs.testing.isolation import purge_queues
+from queuelabs.isolation import purge_queues
 
 
 @pytest.fixture

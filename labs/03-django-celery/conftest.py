@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from queuelabs.testing.isolation import purge_queues
+from queuelabs.isolation import purge_queues
 from queuelabs.testing.spawn import Worker
 
 

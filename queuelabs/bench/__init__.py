@@ -24,11 +24,11 @@ import argparse
 import os
 from pathlib import Path
 
+from ..isolation import delete_queues, purge_queues
 from ..labs import Lab, find_lab
 from ..probes import services_down
 from ..settings import TEST_ENV
 from ..stack import ensure_test_vhost
-from ..testing.isolation import delete_queues, purge_queues
 from .measure import FLOOD_CONNECTIONS, LOAD_SECONDS, Variant, run_rounds, start_api
 from .report import report
 from .tuned import TunedVariantError, tuned_tree

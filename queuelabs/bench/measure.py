@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import psutil
 
+from .. import faults
+from ..isolation import purge_queues
 from ..processes import ManagedProcess, free_port
 from ..settings import LOG_DIR
-from ..testing import faults
-from ..testing.isolation import purge_queues
 from ..waiting import wait_until
 from .load import BODY, CHEAP, PROBE_TIMEOUT, SUBMIT, Flood, probe_cheap_route
 

@@ -6,9 +6,8 @@ import argparse
 import sys
 from collections import Counter
 
-from queuelabs import stack
+from queuelabs import faults, stack
 from queuelabs.labs import find_lab
-from queuelabs.testing import faults
 
 from .rows import rows
 from .system import ENDED, HEADER, System

@@ -14,8 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from queuelabs import stack
-from queuelabs.testing import faults
+from queuelabs import faults, stack
 
 from .system import System
 

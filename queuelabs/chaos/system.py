@@ -12,10 +12,10 @@ import httpx
 from pymongo import MongoClient
 
 from queuelabs import stack
+from queuelabs.isolation import delete_queues, purge_queues, queue_info
 from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
 from queuelabs.settings import LOG_DIR, TEST_ENV
-from queuelabs.testing.isolation import delete_queues, purge_queues, queue_info
 
 VHOST = "queuelabs-chaos"
 ENV = {

@@ -9,9 +9,9 @@ import click
 import httpx
 
 from .. import runner
+from ..isolation import purge_queues
 from ..labs import Lab, find_lab
 from ..processes import http_status
-from ..testing.isolation import purge_queues
 
 
 @click.command()

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import psutil
 
+from ..isolation import purge_queues
 from ..labs import Lab
 from ..loadtest import REPORTS_DIR, run_locust, scenario_of
 from ..locust_report import HTTP_METHODS, Row, read_round_trips, read_stats
-from ..testing.isolation import purge_queues
 from . import replicas
 
 SHAPES = ((1, 1), (3, 1), (1, 3), (3, 3))

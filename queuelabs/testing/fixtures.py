@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from queuelabs import probes, warm
+from queuelabs import faults, probes, warm
+from queuelabs.isolation import fresh_test_stack, hold_the_test_stack
 from queuelabs.labs import Lab
 from queuelabs.stack import ensure_test_vhost
 
-from . import faults
-from .isolation import fresh_test_stack, hold_the_test_stack
 from .plugin import LabRun, lab_run_for
 from .spawn import CtrlC, Spawner, Worker, lab_process_starter
 

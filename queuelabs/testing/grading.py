@@ -17,11 +17,11 @@ import pytest
 
 from queuelabs.imports import compile_error
 from queuelabs.labs import CODE_CHOICES, Lab, LabError
+from queuelabs.log_excerpts import first_error, first_error_in_traceback
 from queuelabs.settings import REPO_ROOT
 from queuelabs.waiting import eventually
 
 from .checks import NOT_DONE, ExerciseNotStarted
-from .log_excerpts import first_error, first_error_in_traceback
 from .plugin import STATE, LabRun, exercise_of, lab_run_for
 from .spawn import LIVE
 

@@ -8,10 +8,11 @@ import os
 import httpx
 from pymongo import MongoClient
 
+from queuelabs.faults import frozen, service_pid
+from queuelabs.isolation import purge_queues
+
 from ..waiting import wait_until
 from . import contract
-from .faults import frozen, service_pid
-from .isolation import purge_queues
 
 
 def wait_until_no_task_waits(celery_app, queues: tuple[str, ...]) -> None:

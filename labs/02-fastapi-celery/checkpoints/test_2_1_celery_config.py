@@ -2,7 +2,7 @@
 
 import pytest
 
-from queuelabs.testing.isolation import queue_info
+from queuelabs.isolation import queue_info
 
 
 def setting(app, name):

@@ -16,7 +16,8 @@ import time
 import httpx
 import pytest
 
-from queuelabs.testing import contract, faults
+from queuelabs import faults
+from queuelabs.testing import contract
 from queuelabs.testing.checks import check_response, fail_if_not_started
 from queuelabs.testing.timing import percentile
 from queuelabs.waiting import wait_until

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis
 
-from queuelabs.testing import faults
+from queuelabs import faults
 
 ROUTES = {
     "redis": [("GET", "/api/async/status/some-id", None), ("POST", "/api/async/process", {"data": "x"})],

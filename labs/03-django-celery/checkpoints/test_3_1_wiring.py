@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
+from queuelabs.isolation import queue_info
 from queuelabs.testing.checks import wait_for
-from queuelabs.testing.isolation import queue_info
 
 TASKS = {"reports.process", "emails.send_welcome", "reports.hourly_digest"}
 

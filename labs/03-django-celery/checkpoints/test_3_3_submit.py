@@ -14,9 +14,9 @@ import time
 import httpx
 import pytest
 
+from queuelabs.faults import frozen, service_pid
 from queuelabs.testing import contract
 from queuelabs.testing.checks import fail_if_not_started, patience, wait_for
-from queuelabs.testing.faults import frozen, service_pid
 from queuelabs.waiting import eventually
 
 

@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from pymongo import MongoClient
 
+from queuelabs.faults import frozen, service_pid
 from queuelabs.testing import contract
 from queuelabs.testing.checks import patience
-from queuelabs.testing.faults import frozen, service_pid
 
 PUBLISH_TIMEOUT_SECONDS = 2.0  # the API's default (config/settings.py)
 SUBMISSIONS = 45

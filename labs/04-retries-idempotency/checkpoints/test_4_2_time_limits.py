@@ -5,7 +5,7 @@ import time
 import psutil
 import pytest
 
-from queuelabs.testing import faults
+from queuelabs import faults
 from queuelabs.waiting import wait_until
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from queuelabs.testing import faults
+from queuelabs import faults
 from queuelabs.testing.checks import patience
 from queuelabs.waiting import wait_until
 

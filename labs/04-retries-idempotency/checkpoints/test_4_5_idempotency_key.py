@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from queuelabs.testing import faults
+from queuelabs import faults
 from queuelabs.testing.checks import check_response
 
 

@@ -5,8 +5,8 @@ from urllib.parse import quote
 
 import pytest
 
+from queuelabs.isolation import queue_info, rabbitmq_api
 from queuelabs.settings import TEST_VHOST
-from queuelabs.testing.isolation import queue_info, rabbitmq_api
 from queuelabs.waiting import WaitTimeout, eventually
 
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from queuelabs.testing import faults
+from queuelabs import faults
 from queuelabs.waiting import wait_until
 
 OUTAGE = float(os.environ.get("OUTAGE_SECONDS", "5"))

@@ -8,7 +8,8 @@ import uuid
 
 import httpx
 
-from queuelabs.testing import contract, faults
+from queuelabs import faults
+from queuelabs.testing import contract
 
 
 def test_submit_answers_202_at_once(api, worker, downstream):
