@@ -16,6 +16,7 @@ from queuelabs.bench import measure as bench
 from queuelabs.bench.load import PROBE_TIMEOUT
 from queuelabs.bench.report import p95
 from queuelabs.bench.tuned import TunedVariantError, apply_edits
+from queuelabs.isolation import delete_queues
 from queuelabs.labs import find_lab
 from queuelabs.stack import ensure_test_vhost
 
