@@ -4,6 +4,7 @@ Running the stack in Docker is checked by hand against an engine (README, Docker
 what can be checked without one is checked here."""
 
 import json
+import os
 import subprocess
 import time
 from urllib.parse import urlsplit
@@ -25,7 +26,8 @@ def services():
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(REPO_ROOT)},  # the file's defaults, not a shell's overrides
+        # The file's defaults, not a shell's overrides (SCALE_API...); where the compose plugin is found, kept.
+        env={name: os.environ[name] for name in ("PATH", "HOME", "DOCKER_CONFIG") if name in os.environ},
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)["services"]
