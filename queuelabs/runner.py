@@ -19,6 +19,7 @@ from .errors import LabError
 from .labs import Lab
 from .process_status import code_of, last_error
 from .processes import (
+    http_status,
     listener_of,
     lost_its_child,
     pid_file,
@@ -32,7 +33,7 @@ from .processes import (
 from .readiness import home_page as _home_page
 from .readiness import ready
 from .settings import LOCAL_ENV, RUN_DIR, django_secret_key
-from .waiting import WaitTimeout, wait_until
+from .waiting import WaitTimeout, eventually, wait_until
 
 # Patient: a lab starts all its processes at once, on a 2-core laptop that may be busy (a crash shows at once).
 READY_TIMEOUT = 120.0
@@ -202,7 +203,21 @@ def start_lab(lab: Lab, code: str) -> list[str]:
         _launch(lab, process, code, env)
     for process in started:
         _wait_ready(lab, process, code, env)
+    _wait_healthy(lab, code)
     return [lab.process_names_for(code)[p] for p in started]
+
+
+HEALTHY_TIMEOUT = 30.0
+
+
+def _wait_healthy(lab: Lab, code: str) -> None:
+    """Let the API's first GET /health be right: its clients connect on their first use, and on a
+    busy laptop that first check ran out of time and named every service down. Asked here, after
+    every process is ready, until it says healthy; a 404 or 501 (no /health yet) ends the wait."""
+    url = f"{lab.url(code)}/health"
+    if not eventually(lambda: http_status(url, timeout=5.0) != 503, timeout=HEALTHY_TIMEOUT, interval=1.0):
+        api = lab.process_names_for(code)[lab.api_process]
+        print(f"{api}: GET /health still answers 503 after {HEALTHY_TIMEOUT:g} s; `make status` says what is down")
 
 
 CHILDLESS_SECONDS = 3.0  # a reloader starts your code within a second; still none after this: it died
