@@ -80,6 +80,20 @@ def start_api(variant: Variant, processes: int, code_dir: Path) -> None:
             http.get(CHEAP)
 
 
+def empty_queues(queues: tuple[str, ...]) -> None:
+    """Purge the queues, patiently: just after a thaw RabbitMQ takes in what the naive variant's
+    socket buffers held, and its management API may miss a 5 s time-out."""
+
+    def purged() -> bool:
+        try:
+            purge_queues(queues)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    wait_until(purged, timeout=120, interval=1.0, what="RabbitMQ to purge the benchmark's queues")
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time of a process and of every process it started (uvicorn --workers, RabbitMQ's helpers)."""
     parent = psutil.Process(pid)
@@ -121,7 +135,7 @@ def flood_round(variant: Variant, raw: float, connections: int, queues: tuple[st
     variant.raw_shares.append(accepted / LOAD_SECONDS / raw)
     variant.cpu_ms.append((cpu_seconds(variant.api.pid) - cpu_before) * 1000 / max(accepted, 1))
     variant.broker_cpu_ms.append((cpu_seconds(broker) - broker_before) * 1000 / max(accepted, 1))
-    purge_queues(queues)  # no worker runs: the next round starts with empty queues
+    empty_queues(queues)  # no worker runs: the next round starts with empty queues
 
 
 def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
@@ -141,7 +155,7 @@ def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
                 return False
 
         wait_until(accepted, timeout=60, interval=0.5, what=f"{variant.name} to accept a submission after the thaw")
-    purge_queues(queues)
+    empty_queues(queues)
 
 
 def run_rounds(
@@ -155,7 +169,7 @@ def run_rounds(
         progress(f"round {number}/{rounds}: raw apply_async loops ({RAW_SECONDS:g} s each), then each API flooded")
         raws["confirmed"].append(raw_publish_rate(code_dir, env, confirmed=True))
         raws["unconfirmed"].append(raw_publish_rate(code_dir, env))
-        purge_queues(queues)
+        empty_queues(queues)
         for variant in variants if number % 2 else variants[::-1]:
             flood_round(variant, raws["unconfirmed"][-1], connections, queues)
         progress(f"round {number}/{rounds}: RabbitMQ frozen for {FREEZE_SECONDS:g} s under each API in turn")

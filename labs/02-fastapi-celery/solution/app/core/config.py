@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # Every call to RabbitMQ (connect, declare, publish and its confirm) gives up after this long: 503.
     BROKER_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     # At most this many publishes wait on RabbitMQ at once (each holds a thread meanwhile).
-    MAX_CONCURRENT_PUBLISHES: int = Field(default=4, gt=0)
+    MAX_CONCURRENT_PUBLISHES: int = Field(default=2, gt=0)
     # Every call to MongoDB or Redis gives up after this long: 503.
     DATABASE_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
     # The largest request body the API reads (413 above it).
