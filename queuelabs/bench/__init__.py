@@ -12,10 +12,11 @@ queues are emptied after each step). In each round (load.py, measure.py):
    the ceiling for anything that publishes through Celery;
 2. for each variant: GET /api/items?limit=5 (the cheap route) on a clock,
    idle, then during a flood of POST /api/async/process: accepted submits
-   per second and the API's CPU time per accepted submit.
+   per second and the API's CPU time per accepted submit;
+3. for each variant: RabbitMQ stopped by pid (SIGSTOP) under lighter submit
+   load: the cheap route's p95 and how the submissions were answered.
 
-Then, once per variant, RabbitMQ stopped by pid (SIGSTOP): the cheap route's
-p95 and how the submissions were answered. Every ratio is taken within a round.
+Every ratio is taken within a round; the report gives medians over the rounds.
 """
 
 from __future__ import annotations
