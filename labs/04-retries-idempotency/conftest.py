@@ -9,7 +9,6 @@ each test), and `lab_worker`, the plugin's worker pointed at that service.
 from __future__ import annotations
 
 import functools
-import time
 from collections import Counter
 
 import httpx
@@ -17,6 +16,7 @@ import pytest
 
 from queuelabs.testing.checks import check_response, fail_if_not_started, patience
 from queuelabs.testing.spawn import Worker, lab_process_starter
+from queuelabs.waiting import WaitTimeout, wait_until
 
 _SERVICES: dict[int, Downstream] = {}
 
@@ -103,27 +103,28 @@ class ChargeApi:
         timeout, stall = patience(timeout), patience(stall)  # a busy machine runs the same work slower
         done: dict[str, dict] = {}
         last: dict[str, dict] = {}
-        deadline = time.monotonic() + timeout
-        moved_at, seen = time.monotonic(), None
-        while len(done) < len(task_ids):
+
+        def all_finished() -> bool:
             for task_id in task_ids:
                 if task_id not in done:
                     body = last[task_id] = self.status(task_id)
                     if body["status"] in ("SUCCESS", "FAILURE"):
                         fail_if_not_started(body.get("error", ""))
                         done[task_id] = body
-            now = time.monotonic()
-            signature = [(last[t]["status"], last[t].get("attempts")) for t in task_ids]
-            if signature != seen:
-                moved_at, seen = now, signature
-            if now > deadline or now - moved_at > stall:
-                stuck = Counter(last[t]["status"] for t in task_ids if t not in done)
-                why = f"within {timeout:g} s" if now > deadline else f"(nothing moved for {stall:g} s)"
-                raise AssertionError(
-                    f"{len(task_ids) - len(done)} of {len(task_ids)} tasks did not finish {why}, "
-                    f"still {dict(stuck)}: lost, waiting a long retry, or stuck on something that never answers"
-                )
-            time.sleep(0.1)
+            return len(done) == len(task_ids)
+
+        def moving() -> list:  # a status or an attempt count that changes is progress
+            return [(last[t]["status"], last[t].get("attempts")) for t in task_ids if t in last]
+
+        try:
+            wait_until(all_finished, timeout=timeout, stall=stall, progress=moving, what="the tasks to finish")
+        except WaitTimeout as exc:
+            stuck = Counter(last[t]["status"] for t in task_ids if t not in done and t in last)
+            why = f"(nothing moved for {stall:g} s)" if exc.stalled else f"within {timeout:g} s"
+            raise AssertionError(
+                f"{len(task_ids) - len(done)} of {len(task_ids)} tasks did not finish {why}, "
+                f"still {dict(stuck)}: lost, waiting a long retry, or stuck on something that never answers"
+            ) from None
         if want is not None:
             wrong = {t: b for t, b in done.items() if b["status"] != want}
             if wrong:
