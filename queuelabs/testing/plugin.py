@@ -102,6 +102,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "provokes(text): an error this checkpoint causes on purpose, never shown as the learner's"
     )
+    if os.environ.get("PYTEST_CURRENT_TEST"):
+        # A grading run started by a test (make test's) keeps nothing warm: a parked worker would
+        # take the tasks of the tests that follow, which share the test stack without this plugin.
+        config.option.warm = False
+    if not config.getoption("warm"):
+        warm.retire(None, None)  # and what a make check parked is stopped before this run's tests
     config.stash[STATE] = RunState(code=config.getoption("code"))
     os.environ.update(TEST_ENV)  # the graded code imported in this process uses the test stack too
     # When the run is about one lab (the usual case), its code goes on the path
