@@ -11,6 +11,10 @@ Two kinds of simulated users share the API (the HTTP contract in lab 02's lesson
   (from GET /health), or queued behind other work (RabbitMQ's queue depth).
 - Reader: the synchronous side: lists items, creates one now and then, reads
   it back, and calls GET /health.
+- BurstSubmitter (the projector's, `make locust` only: lab.toml's web_env sets
+  LOADTEST_BURST_USERS): submits a low-priority task every BURST_INTERVAL
+  seconds and never waits for it, so more work arrives than the worker can do
+  and the queue visibly grows while the API keeps answering.
 
 Every wait is bounded: a task is polled at most MAX_POLLS times and for at
 most TASK_TIMEOUT seconds, and Locust's `-t` bounds the whole run.
@@ -29,7 +33,7 @@ import uuid
 
 import httpx
 import run_report  # noqa: F401  (the run time counts from the start of the load)
-from locust import HttpUser, between, task
+from locust import HttpUser, between, constant_throughput, task
 from round_trips import RoundTrips
 
 from queuelabs.locust_report import failure_text
@@ -42,6 +46,9 @@ MAX_ITERATIONS = int(os.environ.get("LOADTEST_MAX_ITERATIONS", "4"))
 POLL_INTERVAL = 0.5  # seconds between two status requests
 MAX_POLLS = 120
 TASK_TIMEOUT = float(os.environ.get("LOADTEST_TASK_TIMEOUT", "60"))  # seconds, submit to result
+# Burst submitters: how many (0: none, the headless reports' default) and one submit per how many seconds.
+BURST_USERS = int(os.environ.get("LOADTEST_BURST_USERS", "0"))
+BURST_INTERVAL = float(os.environ.get("LOADTEST_BURST_INTERVAL", "2"))
 
 FINISHED = {"SUCCESS", "FAILURE", "REVOKED"}
 PRIORITIES = ("low", "normal", "high")
@@ -121,6 +128,25 @@ class TaskSubmitter(HttpUser):
                 response.success()
             else:
                 response.failure(failure_text("404 for an unknown id", response))
+
+
+class BurstSubmitter(HttpUser):
+    """Submits without following: the backlog a room should see build up in RabbitMQ."""
+
+    host = DEFAULT_HOST
+    # Exactly BURST_USERS of them, taken out of the total before the others share the rest;
+    # Locust leaves out a class whose weight and fixed_count are both 0.
+    weight = 0
+    fixed_count = BURST_USERS
+    wait_time = constant_throughput(1 / BURST_INTERVAL)
+
+    @task
+    def submit(self) -> None:
+        # The longest task, low priority: the backlog grows, and the followed tasks still overtake it.
+        body = {"data": f"burst {uuid.uuid4().hex[:8]}", "iterations": MAX_ITERATIONS, "priority": "low"}
+        with self.client.post(SUBMIT, json=body, name=SUBMIT, catch_response=True) as response:
+            if response.status_code != 202:
+                response.failure(failure_text("202", response))
 
 
 def why_unfinished(host: str, status: str | None, priority: str, waited: float) -> tuple[str, bool]:

@@ -289,7 +289,7 @@ def open_web_ui(lab: Lab, host: str | None) -> int:
     argv += ["-u", str(users), "-r", str(rate), "-t", WEB_RUN_TIME]
     print(f"[locust] web UI: http://{HOST}:{LOCUST_PORT}  (target {host}; Ctrl+C to stop)")
     print(f"[locust] the form opens with {users} users, +{rate}/s, for {WEB_RUN_TIME}: press Start")
-    env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, QUEUELABS_API_URL=host, PYTHONUNBUFFERED="1") | config.web_env
     if variants := lab.manifest.loadtest.variants:
         env["LOADTEST_VARIANT"] = os.environ.get("LOADTEST_VARIANT", variants[0])
         print(f"[locust] variant: {env['LOADTEST_VARIANT']} (set LOADTEST_VARIANT={' or '.join(variants)})")

@@ -85,6 +85,8 @@ class LoadTest(_Strict):
     # fill the queue on a 2-core laptop while the API stays fast.
     web_users: int | None = Field(default=None, ge=1)
     web_spawn_rate: int | None = Field(default=None, ge=1)
+    # Environment for the scenario in `make locust` only (lab 02: its burst submitters).
+    web_env: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _compare_needs_variants(self) -> LoadTest:

@@ -155,7 +155,7 @@ def start_locust(api: str) -> subprocess.Popen:
     argv = [sys.executable, "-m", "locust", "-f", "lab02.py", "--host", api, "--web-host", HOST]
     argv += ["--web-port", str(LOCUST_PORT), "--autostart", "-u", str(USERS), "-r", str(RATE), "-t", "10m"]
     log = open(LOG_DIR / "screenshots-locust.log", "w")  # noqa: SIM115 (closed with the process)
-    env = dict(os.environ, QUEUELABS_API_URL=api, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, QUEUELABS_API_URL=api, PYTHONUNBUFFERED="1") | PRESET.web_env
     return subprocess.Popen(argv, cwd=REPO_ROOT / "loadtest", env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -2,20 +2,25 @@
 
 import csv
 import html
+import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import httpx
 
+from queuelabs.isolation import rabbitmq_api
 from queuelabs.key_result import KEY_RESULT_SECTION_ID
 from queuelabs.labs import find_lab
-from queuelabs.loadtest import REPORTS_DIR, run_comparison, run_loadtest
+from queuelabs.loadtest import REPORTS_DIR, run_comparison, run_loadtest, run_locust, scenario_of
 from queuelabs.locust_report import HTTP_METHODS, ROUND_TRIPS_SECTION_ID, failure_text, read_round_trips, read_stats
-from queuelabs.settings import HOST, LOCUST_PORT, REPO_ROOT
+from queuelabs.settings import HOST, LOCUST_PORT, REPO_ROOT, TEST_VHOST
 from queuelabs.testing.checks import patience
 
 
@@ -192,3 +197,44 @@ def test_the_web_ui_opens_with_the_projector_preset(run_solution):
         except subprocess.TimeoutExpired:
             web_ui.kill()
             web_ui.wait()
+
+
+def _ready_in_vhost(vhost: str) -> int:
+    queues = rabbitmq_api("GET", f"/queues/{quote(vhost, safe='')}", params={"columns": "messages_ready"}).json()
+    return sum(queue.get("messages_ready", 0) for queue in queues)
+
+
+def _preset_run(tmp_path, host: str, env: dict[str, str], seconds: int) -> tuple[float, list[int]]:
+    """The projector preset headless for `seconds`: GET /api/items's p95 (ms) and the queue depth every 2 s."""
+    config = find_lab("02").manifest.loadtest
+    prefix = tmp_path / f"preset-{len(env)}" / "lab02"
+    prefix.parent.mkdir()
+    run_env = dict(os.environ, QUEUELABS_API_URL=host) | env
+    args = {"host": host, "users": config.web_users, "rate": config.web_spawn_rate, "seconds": seconds}
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(run_locust, scenario_of(find_lab("02")), **args, prefix=prefix, env=run_env, label="preset")
+        depths = []
+        while not run.done():
+            depths.append(_ready_in_vhost(TEST_VHOST))
+            time.sleep(2)
+        assert run.result() in (0, 1), (prefix.with_suffix(".log")).read_text()[-2000:]
+    rows = {(row.method, row.name): row for row in read_stats(Path(f"{prefix}_stats.csv"))}
+    items = rows[("GET", "/api/items")]
+    assert items.requests > 20 and items.failures == 0, items
+    return items.p95, depths
+
+
+def test_the_projector_preset_fills_the_queue_while_the_api_stays_fast(run_solution, tmp_path):
+    """lab.toml's web preset (users, rate and its burst submitters), headless: RabbitMQ's backlog
+    grows through the run while GET /api/items's p95 stays within 3x of the same users' without
+    the burst submitters (two runs on the same machine, compared, not absolute times)."""
+    web_env = find_lab("02").manifest.loadtest.web_env
+    assert int(web_env.get("LOADTEST_BURST_USERS", "0")) > 0, "the preset needs burst submitters"
+    running = run_solution("02", "api", "worker", env={"TASK_STEP_SECONDS": "0.5"})
+    host = running["api"].url
+    quiet_p95, _ = _preset_run(tmp_path, host, {"LOADTEST_BURST_USERS": "0"}, 15)
+    burst_p95, depths = _preset_run(tmp_path, host, web_env, 15)
+    print(f"GET /api/items p95: {quiet_p95:.0f} ms without bursts, {burst_p95:.0f} ms with; depths {depths}")
+    half = len(depths) // 2
+    assert depths[-1] >= 20 and depths[-1] > max(depths[:half]), f"the queue did not grow: {depths}"
+    assert burst_p95 <= 3 * max(quiet_p95, 20), f"the API slowed: p95 {quiet_p95} ms -> {burst_p95} ms"
