@@ -254,6 +254,21 @@ def check_health(base_url: str, *, worker_running: bool) -> dict:
         elapsed = time.monotonic() - start
         body = response.json()
         assert set(body.get("services", {})) >= {"mongodb", "redis", "rabbitmq", "worker"}, f"services missing: {body}"
+        if worker_running and body.get("status") != "healthy":
+            # The health check gives each service a short limit: on a busy machine a running worker
+            # can miss one ping. It must answer healthy within the machine's patience, asked again.
+            answers = [(response, body)]
+
+            def healthy() -> bool:
+                again = http.get("/health")
+                answers.append((again, again.json()))
+                return again.status_code == 200 and answers[-1][1].get("status") == "healthy"
+
+            try:
+                wait_until(healthy, timeout=patience(10), interval=0.5, what="/health to answer healthy")
+            except WaitTimeout:
+                pass  # the assertion below says what it answered last
+            response, body = answers[-1]
         if worker_running:
             assert response.status_code == 200 and body["status"] == "healthy", f"expected 200 healthy: {body}"
         else:
