@@ -20,13 +20,15 @@ the whole file quick: it runs in `make test` (about 45 s today).
 
 import os
 import re
+import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 
 from queuelabs import probes, starter
-from queuelabs.labs import all_labs
+from queuelabs.labs import all_labs, find_lab
 from queuelabs.settings import REPO_ROOT, SERVICES
 
 CHECKED = re.compile(r"^```console checked([^\n]*)\n(.*?)^```$", re.DOTALL | re.MULTILINE)
@@ -144,6 +146,8 @@ RUN_ELSEWHERE = {
     "make lab": "tests/test_side_by_side.py::test_the_labs_run_side_by_side_and_answer_the_contract",
     "make logs NAME=": "tests/test_lessons.py::test_make_logs_of_a_lab_shows_both_codes_of_that_lab_only",
     "make manage": "tests/test_lessons.py::test_a_checked_console_example_prints_what_the_lesson_shows",
+    "make manage ARGS=createsuperuser": "tests/test_lessons.py::test_createsuperuser_then_the_admin_login_works",
+    "make clean": "tests/test_lessons.py::test_make_clean_deletes_the_run_folder_but_keeps_the_backups",
     "make loadtest LAB=01": "tests/test_loadtest.py::test_lab01_blocking_variant_is_ten_times_worse",
     "make loadtest LAB=02": "tests/test_loadtest.py::test_lab02_api_has_zero_failed_requests",
     "make loadtest LAB=02,03": "tests/test_loadtest.py::test_lab02_and_lab03_under_the_same_load_compared",
@@ -157,11 +161,10 @@ RUN_ELSEWHERE = {
     "make leave": "tests/test_room.py::test_three_learners_grade_and_every_grade_arrives_once_even_through_a_frozen_room",
 }
 NOT_RUN = {
-    "make demo": "several minutes with every lab's reference; its priority step is tests/test_demo_priority.py",
+    "make demo": "1 min 40 s with the stack up (its tour has no short form), past make test's budget; "
+    "its priority step is tests/test_demo_priority.py",
     "make chaos": "about 7 minutes of faults: the reliability suite runs it, not make test",
     "make screenshots": "a maintainer's tool: headless Chromium, about 2 minutes",
-    "make clean": "deletes .run/, the data of the stack make test runs on",
-    "make manage ARGS=createsuperuser": "asks for a password at the terminal (make manage ARGS=check is run)",
 }
 
 
@@ -214,3 +217,63 @@ def test_make_logs_of_a_lab_shows_both_codes_of_that_lab_only(tmp_path):
     shown = re.findall(r"==> .*/(\S+)\.log <==", done.stdout)
     assert shown == ["lab02-api", "lab02-ref-api", "lab02-ref-worker"], done.stdout
     assert "a line of lab02-ref-worker" in done.stdout
+
+
+def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """A make target as a trainer types it, not as a sub-make of make test."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    clean.update(MAKEFLAGS="--no-print-directory", **(env or {}))
+    return subprocess.run(["make", *args], cwd=REPO_ROOT, env=clean, capture_output=True, text=True, timeout=300)
+
+
+def test_createsuperuser_then_the_admin_login_works(run_solution):
+    """TRAINERS.md's admin login: `make manage ARGS=createsuperuser CODE=solution`, run without the
+    terminal (Django's --noinput and DJANGO_SUPERUSER_PASSWORD), then that user logs in to /admin/
+    of a lab 03 API on the reference's database. The user is removed afterwards."""
+    import httpx
+    import pymongo
+
+    username, password = f"trainer-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    # No migrate first: MongoDB creates the users' collection on its first insert.
+    args = f"ARGS=createsuperuser --noinput --username {username} --email {username}@example.com"
+    done = _make("manage", args, "CODE=solution", env={"DJANGO_SUPERUSER_PASSWORD": password})
+    assert done.returncode == 0 and "Superuser created" in done.stdout, done.stdout + done.stderr
+    database = find_lab("03").corner("solution").mongodb_db
+    try:
+        api = run_solution("03", "api", env={"MONGODB_DB": database})["api"].url
+        with httpx.Client(base_url=api, timeout=30) as http:
+            page = http.get("/admin/login/")
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+            assert token, f"no login form at /admin/login/ (status {page.status_code})"
+            form = {
+                "username": username,
+                "password": password,
+                "csrfmiddlewaretoken": token.group(1),
+                "next": "/admin/",
+            }
+            assert http.post("/admin/login/", data=form).status_code == 302, "the new superuser could not log in"
+            assert http.get("/admin/").status_code == 200
+    finally:
+        with pymongo.MongoClient(SERVICES["mongodb"].url, serverSelectionTimeoutMS=5000) as client:
+            client[database]["auth_user"].delete_one({"username": username})
+
+
+def test_make_clean_deletes_the_run_folder_but_keeps_the_backups(tmp_path):
+    """TRAINERS.md's `make clean`, in a copy of the checkout (the real .run/ holds the stack this
+    suite runs on): data and logs go, .run/backups/ (the learner's saved exercises) stays."""
+    copy = tmp_path / "checkout"
+    (copy / "scripts").mkdir(parents=True)
+    for name in ("Makefile", "pyproject.toml", "uv.lock", "scripts/bootstrap-uv.sh"):
+        shutil.copy2(REPO_ROOT / name, copy / name)  # copy2 keeps the times: .venv stays up to date
+    (copy / ".venv").symlink_to(REPO_ROOT / ".venv")
+    run = copy / ".run"
+    for path in ("data/mongodb/collection.wt", "logs/lab02-api.log", "backups/02-fastapi-celery/app/main.py"):
+        (run / path).parent.mkdir(parents=True, exist_ok=True)
+        (run / path).write_text("kept?\n")
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    clean.update(MAKEFLAGS="--no-print-directory", QUEUELABS_RUN_DIR=str(run))
+    done = subprocess.run(["make", "clean"], cwd=copy, env=clean, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "kept .run/backups/" in done.stdout, done.stdout
+    assert sorted(p.name for p in run.iterdir()) == ["backups"], list(run.iterdir())
+    assert (run / "backups/02-fastapi-celery/app/main.py").read_text() == "kept?\n"
