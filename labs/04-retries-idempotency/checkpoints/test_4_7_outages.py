@@ -8,7 +8,7 @@ import pytest
 from queuelabs import faults
 from queuelabs.waiting import wait_until
 
-OUTAGE = float(os.environ.get("OUTAGE_SECONDS", "5"))
+OUTAGE = float(os.environ.get("OUTAGE_SECONDS", "3"))
 
 
 @pytest.mark.exercise("4.7")
