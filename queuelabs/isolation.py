@@ -92,6 +92,10 @@ def fresh_test_stack(queues: tuple[str, ...], needs: tuple[str, ...], keep: bool
     keep: empty the queues and collections without deleting them, for processes that declared them
     and keep running (a deleted queue cancels a worker's consumer; a dropped collection loses the
     unique index an API created at start-up)."""
+    if "cluster" in needs:  # lab 05: the same, on `make cluster`'s servers
+        from queuelabs.cluster.clients import fresh_test_corner
+
+        fresh_test_corner(queues)
     if "rabbitmq" in needs and queues:
         (purge_queues if keep else delete_queues)(queues)
     if "redis" in needs:

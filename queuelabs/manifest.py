@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 FORMAT_VERSION = 1
-ServiceName = Literal["rabbitmq", "redis", "mongodb"]
+# "cluster": `make cluster`'s three replicated servers instead of the single node (lab 05).
+ServiceName = Literal["rabbitmq", "redis", "mongodb", "cluster"]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 

@@ -14,7 +14,8 @@ import subprocess
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from . import probes, stack
+from . import cluster, probes, stack
+from .cluster import clients as cluster_clients
 from .errors import LabError
 from .labs import Lab
 from .process_status import code_of, last_error
@@ -55,6 +56,8 @@ def lab_env(lab: Lab, code: str, *, native: bool = True) -> dict[str, str]:
             if process != lab.api_process and lab.processes[process].port:
                 env[f"{process.upper()}_URL"] = lab.url(code, process)
     env["DJANGO_SECRET_KEY"] = env.get("DJANGO_SECRET_KEY") or django_secret_key()  # lab 03; none committed
+    if "cluster" in lab.needs:  # lab 05: every node of the cluster's servers, in the lab's corner of them
+        env.update(cluster_clients.client_env(corner.vhost, corner.redis_db, corner.mongodb_db))
     return env
 
 
@@ -103,9 +106,12 @@ def _ready(lab: Lab, process: str, code: str, env: dict[str, str], up_since: flo
 
 
 def prepare_env(lab: Lab, code: str) -> dict[str, str]:
-    missing = [n for n in lab.needs if probes.probe(n, timeout=1.0)]
+    missing = [n for n in lab.needs if n != "cluster" and probes.probe(n, timeout=1.0)]
     if missing:
         stack.up(missing)
+    if "cluster" in lab.needs:  # lab 05: `make cluster` starts it, or reuses it
+        cluster.up()
+        cluster_clients.ensure_vhost(lab.corner(code).vhost)
     if "rabbitmq" in lab.needs and (problem := stack.ensure_vhost(lab.corner(code).vhost)):
         print(f"note: {problem}")
     return lab_env(lab, code)

@@ -114,6 +114,9 @@ CORNERS: dict[tuple[str, str], Corner] = {
         Corner("03", "solution", "lab03-reference", 7, "lab03_reference", REFERENCE_PORT_OFFSET, "lab03-ref"),
         Corner("04", "exercise", "lab04", 4, "lab04", 0, "lab04"),
         Corner("04", "solution", "lab04-reference", 8, "lab04_reference", REFERENCE_PORT_OFFSET, "lab04-ref"),
+        # Lab 05 runs on `make cluster`'s servers: the same corners, on those nodes.
+        Corner("05", "exercise", "lab05", 9, "lab05", 0, "lab05"),
+        Corner("05", "solution", "lab05-reference", 10, "lab05_reference", REFERENCE_PORT_OFFSET, "lab05-ref"),
     )
 }
 # Every vhost the labs use (in RABBITMQ_VHOSTS below, which `make up` and compose create).

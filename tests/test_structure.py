@@ -81,6 +81,7 @@ FASTAPI_APPS = {
     "01": LABS / "01-sync-vs-async" / "solution" / "app",
     "02": LAB02,
     "04": LAB04,
+    "05": LABS / "05-beyond-one-machine" / "solution" / "app",
 }
 
 
@@ -187,3 +188,41 @@ def test_the_private_attribute_check_catches_one(tmp_path):
     )
     found = [use.split()[-1] for use in _private_uses(tmp_path)]
     assert sorted(found) == ["_private", "_reraise_as_library_errors", "_write"], found
+
+
+# --- lab 05 is lab 04's reference on the cluster, changed only where an exercise (or an address) says ---
+
+LAB05 = LABS / "05-beyond-one-machine" / "solution"
+# What lab 05 changes in lab 04's reference: its exercises (5.1 celery_app.py, 5.2 broker.py) and
+# the cluster's addresses (config.py, main.py's Redis client through the Sentinels).
+LAB05_CHANGES = {"app/celery_app.py", "app/broker.py", "app/core/config.py", "app/main.py"}
+
+
+def solved(text: str) -> str:
+    """A solution file with its exercise markers taken out and their STARTER bodies dropped."""
+    from queuelabs.starter import BEGIN, END, STARTER
+
+    kept, in_starter = [], False
+    for line in text.splitlines(keepends=True):
+        if BEGIN.match(line):
+            continue
+        if STARTER.match(line):
+            in_starter = True
+        elif END.match(line):
+            in_starter = False
+        elif not in_starter:
+            kept.append(line)
+    return "".join(kept)
+
+
+def test_lab_05_carries_lab_04s_reference_unchanged_but_where_it_says():
+    lab04 = LAB04.parent
+    changed = []
+    for path in sorted(lab04.rglob("*.py")):
+        name = path.relative_to(lab04).as_posix()
+        if "__pycache__" in name or name in LAB05_CHANGES:
+            continue
+        carried = LAB05 / name
+        if not carried.exists() or carried.read_text() != solved(path.read_text()):
+            changed.append(name)
+    assert not changed, f"lab 05 must carry lab 04's reference (its exercises solved) unchanged: {changed}"

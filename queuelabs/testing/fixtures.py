@@ -17,6 +17,7 @@ import pytest
 from queuelabs import faults, probes, warm
 from queuelabs.isolation import fresh_test_stack, hold_the_test_stack
 from queuelabs.labs import Lab
+from queuelabs.settings import TEST_VHOST
 from queuelabs.stack import ensure_test_vhost
 
 from .plugin import LabRun, lab_run_for
@@ -75,6 +76,10 @@ def stack(lab_run: LabRun) -> None:
     if not warm.answered_recently(needs):  # else the last run's full check is seconds old
         if down := probes.services_down(needs):
             pytest.exit(down[0], returncode=3)
+        if "cluster" in needs:
+            from queuelabs.cluster.clients import ensure_vhost
+
+            ensure_vhost(TEST_VHOST)
         if "rabbitmq" in needs and (problem := ensure_test_vhost()):
             pytest.exit(f"RabbitMQ answers, but {problem}: restart the stack with: make down up", returncode=3)
         warm.record_answered(needs)

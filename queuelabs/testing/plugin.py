@@ -185,7 +185,7 @@ def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
             code_dir = lab.code_dir(state.code)
         except LabError as exc:
             raise pytest.UsageError(str(exc)) from None
-        env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **TEST_ENV, **cluster_env(lab), **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1"}
         # Every "coroutine ... was never awaited", not only its first time in the process: the
         # grader shows the one logged during the failing checkpoint (a missing await).
         env["PYTHONWARNINGS"] = "always::RuntimeWarning"
@@ -216,5 +216,12 @@ def _activate(config: pytest.Config, run: LabRun) -> None:
                 del sys.modules[name]
     sys.path.insert(0, str(run.code_dir))
     run.modules = {p.stem for p in run.code_dir.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
-    os.environ.update(run.lab.manifest.checkpoints.env)
+    os.environ.update({**cluster_env(run.lab), **run.lab.manifest.checkpoints.env})
     state.active = run
+
+
+def cluster_env(lab: Lab) -> dict[str, str]:
+    """A lab on `make cluster` (lab 05): the checkpoints' corner of the cluster instead of the single node."""
+    from queuelabs.cluster.clients import test_env
+
+    return test_env() if "cluster" in lab.needs else {}

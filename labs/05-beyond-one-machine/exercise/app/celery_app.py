@@ -1,0 +1,116 @@
+"""The Celery application, configured so that an accepted task is never lost.
+
+Both the API (to publish) and the worker (`celery -A app.celery_app worker -Q
+payments`) import it. Lab 04's settings are all here (a crash: 4.3, a task that
+fails for good: 4.6, a broker or result store that goes away: 4.7); lab 05
+replicates the queues (5.1) and reads the results through the Sentinels.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_init
+from kombu import Exchange, Queue
+
+from app.core.config import settings
+
+WORK_QUEUE = "payments"
+DEAD_LETTER_QUEUE = "payments.dead"
+DEAD_LETTER_EXCHANGE = "dead-letters"
+
+# TODO Exercise 5.1: Quorum queues: the tasks survive the node that holds them. The
+# payments queues are classic: each lives on the one node that declared it, and a kill
+# -9 of that node takes its messages out of reach. Declare them as quorum queues
+# (replicated on a majority of the nodes) in REPLICATED, and give the work queue an
+# exchange type that Celery's native delayed delivery (retry countdowns on quorum
+# queues) can route.
+# `make hint EX=5.1` shows more hints; `make check LAB=05` grades your work.
+REPLICATED: dict = {}  # classic queues: each lives on the node that declared it
+EXCHANGE_TYPE = "direct"
+
+# A message the worker REJECTS (requeue=False) from the work queue is re-routed
+# by RabbitMQ to this exchange, which sends it to the dead-letter queue.
+# RabbitMQ fixes a queue's arguments when the queue is first declared: adding
+# them to an existing queue fails with PRECONDITION_FAILED (delete it first).
+WORK_QUEUE_ARGUMENTS = {
+    **REPLICATED,
+    "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+    "x-dead-letter-routing-key": DEAD_LETTER_QUEUE,
+}
+# A plain failure is acknowledged (and so forgotten) unless told otherwise:
+# with acks_late, False rejects the message instead, and the DLX catches it.
+ACKS_ON_FAILURE = False
+
+
+class CeleryConfig:
+    """Lower-case Celery setting names, as in the Celery documentation."""
+
+    broker_url = settings.CELERY_BROKER_URL  # every node, ';'-separated: the worker fails over in turn
+    result_backend = settings.CELERY_RESULT_BACKEND  # sentinel://...: the Sentinels name the primary
+    result_backend_transport_options = {"master_name": settings.REDIS_MASTER_NAME}
+    result_expires = settings.RESULT_TTL_SECONDS
+    result_extended = True  # the meta keeps the retry count and the task's name
+
+    task_serializer = "json"
+    result_serializer = "json"
+    accept_content = ["json"]
+    task_track_started = True
+    worker_send_task_events = True
+    task_send_sent_event = True
+
+    broker_connection_timeout = 2
+    broker_connection_retry_on_startup = True
+    redis_socket_connect_timeout = 2
+    redis_socket_timeout = 2
+
+    # Explicit queues. The worker consumes only `payments` (-Q): nobody consumes
+    # the dead-letter queue by accident; it waits for a person (or a replay).
+    task_queues = (
+        Queue(
+            WORK_QUEUE,
+            Exchange(WORK_QUEUE, type=EXCHANGE_TYPE),
+            routing_key=WORK_QUEUE,
+            queue_arguments=WORK_QUEUE_ARGUMENTS,
+        ),
+        Queue(
+            DEAD_LETTER_QUEUE,
+            Exchange(DEAD_LETTER_EXCHANGE, type="direct"),
+            routing_key=DEAD_LETTER_QUEUE,
+            queue_arguments=REPLICATED,
+        ),
+    )
+    task_default_queue = WORK_QUEUE
+    task_create_missing_queues = False
+    task_routes = {"payments.*": {"queue": WORK_QUEUE}}
+    task_acks_on_failure = ACKS_ON_FAILURE
+
+    # Acknowledge a message only once its task has finished, and hand it back
+    # to RabbitMQ when the process running it dies: a kill -9 loses nothing,
+    # the task runs again (delivery_info["redelivered"] is then True).
+    task_acks_late = True
+    task_reject_on_worker_lost = True
+    # One unstarted message per process: a crash hands back one, not a pile.
+    worker_prefetch_multiplier = 1
+
+    # Publisher confirms: apply_async returns only once RabbitMQ has taken the
+    # message (written it, for a durable queue), so the API's 202 is a promise.
+    broker_transport_options = {"confirm_publish": True}
+    # When Redis (the result backend) is down, keep retrying the write instead of
+    # dropping the result and acknowledging the message as if all were well.
+    result_backend_always_retry = True
+    result_backend_max_retries = 60
+    result_backend_base_sleep_between_retries_ms = 200
+    result_backend_max_sleep_between_retries_ms = 2_000
+
+
+celery_app = Celery("lab05", include=["app.tasks"])
+celery_app.config_from_object(CeleryConfig)
+
+
+@worker_init.connect
+def declare_every_queue(**_) -> None:
+    """A worker declares only the queues it consumes (-Q payments); the dead-letter
+    exchange and queue must exist BEFORE the first rejection, or RabbitMQ drops it."""
+    with celery_app.connection_for_write() as conn:
+        for queue in celery_app.conf.task_queues:
+            queue(conn.default_channel).declare()

@@ -1,0 +1,46 @@
+"""MongoDB connections: an async client for the API, a sync client per worker process.
+
+The unique index on `task_results.task_id` is the database's own guard: however
+often a task runs, a second document for the same task id cannot be written.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pymongo import AsyncMongoClient, MongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.database import Database
+
+from app.core.config import settings
+
+# A worker's call to a server that stops answering is an error after MONGODB_SOCKET_TIMEOUT_MS, not a hang.
+# The API's every operation (server selection, connecting, the query) ends within DATABASE_TIMEOUT_SECONDS:
+# then it answers 503, as lab 02's does.
+API_TIMEOUTS = {"timeoutMS": int(settings.DATABASE_TIMEOUT_SECONDS * 1000)}
+TIMEOUTS = {
+    "serverSelectionTimeoutMS": 2_000,
+    "connectTimeoutMS": 2_000,
+    "socketTimeoutMS": settings.MONGODB_SOCKET_TIMEOUT_MS,
+}
+
+TASK_RESULTS = "task_results"  # one document per task id: the stored effect of the task
+TASK_ATTEMPTS = "task_attempts"  # one document per attempt: the timeline of a task
+
+
+def make_async_client() -> AsyncMongoClient:
+    return AsyncMongoClient(settings.MONGODB_URL, tz_aware=True, **API_TIMEOUTS)
+
+
+def async_database(client: AsyncMongoClient) -> AsyncDatabase:
+    return client[settings.MONGODB_DB]
+
+
+@lru_cache
+def sync_client() -> MongoClient:
+    # Created in the process that uses it: a MongoClient must not cross a fork.
+    return MongoClient(settings.MONGODB_URL, tz_aware=True, **TIMEOUTS)
+
+
+def sync_database() -> Database:
+    return sync_client()[settings.MONGODB_DB]
