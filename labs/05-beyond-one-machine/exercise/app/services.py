@@ -165,7 +165,7 @@ async def was_submitted(redis, task_id: str) -> bool:
 
 # --- Idempotency-Key on submission ---------------------------------------------------
 #
-# One Redis key per client key: {"fingerprint", "state": "in-flight"} while the
+# One Redis key per client and key: {"fingerprint", "state": "in-flight"} while the
 # first request is being accepted, then {"fingerprint", "state": "done",
 # "answer"} for IDEMPOTENCY_TTL_SECONDS (or "unconfirmed" with the "task_id" to
 # publish again, when RabbitMQ did not confirm). SET NX makes "first one wins" atomic.
@@ -174,6 +174,14 @@ async def was_submitted(redis, task_id: str) -> bool:
 def fingerprint(body: dict[str, Any]) -> str:
     """The same JSON body (whatever its key order or spacing) gives the same fingerprint."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def client_key(client_id: str | None, key: str) -> str:
+    """An Idempotency-Key as seen by the server: the client's key within that client's own keys.
+
+    Two clients that both send `order-1` mean two orders. JSON, not "client:key": no pair of
+    client and key can spell another pair. No client id: the key is in the anonymous clients' space."""
+    return json.dumps([client_id or "", key])
 
 
 def idempotency_redis_key(key: str) -> str:

@@ -43,6 +43,18 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# A key belongs to the client that sent it. This lab has no logins, so a client names itself here;
+# behind a login, the account the credentials prove takes this header's place.
+ClientId = Annotated[
+    str | None,
+    Header(
+        alias="X-Client-Id",
+        min_length=1,
+        max_length=100,
+        description="who sends the Idempotency-Key: another client's same key is another key",
+    ),
+]
+
 
 class TaskTimeline(TaskStatus):
     """Lab 02's status, plus how many times a worker started the task and each attempt."""
@@ -87,13 +99,19 @@ async def accept(
     },
 )
 async def submit_process(
-    body: ProcessRequest, broker: BrokerDep, redis: RedisDep, response: Response, idempotency_key: IdempotencyKey = None
+    body: ProcessRequest,
+    broker: BrokerDep,
+    redis: RedisDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    client_id: ClientId = None,
 ) -> TaskAccepted:
-    """Queue the charge. With an Idempotency-Key, a repeat gets the first answer back."""
+    """Queue the charge. With an Idempotency-Key, the same client's repeat gets the first answer back."""
     if idempotency_key is None:
         return await accept(broker, redis, response, body)
+    key = services.client_key(client_id, idempotency_key)  # never another client's answer
     body_print = services.fingerprint(body.model_dump())
-    owner = await services.claim_idempotency_key(redis, idempotency_key, body_print, settings.IDEMPOTENCY_LOCK_SECONDS)
+    owner = await services.claim_idempotency_key(redis, key, body_print, settings.IDEMPOTENCY_LOCK_SECONDS)
     if owner is not None:
         if owner["fingerprint"] != body_print:
             raise HTTPException(422, "this Idempotency-Key was already used with another request body: use a new key")
@@ -111,15 +129,15 @@ async def submit_process(
         answer = await accept(broker, redis, response, body, task_id)
     except PublishUnconfirmed as exc:  # it may run: a retry with this key must publish this id again
         await services.hold_unconfirmed_idempotency_key(
-            redis, idempotency_key, body_print, exc.task_id, settings.IDEMPOTENCY_TTL_SECONDS
+            redis, key, body_print, exc.task_id, settings.IDEMPOTENCY_TTL_SECONDS
         )
         raise
     except BaseException:
         if task_id is None:  # nothing of this key's was queued: the client may start afresh
-            await services.release_idempotency_key(redis, idempotency_key)
+            await services.release_idempotency_key(redis, key)
         raise
     await services.complete_idempotency_key(
-        redis, idempotency_key, body_print, answer.model_dump(), settings.IDEMPOTENCY_TTL_SECONDS
+        redis, key, body_print, answer.model_dump(), settings.IDEMPOTENCY_TTL_SECONDS
     )
     return answer
 
