@@ -14,11 +14,15 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import httpx
 import pytest
 
-from queuelabs.settings import TEST_VHOST
+from queuelabs.processes import read_pid
+from queuelabs.settings import CLUSTER, TEST_VHOST
+from queuelabs.testing import faults
 from queuelabs.testing.checks import check_response, fail_if_not_started, patience
 from queuelabs.testing.spawn import Worker, lab_process_starter
 
@@ -155,6 +159,32 @@ class Nodes:
             pytest.fail(f"RabbitMQ node {node.number} is not running: make cluster", pytrace=False)
         os.kill(pid, signal.SIGKILL)
         self.killed.append(node.name)
+
+    def mongodb_primary(self) -> int:
+        """The number (1, 2, 3) of the replica set's primary member now."""
+        from queuelabs.cluster import mongodb
+
+        states = mongodb.member_states()
+        for number, port in enumerate(CLUSTER.mongodb, 1):
+            if states.get(f"127.0.0.1:{port}") == "PRIMARY":
+                return number
+        pytest.fail(f"the replica set has no primary ({states}): make cluster", pytrace=False)
+
+    def kill_mongodb(self, number: int) -> None:
+        from queuelabs.cluster import mongodb
+
+        os.kill(read_pid(mongodb.name(number)), signal.SIGKILL)
+        self.killed.append(mongodb.name(number))
+
+    @contextmanager
+    def frozen_mongodb(self, numbers: list[int]) -> Iterator[None]:
+        """SIGSTOP these members (they answer nothing, replicate nothing); always thawed after the block."""
+        from queuelabs.cluster import mongodb
+
+        with ExitStack() as stack:
+            for number in numbers:
+                stack.enter_context(faults.frozen(read_pid(mongodb.name(number))))
+            yield
 
     def restore(self) -> None:
         """`make cluster` again: the killed nodes come back and rejoin (the others are reused)."""

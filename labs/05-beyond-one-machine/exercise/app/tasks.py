@@ -7,6 +7,7 @@ crash); services.py makes each of its effects happen once.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pymongo.errors
@@ -72,7 +73,10 @@ def charge(self, data: str, iterations: int) -> dict[str, Any]:
             raise  # failed for good: rejected, so RabbitMQ dead-letters the message
         delay = services.backoff_delay(retries, base=settings.RETRY_BASE_SECONDS, cap=settings.RETRY_CAP_SECONDS)
         services.record_outcome(db, task_id, retries=retries, outcome="retry", error=error, retry_in=round(delay, 3))
-        raise self.retry(exc=exc, countdown=delay) from None
+        # Lab 05: on quorum queues RabbitMQ keeps the countdown (native delayed delivery), in
+        # whole seconds; Celery 5.7 turns 0.4 s into int(0.4) == 0 and raises "countdown must
+        # be a positive number". So the jittered delay is rounded up to a whole second.
+        raise self.retry(exc=exc, countdown=math.ceil(delay)) from None
     except Exception as exc:
         services.record_outcome(db, task_id, retries=retries, outcome="failed", error=f"{type(exc).__name__}: {exc}")
         raise
