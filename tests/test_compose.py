@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from queuelabs import rabbitmq_definitions
-from queuelabs.labs import all_labs
+from queuelabs.labs import all_labs, find_lab
 from queuelabs.readiness import beat_schedule_written
 from queuelabs.settings import CORNERS, REPO_ROOT
 from queuelabs.stack import compose_command
@@ -49,6 +49,8 @@ def test_each_lab_container_is_checked_for_the_process_it_runs(services):
 def corner_services():
     """(lab, code, process, service name) for every process of every lab, in both codes."""
     for lab in all_labs():
+        if "cluster" in lab.needs:  # lab 05 runs natively only: `make cluster` has no compose profile yet
+            continue
         for code in ("exercise", "solution"):
             for process, name in lab.process_names_for(code).items():
                 yield lab, code, process, name
@@ -61,7 +63,8 @@ def profile_of(lab, code: str) -> str:
 def test_each_lab_and_code_runs_in_its_own_corner(services):
     """What CORNERS says (queuelabs/settings.py), compose says too: the vhost, the Redis
     database, the MongoDB database, the ports (the reference's + 100, Flower 5552 / 5652...)."""
-    assert set(CORNERS) <= {(lab.id, code) for lab, code, _, _ in corner_services()}
+    on_compose = {corner for corner in CORNERS if "cluster" not in find_lab(corner[0]).needs}
+    assert on_compose <= {(lab.id, code) for lab, code, _, _ in corner_services()}
     for lab, code, process, name in corner_services():
         corner = lab.corner(code)
         service = services.get(name)
