@@ -20,9 +20,9 @@ from contextlib import ExitStack, contextmanager
 import httpx
 import pytest
 
+from queuelabs import faults
 from queuelabs.processes import read_pid
 from queuelabs.settings import CLUSTER, TEST_VHOST
-from queuelabs.testing import faults
 from queuelabs.testing.checks import check_response, fail_if_not_started, patience
 from queuelabs.testing.spawn import Worker, lab_process_starter
 
