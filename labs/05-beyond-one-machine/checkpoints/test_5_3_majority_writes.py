@@ -21,21 +21,30 @@ def test_a_stored_result_survives_a_kill_9_of_the_primary(charges, worker, downs
     from app.core.config import settings
 
     primary = nodes.mongodb_primary()
+    port = CLUSTER.mongodb[primary - 1]
     secondaries = [number for number in (1, 2, 3) if number != primary]
-    task_id = charges.task_id("durable", 10)  # half a second of work, then the charge and the result
-    wait_until(lambda: charges.status(task_id)["status"] == "STARTED", timeout=patience(20), what="the task to start")
-    # From now on nothing the primary writes reaches the secondaries (and within 5 s the primary,
-    # cut off from the majority, steps down: the result is written well before).
-    with nodes.frozen_mongodb(secondaries):
-        # The result reaches the primary's own data in both cases. With w=1 it is acknowledged at
-        # once and the task ends SUCCESS; with w="majority" the write waits for the frozen members.
+    for _attempt in range(3):  # a busy machine may see the task start too late: then another task
+        task_id = charges.task_id("durable", 30)  # 1.5 s of work, then the charge and the result
         wait_until(
-            lambda: stored_on(CLUSTER.mongodb[primary - 1], settings.MONGODB_DB, task_id),
-            timeout=patience(10),
-            interval=0.05,
-            what="the task's result to reach the primary",
+            lambda t=task_id: charges.status(t)["status"] == "STARTED", timeout=patience(20), what="the task to start"
         )
-        nodes.kill_mongodb(primary)  # the only member that has it
+        # From now on nothing the primary writes reaches the secondaries (and within 5 s the primary,
+        # cut off from the majority, steps down: the result is written well before).
+        with nodes.frozen_mongodb(secondaries):
+            if stored_on(port, settings.MONGODB_DB, task_id):
+                continue  # stored (and copied) before the freeze: this task proves nothing
+            # The result reaches the primary's own data in both cases. With w=1 it is acknowledged at
+            # once and the task ends SUCCESS; with w="majority" the write waits for the frozen members.
+            wait_until(
+                lambda t=task_id: stored_on(port, settings.MONGODB_DB, t),
+                timeout=patience(10),
+                interval=0.05,
+                what="the task's result to reach the primary",
+            )
+            nodes.kill_mongodb(primary)  # the only member that has it
+            break
+    else:
+        pytest.fail("three tasks stored their result before the secondaries were frozen: a very busy machine?")
     wait_until(lambda: "PRIMARY" in mongodb.member_states().values(), timeout=patience(30), what="a new primary")
     result = celery_app.AsyncResult(task_id)
     wait_until(lambda: result.state in ("SUCCESS", "FAILURE"), timeout=patience(40), what=f"task {task_id} to end")
