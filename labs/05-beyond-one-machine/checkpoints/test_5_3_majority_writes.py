@@ -7,7 +7,7 @@ from pymongo.read_concern import ReadConcern
 from queuelabs.cluster import mongodb
 from queuelabs.settings import CLUSTER
 from queuelabs.testing.checks import patience
-from queuelabs.waiting import wait_until
+from queuelabs.waiting import eventually, wait_until
 
 
 def stored_on(port: int, database: str, task_id: str) -> bool:
@@ -41,6 +41,9 @@ def test_a_stored_result_survives_a_kill_9_of_the_primary(charges, worker, downs
                 interval=0.05,
                 what="the task's result to reach the primary",
             )
+            # Let an acknowledged write end the task (w=1 does at once; a majority write cannot, the
+            # secondaries are frozen): killed before its acknowledgement, a w=1 write is retried too.
+            eventually(lambda t=task_id: celery_app.AsyncResult(t).state == "SUCCESS", timeout=patience(3))
             nodes.kill_mongodb(primary)  # the only member that has it
             break
     else:
