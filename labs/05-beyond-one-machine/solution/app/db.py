@@ -36,24 +36,10 @@ def async_database(client: AsyncMongoClient) -> AsyncDatabase:
     return client[settings.MONGODB_DB]
 
 
-# BEGIN EXERCISE 5.3
-# A write is acknowledged once a majority of the members (2 of 3) have it in
-# their journal: whichever member wins the next election has it too. Acknowledged
-# by the primary alone (w=1), a write the secondaries had not copied yet is rolled
-# back when that primary dies: the task said SUCCESS, its result is gone. A write
-# that cannot reach a majority waits until MONGODB_SOCKET_TIMEOUT_MS, then fails
-# with a ConnectionFailure: the task retries it (lab 04's OUTAGE_ERRORS), and
-# retryable writes (on by default) send it once more to a new primary.
-DURABLE_WRITES = {"w": "majority", "journal": True, "retryWrites": True}
-# STARTER
-# DURABLE_WRITES = {"w": 1}  # the primary alone: the fastest acknowledgement
-# END EXERCISE 5.3
-
-
 @lru_cache
 def sync_client() -> MongoClient:
     # Created in the process that uses it: a MongoClient must not cross a fork.
-    return MongoClient(settings.MONGODB_URL, tz_aware=True, **DURABLE_WRITES, **TIMEOUTS)
+    return MongoClient(settings.MONGODB_URL, tz_aware=True, **TIMEOUTS)
 
 
 def sync_database() -> Database:
