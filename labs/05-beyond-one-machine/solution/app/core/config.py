@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # As in lab 02: the API's time limits, body limit, and its name behind a load balancer.
     HEALTH_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
     BROKER_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
-    MAX_CONCURRENT_PUBLISHES: int = Field(default=4, gt=0)
+    MAX_CONCURRENT_PUBLISHES: int = Field(default=2, gt=0)
     DATABASE_TIMEOUT_SECONDS: float = Field(default=0.8, gt=0)
     MAX_BODY_BYTES: int = Field(default=256 * 1024, gt=0)
     RESULT_TTL_SECONDS: int = Field(default=24 * 3600, gt=0)
