@@ -95,7 +95,7 @@ scale: setup ## nginx on :8080 before N API replicas + N workers: make scale LAB
 
 chaos: setup ## the fault suite against a lab's reference, native stack (about 7 min): make chaos LAB=04
 	@test -n "$(LAB)" || { echo "which lab? make chaos LAB=04"; exit 2; }
-	@$(PY) -m queuelabs.chaos $(LAB)
+	@$(QL) dev chaos $(LAB)
 
 check: setup ## grade your exercises: make check LAB=02, one exercise: make check EX=2.3 (COLD=1: restart every process)
 	@$(QL) check $(LAB) --code $(CODE) $(if $(EX),--exercise $(EX)) $(if $(COLD),--cold)
@@ -137,10 +137,10 @@ locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 	@$(QL) locust $(LAB)
 
 bench: setup ## naive, reference and tuned APIs side by side, same load, one run: make bench LAB=02 [PROCESSES=2] [CONNECTIONS=32] [ROUNDS=5]
-	@$(PY) -m queuelabs.bench $(or $(LAB),02) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(CONNECTIONS),--connections $(CONNECTIONS))
+	@$(QL) dev bench $(or $(LAB),02) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(CONNECTIONS),--connections $(CONNECTIONS))
 
 screenshots: setup ## re-take docs/screenshots/ (headless Chromium, lab 02 under load; about 2 min)
-	@$(PY) -m queuelabs.screenshots
+	@$(QL) dev screenshots
 
 notebooks: setup ## JupyterLab on http://127.0.0.1:8888 with the notebooks (installed by make setup)
 	@$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/

@@ -21,7 +21,6 @@ Every ratio is taken within a round; the report gives medians over the rounds.
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -33,19 +32,6 @@ from ..stack import ensure_test_vhost
 from .measure import FLOOD_CONNECTIONS, LOAD_SECONDS, Variant, run_rounds, start_api
 from .report import report
 from .tuned import TunedVariantError, tuned_tree
-
-
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
-    parser.add_argument("lab", nargs="?", default="02")
-    parser.add_argument(
-        "--processes", type=int, default=1, help="uvicorn processes per API (default 1, as `make lab02` runs it)"
-    )
-    parser.add_argument(
-        "--connections", type=int, default=FLOOD_CONNECTIONS, help=f"flooding connections (default {FLOOD_CONNECTIONS})"
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of raw loop + floods (default 3)")
-    return parser.parse_args(argv)
 
 
 def bench_env(lab: Lab) -> dict[str, str]:
@@ -79,9 +65,9 @@ def variants_of(lab: Lab, env: dict[str, str], *, tuned: bool = True) -> list[Va
     return variants
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    lab = find_lab(args.lab)
+def run(lab_id: str = "02", *, processes: int = 1, connections: int = FLOOD_CONNECTIONS, rounds: int = 3) -> int:
+    """Bench a lab's naive, reference and tuned APIs side by side; 0 when it ran, 2 or 3 when it could not."""
+    lab = find_lab(lab_id)
     naive = lab.dir / "bench" / "naive_app.py"
     if not naive.exists():
         print(f"lab {lab.id} has no benchmark (no {naive.relative_to(lab.dir.parent.parent)}): try make bench LAB=02")
@@ -100,18 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     code_dir, queues = lab.solution_dir, lab.manifest.checkpoints.queues
     print(
-        f"[bench] lab {lab.id}: {args.rounds} rounds; each API runs {args.processes} uvicorn process(es) "
-        f"and is flooded by {args.connections} connections for {LOAD_SECONDS:g} s",
+        f"[bench] lab {lab.id}: {rounds} rounds; each API runs {processes} uvicorn process(es) "
+        f"and is flooded by {connections} connections for {LOAD_SECONDS:g} s",
         flush=True,
     )
     delete_queues(queues)  # another lab's checkpoints may have declared them with other arguments
     try:
         for variant in variants:
-            start_api(variant, args.processes, code_dir)
+            start_api(variant, processes, code_dir)
         raws = run_rounds(
             variants,
-            rounds=args.rounds,
-            connections=args.connections,
+            rounds=rounds,
+            connections=connections,
             code_dir=code_dir,
             env=env,
             queues=queues,
@@ -123,5 +109,5 @@ def main(argv: list[str] | None = None) -> int:
                 variant.api.stop()
         purge_queues(queues)
     print()
-    print(report(raws, variants, args.processes, args.connections))
+    print(report(raws, variants, processes, connections))
     return 0

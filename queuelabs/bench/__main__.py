@@ -1,3 +1,3 @@
-from . import main
+from queuelabs.cli.dev_commands import bench_command
 
-raise SystemExit(main())
+bench_command(prog_name="python -m queuelabs.bench")

@@ -10,5 +10,5 @@ database 13, MongoDB database `queuelabs_chaos`.
 
 The package: `system.py` runs one lab's reference as processes and counts what
 happened to its tasks; `rows.py` has one function per row of the table;
-`__main__.py` runs the rows and prints the table (`python -m queuelabs.chaos 04`).
+`suite.py` runs the rows and prints the table (`python -m queuelabs.chaos 04`).
 """

@@ -2,7 +2,8 @@
 
 One module per job: the stack (up, down, status, logs, compose), a lab's
 processes (lab, run-process), grading (check, hint, progress, prove),
-maintenance (starter, reset, jump) and the tour (demo, loadtest, locust).
+maintenance (starter, reset, jump), the tour (demo, loadtest, locust) and
+the maintainers' `dev` group (prove, starter, bench, chaos, screenshots).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..errors import LabError, StackError
 from ..manifest import ManifestError
 from ..room import cli as room_commands
 from ..starter import RegionError
-from . import grading_commands, lab_commands, maintenance_commands, stack_commands, tour_commands
+from . import dev_commands, grading_commands, lab_commands, maintenance_commands, stack_commands, tour_commands
 
 # Mistakes a learner can make or meet: one line on stderr, exit 2, never a traceback.
 FRIENDLY_ERRORS = (LabError, StackError, RegionError, ManifestError)
@@ -35,6 +36,14 @@ def main() -> None:
     """Queue Labs: the stack, the labs and the grader."""
 
 
-for module in (stack_commands, lab_commands, grading_commands, maintenance_commands, tour_commands, room_commands):
+for module in (
+    stack_commands,
+    lab_commands,
+    grading_commands,
+    maintenance_commands,
+    tour_commands,
+    room_commands,
+    dev_commands,
+):
     for command in module.COMMANDS:
         main.add_command(command)

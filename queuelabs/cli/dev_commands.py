@@ -1,0 +1,55 @@
+"""`queuelabs dev ...`: the maintainers' commands in one group (learners never need them).
+
+prove and starter stay at the top level too: CI, the Makefile and CONTRIBUTING
+call them there. bench, chaos and screenshots take minutes and a quiet machine.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .grading_commands import prove
+from .maintenance_commands import starter_command
+
+
+@click.command("bench")
+@click.argument("lab_id", default="02")
+@click.option("--processes", default=1, show_default=True, help="uvicorn processes per API (as `make lab02` runs it)")
+@click.option("--connections", default=None, type=int, help="flooding connections (default: the bench's)")
+@click.option("--rounds", default=3, show_default=True, help="rounds of raw loop, floods and a frozen broker")
+def bench_command(lab_id: str, processes: int, connections: int | None, rounds: int) -> None:
+    """The naive, reference and tuned APIs of a lab under the same load, in one run."""
+    from .. import bench  # imports the load tools only when asked
+
+    options = {"connections": connections} if connections else {}
+    sys.exit(bench.run(lab_id, processes=processes, rounds=rounds, **options))
+
+
+@click.command("chaos")
+@click.argument("lab_id")
+def chaos_command(lab_id: str) -> None:
+    """Kill and freeze servers and workers while a lab's reference works, and count what survived."""
+    from ..chaos.suite import main
+
+    sys.exit(main(lab_id))
+
+
+@click.command("screenshots")
+def screenshots_command() -> None:
+    """Re-take docs/screenshots/ (headless Chromium, lab 02 under the projector preset)."""
+    from .. import screenshots
+
+    sys.exit(screenshots.main())
+
+
+@click.group("dev")
+def dev() -> None:
+    """Maintainers: prove, starter, bench, chaos, screenshots."""
+
+
+for command in (prove, starter_command, bench_command, chaos_command, screenshots_command):
+    dev.add_command(command)
+
+COMMANDS = [dev]
