@@ -200,7 +200,8 @@ def test_the_web_ui_opens_with_the_projector_preset(run_solution):
 
 
 def _ready_in_vhost(vhost: str) -> int:
-    queues = rabbitmq_api("GET", f"/queues/{quote(vhost, safe='')}", params={"columns": "messages_ready"}).json()
+    # With `name` asked too: a queue without statistics yet comes back as [] rather than an object.
+    queues = rabbitmq_api("GET", f"/queues/{quote(vhost, safe='')}", params={"columns": "name,messages_ready"}).json()
     return sum(queue.get("messages_ready", 0) for queue in queues)
 
 

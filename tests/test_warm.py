@@ -33,7 +33,7 @@ def parked_pids(code) -> dict[str, int]:
     return {entry["name"]: entry["pid"] for entry in warm.parked() if entry["cwd"] == str(code)}
 
 
-@pytest.mark.timeout(1200)  # four checks of lab 02, each waiting its turn for the test stack
+@pytest.mark.timeout(1500)  # five checks of lab 02, each waiting its turn for the test stack
 def test_an_unchanged_check_reuses_the_processes_and_an_edit_restarts_what_loads_it(tmp_path):
     lab = find_lab("02")
     code = tmp_path / "code"
@@ -50,17 +50,22 @@ def test_an_unchanged_check_reuses_the_processes_and_an_edit_restarts_what_loads
         assert "PASS  2.3" in second, second
         assert parked_pids(code) == cold, "the same code started its processes again instead of reusing them"
 
-        routes.write_text(routes.read_text().replace(GOOD, BROKEN))  # a save in a file only the API loads
+        routes.write_text(routes.read_text() + "\n# a save in a file only the API loads\n")
         third = check(lab, code)
-        assert "FAIL  2.3" in third, f"the edit was not graded (the API ran the old code):\n{third}"
+        assert "PASS  2.3" in third, third
         after_routes = parked_pids(code)
         assert after_routes["api"] != cold["api"], "the API kept running the old routes"
         assert after_routes["worker"] == cold["worker"], "the worker, which never loads routes/, was restarted"
 
         services.write_text(services.read_text() + "\n# a save in a file the worker loads\n")
-        routes.write_text(routes.read_text().replace(BROKEN, GOOD))
         fourth = check(lab, code)
         assert "PASS  2.3" in fourth, fourth
         assert parked_pids(code)["worker"] != cold["worker"], "the worker kept running the old services.py"
+
+        # Last, since a failed check may leave its task running and then stops the busy worker:
+        # a wrong answer saved now is graded on the next check, not the code the API started with.
+        routes.write_text(routes.read_text().replace(GOOD, BROKEN))
+        fifth = check(lab, code)
+        assert "FAIL  2.3" in fifth, f"the edit was not graded (the API ran the old code):\n{fifth}"
     finally:
         warm.stop_all()
