@@ -112,11 +112,21 @@ def test_a_save_reloads_lab_03s_api_under_gunicorn(lab_copy):
     assert "--reload" in psutil.Process(master).cmdline()
     with httpx.Client(base_url=f"http://127.0.0.1:{lab03.port}", timeout=10) as http:
         assert "reloaded" not in http.get("/").json()
+        # A gunicorn worker starts watching files only once it has loaded the app: save only after
+        # both have answered (X-Instance names the process; a new connection each time, as one kept
+        # alive always reaches the same worker), or a save during a slow boot is missed.
+        seen: set[str] = set()
+        wait_until(
+            lambda: seen.add(httpx.get(f"{http.base_url}", timeout=10).headers["X-Instance"]) or len(seen) >= 2,
+            timeout=60,
+            interval=0.05,
+            what="both gunicorn workers to answer",
+        )
         edit(lab03.exercise_dir / "config/urls.py", '"docs": "/docs", ', '"docs": "/docs", "reloaded": "yes", ')
         # Two gunicorn workers answer in turn: each must have reloaded.
         wait_until(
             lambda: all(http.get("/").json().get("reloaded") == "yes" for _ in range(6)),
-            timeout=30,
+            timeout=90,  # each reloaded worker loads Django and the publish path again: slow on a busy machine
             what="gunicorn's workers to reload",
         )
     assert read_pid("lab03-api") == master, "the test restarted nothing"
