@@ -53,3 +53,14 @@ def test_kill_9_of_a_child_then_the_parent_loses_nothing(charges, lab_worker, do
     results = sync_database()[TASK_RESULTS]
     for task_id in task_ids:
         assert results.count_documents({"task_id": task_id}) == 1, f"task {task_id}: not exactly one stored result"
+
+
+@pytest.mark.exercise("4.3")
+def test_the_task_of_a_killed_process_is_handed_back(celery_app):
+    # The crash test above shows it happen; this names the settings outright, since a worker killed
+    # before it sent its ack hands the message back whatever they say (a busy or a quick machine).
+    assert celery_app.conf.task_acks_late, "acknowledge after the task ran: task_acks_late = True"
+    assert celery_app.conf.task_reject_on_worker_lost, (
+        "without task_reject_on_worker_lost = True, the task of a killed pool process is acknowledged "
+        "as FAILURE (WorkerLostError) and never runs again"
+    )
