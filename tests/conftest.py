@@ -61,10 +61,9 @@ def run_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.fixture(scope="module")
-def run_solution():
-    """run_solution("02", "api", "worker") starts a lab's reference solution on
-    free ports, isolated like the checkpoints; returns {process: handle}."""
+def _solution_runner():
+    """start("02", "api", "worker") starts a lab's reference solution on free ports,
+    isolated like the checkpoints, and returns {process: handle}; everything stops on close."""
     spawners = []
 
     def start(lab_id: str, *processes: str, env: dict | None = None):
@@ -84,21 +83,36 @@ def run_solution():
         spawner.stop_all()
 
 
-# Labs 02 and 03 use the same queue and task names: side by side, lab 03 gets a
-# vhost of its own, or each lab's worker would take the other's tasks.
-LAB03_VHOST = "queuelabs-test-lab03"
+@pytest.fixture
+def run_solution():
+    """run_solution("02", "api", "worker"): a lab's reference for one test. Stopped after it,
+    so no worker of an earlier test takes this test's tasks from the shared test vhost."""
+    yield from _solution_runner()
 
 
 @pytest.fixture(scope="module")
-def fastapi_and_django(run_solution):
+def run_solution_for_module():
+    """The same as run_solution, for module-scoped fixtures: stopped when the module ends."""
+    yield from _solution_runner()
+
+
+# Labs 02 and 03 use the same queue and task names: side by side, each gets a vhost of its
+# own, or each lab's worker would take the other's tasks. Lab 02's is not the shared test vhost
+# either: these workers live for the whole module and would take later tests' tasks.
+SIDE_BY_SIDE_VHOSTS = {"02": "queuelabs-test-lab02", "03": "queuelabs-test-lab03"}
+
+
+@pytest.fixture(scope="module")
+def fastapi_and_django(run_solution_for_module):
     """Labs 02 and 03's references running at once, each with its workers: {"02": url, "03": url}."""
-    assert ensure_vhost(LAB03_VHOST) is None
-    delete_queues(find_lab("03").manifest.checkpoints.queues, vhost=LAB03_VHOST)
-    step = {"TASK_STEP_SECONDS": "0.1"}
-    lab02 = run_solution("02", "api", "worker", env=step)
-    broker = f"amqp://guest:guest@{HOST}:5672/{LAB03_VHOST}"
-    lab03 = run_solution("03", "api", "worker", "emails-worker", env={**step, "CELERY_BROKER_URL": broker})
-    return {"02": lab02["api"].url, "03": lab03["api"].url}
+    processes = {"02": ("api", "worker"), "03": ("api", "worker", "emails-worker")}
+    urls = {}
+    for lab_id, vhost in SIDE_BY_SIDE_VHOSTS.items():
+        assert ensure_vhost(vhost) is None
+        delete_queues(find_lab(lab_id).manifest.checkpoints.queues, vhost=vhost)
+        env = {"TASK_STEP_SECONDS": "0.1", "CELERY_BROKER_URL": f"amqp://guest:guest@{HOST}:5672/{vhost}"}
+        urls[lab_id] = run_solution_for_module(lab_id, *processes[lab_id], env=env)["api"].url
+    return urls
 
 
 class Chromium:

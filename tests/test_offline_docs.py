@@ -21,14 +21,14 @@ WEB_FONTS = ("https://fonts.googleapis.com", "https://fonts.gstatic.com")
 
 
 @pytest.fixture(scope="module")
-def lab_api(run_solution):
+def lab_api(run_solution_for_module):
     """lab_api("02") -> the base URL of that lab's reference API, started once for the module."""
     started: dict[str, str] = {}
 
     def base(lab_id: str) -> str:
         if lab_id not in started:
             process = find_lab(lab_id).api_process
-            started[lab_id] = run_solution(lab_id, process)[process].url
+            started[lab_id] = run_solution_for_module(lab_id, process)[process].url
         return started[lab_id]
 
     return base

@@ -23,10 +23,10 @@ RATE, BURST = 20, 5  # requests/s per client address, and the burst answered at 
 
 
 @pytest.fixture(scope="module")
-def scaled(run_solution, tmp_path_factory):
+def scaled(run_solution_for_module, tmp_path_factory):
     """nginx -> 3 API replicas (+ a worker, so /health is healthy); nginx is stopped by pid at the end."""
-    apis = [run_solution("02", "api")["api"] for _ in range(3)]
-    run_solution("02", "worker")
+    apis = [run_solution_for_module("02", "api")["api"] for _ in range(3)]
+    run_solution_for_module("02", "worker")
     folder = tmp_path_factory.mktemp("scale")
     setup = NginxSetup("02", free_port(), tuple(api.port for api in apis), RATE, BURST, folder, folder / "logs")
     nginx = ManagedProcess(
