@@ -92,6 +92,12 @@ def member_states() -> dict[str, str]:
     return {}
 
 
+def primary_number() -> int | None:
+    """The member (1, 2, 3) that is the PRIMARY now, or None while there is none."""
+    states = member_states()
+    return next((n for n, host in enumerate(MEMBERS, 1) if states.get(host) == "PRIMARY"), None)
+
+
 def initiate_and_wait(timeout: float) -> None:
     """Initiate the set the first time; then wait for one PRIMARY and two SECONDARY."""
     from pymongo.errors import OperationFailure, PyMongoError

@@ -5,6 +5,7 @@
 - `fixtures`: the real-component fixtures: the lab's API under a real server
   on a free port, a real Celery worker subprocess, the isolated stack.
 - `grading`: the exercise table at the end of a checkpoint run.
+- `payments`: labs 04 and 05's fixtures (the payment service, its worker, the API), which both conftests import.
 - `contract`: the HTTP contract of labs 02, 03 and 04 as checks that take a base URL.
 - `faults`: freeze and thaw a process by pid, kill -9 a worker, a port that never answers.
 - `isolation`: the checkpoints' own Mongo database, Redis index and RabbitMQ vhost.
