@@ -14,7 +14,12 @@ queues are emptied after each step). In each round (load.py, measure.py):
    idle, then during a flood of POST /api/async/process: accepted submits
    per second and the API's CPU time per accepted submit;
 3. for each variant: RabbitMQ stopped by pid (SIGSTOP) under lighter submit
-   load: the cheap route's p95 and how the submissions were answered.
+   load, until the API stops accepting submissions (the reference at once; the
+   naive variant once its socket buffers are full, after however many 202s the
+   machine let it push), then for 6 s: the cheap route on a clock, and single
+   submissions on a clock, each timed until its answer, however late (the
+   naive variant's hang ends with the freeze), and whether it came before the
+   thaw.
 
 Every ratio is taken within a round; the report gives medians over the rounds.
 """

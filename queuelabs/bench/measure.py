@@ -23,11 +23,16 @@ from ..isolation import purge_queues
 from ..processes import ManagedProcess, free_port
 from ..settings import LOG_DIR
 from ..waiting import wait_until
-from .load import BODY, CHEAP, PROBE_TIMEOUT, SUBMIT, Flood, probe_cheap_route
+from .load import BODY, CHEAP, PATIENCE_AFTER_THAW, SUBMIT, Flood, frozen_clock, probe_cheap_route
 
 IDLE_SECONDS = 2.0
 LOAD_SECONDS = 6.0
+# RabbitMQ frozen: first until the API stops accepting submissions (no 202 for QUIET_SECONDS; the
+# reference at once, the naive variant once its socket buffers hold all they can, at most
+# FILL_LIMIT), then FREEZE_SECONDS of the clocks measured, then the thaw.
 FREEZE_SECONDS = 6.0
+QUIET_SECONDS = 2.0
+FILL_LIMIT = 90.0
 # Flat out: every connection submits again as soon as it is answered. 16 keep the API busy
 # (32 gave one process the same rate on 2 cores: past that point more clients only wait
 # longer, for every route, as in any saturated server). `make bench CONNECTIONS=32` to see it.
@@ -46,11 +51,16 @@ class Variant:
     idle: list[list[float]] = field(default_factory=list)
     loaded: list[list[float]] = field(default_factory=list)
     frozen: list[list[float]] = field(default_factory=list)
+    # RabbitMQ frozen, per round: each clocked submission's (seconds, status, answered before the thaw);
+    # the 202s the flood got once RabbitMQ froze, and the seconds until the last of them.
+    frozen_submits: list[list[tuple[float, str, bool]]] = field(default_factory=list)
+    fill_accepted: list[int] = field(default_factory=list)
+    fill_seconds: list[float] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)  # accepted submits per second, per round
     raw_shares: list[float] = field(default_factory=list)  # rate / raw publish rate, per round
     cpu_ms: list[float] = field(default_factory=list)  # API CPU per accepted submit, per round
     broker_cpu_ms: list[float] = field(default_factory=list)  # RabbitMQ's CPU per accepted submit, per round
-    frozen_answers: dict[str, int] = field(default_factory=dict)  # every round's, added up
+    frozen_answers: dict[str, int] = field(default_factory=dict)  # the frozen flood's, every round's added up
     lines: int = 0  # lines of Python the variant runs (its app package, or the naive file)
 
     @property
@@ -139,11 +149,37 @@ def flood_round(variant: Variant, raw: float, connections: int, queues: tuple[st
 
 
 def frozen_broker(variant: Variant, queues: tuple[str, ...]) -> None:
-    """Probes while RabbitMQ is stopped by pid (SIGSTOP) under a lighter submit load, then the thaw."""
-    with Flood(variant.url, FROZEN_CONNECTIONS, FREEZE_SECONDS, timeout=PROBE_TIMEOUT) as flood:
+    """RabbitMQ stopped by pid (SIGSTOP) under a lighter flood of submissions, until the API stops
+    accepting them; then the cheap route and single submissions on a clock, then the thaw.
+
+    Waiting until the API stops accepting makes every variant's window alike: the naive variant
+    answers 202 to messages that only reach its socket buffers (about 2,000 of them), and hangs
+    once those are full; how many it pushes in a given time depends on how fast the machine lets it."""
+    rabbitmq = faults.service_pid("rabbitmq")
+    flood_seconds = FILL_LIMIT + FREEZE_SECONDS + PATIENCE_AFTER_THAW
+    with Flood(variant.url, FROZEN_CONNECTIONS, flood_seconds, timeout=flood_seconds) as flood:
         time.sleep(0.3)
-        with faults.frozen(faults.service_pid("rabbitmq")):
-            variant.frozen.append(probe_cheap_route(variant.url, FREEZE_SECONDS - 0.5))
+        faults.freeze(rabbitmq)
+        try:
+            frozen_at, before = time.monotonic(), flood.accepted
+
+            def last_accepted() -> float:
+                return max(flood.last_accepted, frozen_at)
+
+            while time.monotonic() - last_accepted() < QUIET_SECONDS and time.monotonic() - frozen_at < FILL_LIMIT:
+                time.sleep(0.05)
+            variant.fill_accepted.append(flood.accepted - before)
+            variant.fill_seconds.append(last_accepted() - frozen_at)
+
+            def thaw() -> None:
+                flood.stop()
+                faults.thaw(rabbitmq)
+
+            probes, submissions = frozen_clock(variant.url, FREEZE_SECONDS, thaw)
+        finally:
+            faults.thaw(rabbitmq)
+    variant.frozen.append(probes)
+    variant.frozen_submits.append(submissions)
     for status, count in flood.counts.items():
         variant.frozen_answers[status] = variant.frozen_answers.get(status, 0) + count
     with httpx.Client(base_url=variant.url, timeout=10) as http:  # accepted again, so the next one starts clean
@@ -172,7 +208,10 @@ def run_rounds(
         empty_queues(queues)
         for variant in variants if number % 2 else variants[::-1]:
             flood_round(variant, raws["unconfirmed"][-1], connections, queues)
-        progress(f"round {number}/{rounds}: RabbitMQ frozen for {FREEZE_SECONDS:g} s under each API in turn")
+        progress(
+            f"round {number}/{rounds}: RabbitMQ frozen under each API in turn, until it stops accepting "
+            f"submissions, then {FREEZE_SECONDS:g} s"
+        )
         for variant in variants if number % 2 else variants[::-1]:
             frozen_broker(variant, queues)
     return raws
