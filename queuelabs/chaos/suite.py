@@ -6,53 +6,98 @@ import sys
 from collections import Counter
 
 from queuelabs import faults, stack
-from queuelabs.labs import find_lab
+from queuelabs.labs import Lab, find_lab
 
 from .rows import FIXED_IN_LAB_04, rows
-from .system import ENDED, HEADER, System
+from .system import ENDED, HEADER, System, refused_seconds
 
 
-def run(lab_id: str) -> int:
-    lab = find_lab(lab_id)
+def check_servers(lab: Lab) -> None:
+    if "cluster" in lab.needs:
+        from queuelabs.cluster.clients import down
+
+        if problem := down():
+            sys.exit(f"chaos: {problem}")
+        return
     for name in lab.needs:
         try:
             faults.service_pid(name)
         except AssertionError as exc:  # not running, or not ours to signal
             sys.exit(f"chaos: {exc} (start it with: make up)")
-    system = System(lab)
+
+
+def phases(lab: Lab) -> list[tuple[System, list]]:
+    """(the system, its rows) in turn: one reference for most labs; lab 05's, then its classic-queue copy."""
+    if "cluster" not in lab.needs:
+        return [(System(lab), rows)]
+    from . import cluster_rows
+
+    return cluster_rows.phases(lab)
+
+
+def expected(lab: Lab, title: str) -> str | None:
+    """Why a row's loss or repeat is what the lab teaches (its lesson names it), or None."""
+    if lab.id < "04" and title in FIXED_IN_LAB_04:
+        return f"loses or repeats work in lab {lab.id}, as its lesson says; lab 04 fixes it"
+    if "cluster" in lab.needs:
+        from .cluster_rows import SHOWS_LOSS
+
+        return SHOWS_LOSS.get(title)
+    return None
+
+
+def run_row(system: System, title: str, row) -> tuple:
+    system.reset_row()
+    print(f"[chaos] lab {system.lab.id}: {title} ...", flush=True)
+    ids, orders = row(system)
+    if system.procs["worker"].proc.poll() is not None:  # a worker that died with the broker
+        system.start_worker()
+    settled = system.settle(ids)
+    states = settled.states
+    dead = system.dead_letters() & set(ids)
+    succeeded = {t for t, s in states.items() if s == "SUCCESS"}
+    dup, unstored = system.effects(ids, succeeded)
+    dup += sum((n - 1) * count for n, count in orders.items() if n > 1)
+    if unstored:  # SUCCESS, but its effect is gone: lost all the same
+        print(f"[chaos]   {len(unstored)} task(s) ended SUCCESS but their stored result is missing", flush=True)
+    # Not ended while work was still queued: only slow. Not ended once the queues had been
+    # empty a while, or FAILURE without a dead letter: lost.
+    open_ids = {t for t, s in states.items() if s not in ENDED} - dead
+    unfinished = len(open_ids) if settled.work_left else 0
+    lost = len(ids) - len(succeeded) - len(dead) - unfinished + len(unstored)
+    later = f"{unfinished} in {settled.waited:.0f} s" if unfinished else "0"
+    print(f"[chaos]   final states after {settled.waited:.0f} s: {dict(Counter(states.values()))}", flush=True)
+    for reason, count in system.refusals.most_common(3):
+        print(f"[chaos]   refused {count} time(s): {reason}", flush=True)
+    refused = f"{refused_seconds(system.answers):.1f}"
+    return (title, len(ids), len(succeeded) - len(unstored), len(dead), lost, later, dup, refused)
+
+
+def run(lab_id: str) -> int:
+    lab = find_lab(lab_id)
+    check_servers(lab)
     table = []
-    try:
-        system.up()
-        for title, row in rows(system):
-            system.reset_row()
-            print(f"[chaos] lab {lab.id}: {title} ...", flush=True)
-            ids, orders = row(system)
-            if system.procs["worker"].proc.poll() is not None:  # a worker that died with the broker
-                system.start_worker()
-            settled = system.settle(ids)
-            states = settled.states
-            dead = system.dead_letters() & set(ids)
-            succeeded = sum(s == "SUCCESS" for s in states.values())
-            dup = system.effects(ids, succeeded) + sum((n - 1) * count for n, count in orders.items() if n > 1)
-            # Not ended while work was still queued: only slow. Not ended once the queues had been
-            # empty a while, or FAILURE without a dead letter: lost.
-            open_ids = {t for t, s in states.items() if s not in ENDED} - dead
-            unfinished = len(open_ids) if settled.work_left else 0
-            lost = len(ids) - succeeded - len(dead) - unfinished
-            later = f"{unfinished} in {settled.waited:.0f} s" if unfinished else "0"
-            table.append((title, len(ids), succeeded, len(dead), lost, later, dup))
-            print(f"[chaos]   final states after {settled.waited:.0f} s: {dict(Counter(states.values()))}", flush=True)
-    finally:
-        system.down()
-    print(f"\nLab {lab.id} ({lab.title}), reference solution, native stack:\n")
+    for system, rows_of in phases(lab):
+        try:
+            system.up()
+            for title, row in rows_of(system):
+                try:
+                    table.append(run_row(system, title, row))
+                finally:
+                    while system.after_row:  # a node killed for the row comes back before the next one
+                        system.after_row.pop()()
+        finally:
+            system.down()
+    where = "make cluster" if "cluster" in lab.needs else "native stack"
+    print(f"\nLab {lab.id} ({lab.title}), reference solution, {where}:\n")
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "|".join("---" for _ in HEADER) + "|")
     for line in table:
         print("| " + " | ".join(str(cell) for cell in line) + " |")
     faulty = [line for line in table if line[4] or line[5] != "0" or line[6]]
-    taught = [line for line in faulty if lab.id < "04" and line[0] in FIXED_IN_LAB_04]
+    taught = [line for line in faulty if expected(lab, line[0])]
     for line in taught:
-        print(f"expected: '{line[0]}' loses or repeats work in lab {lab.id}, as its lesson says; lab 04 fixes it")
+        print(f"expected: '{line[0]}' {expected(lab, line[0])}")
     bad = [line for line in faulty if line not in taught]
     for line in bad:
         print(f"NOT EXPECTED: '{line[0]}' lost, left unfinished or repeated work: read the row's log above")

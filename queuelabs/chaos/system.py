@@ -6,13 +6,14 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from pymongo import MongoClient
 
-from queuelabs import stack
-from queuelabs.isolation import delete_queues, purge_queues, queue_info
+from queuelabs import isolation, stack
 from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
 from queuelabs.settings import LOG_DIR, TEST_ENV
@@ -32,10 +33,25 @@ ENV = {
     "RETRY_CAP_SECONDS": "10",
     "MAX_RETRIES": "10",
 }
-HEADER = ("fault", "accepted", "succeeded", "dead-lettered", "lost", "not finished", "duplicated effects")
+HEADER = ("fault", "accepted", "succeeded", "dead-lettered", "lost", "not finished", "duplicated effects", "503 s")
 ENDED = ("SUCCESS", "FAILURE")
 # Where each lab's worker stores a task's result (lab 03: Django's table for jobs.TaskResult).
-RESULTS = {"02": "task_results", "03": "jobs_taskresult", "04": "task_results"}
+RESULTS = {"02": "task_results", "03": "jobs_taskresult", "04": "task_results", "05": "task_results"}
+# A lab on `make cluster` (lab 05): the same corner (vhost, Redis database 13, MongoDB database) on its nodes.
+CHAOS_REDIS_DB = 13
+
+
+def refused_seconds(answers: list[tuple[float, bool]]) -> float:
+    """How long the API refused: from each first refusal (503, or no answer) to the next 202, added up.
+    `answers`: (when it answered, accepted) for every submission of a row."""
+    total, since, last = 0.0, None, None
+    for when, accepted in sorted(answers):
+        if not accepted and since is None:
+            since = when
+        elif accepted and since is not None:
+            total, since = total + when - since, None
+        last = when
+    return total + (last - since if since is not None else 0.0)
 
 
 @dataclass
@@ -46,21 +62,47 @@ class Settled:
 
 
 class System:
-    """One lab's reference: its API, worker and (lab 04) payment service, as processes."""
+    """One lab's reference: its API, worker and (lab 04) payment service, as processes.
 
-    def __init__(self, lab: Lab):
+    `code_dir`: another copy of the reference (lab 05's with classic queues), in a vhost of its own;
+    `env`: what changes in the processes' environment (another corner of the servers)."""
+
+    def __init__(
+        self, lab: Lab, code_dir: Path | None = None, vhost: str = VHOST, label: str = "", env: dict | None = None
+    ):
         self.lab, self.procs = lab, {}
+        self.code_dir, self.vhost, self.label = code_dir or lab.solution_dir, vhost, label
         self.downstream = "downstream" in lab.processes
+        self.cluster = "cluster" in lab.needs
+        self.env = dict(ENV)
+        if self.cluster:
+            from queuelabs.cluster.clients import client_env
+
+            self.env.update(client_env(vhost, CHAOS_REDIS_DB, ENV["MONGODB_DB"]))
+        self.env.update(env or {})  # another corner (make bench LAB=05's)
+        self.answers: list[tuple[float, bool]] = []  # every submission of the row: (when, accepted)
+        self.refusals: Counter[str] = Counter()
+        self.after_row: list[Callable[[], None]] = []  # undone once the row is counted (a node restarted)
+        self.queues = lab.manifest.checkpoints.queues
+        if self.cluster:
+            from queuelabs.cluster import clients as admin
+        else:
+            admin = isolation
+        self.queue_info, self.purge_queues, self.delete_queues = (
+            admin.queue_info,
+            admin.purge_queues,
+            admin.delete_queues,
+        )
 
     def start(self, name: str, extra: tuple[str, ...] = ()) -> ManagedProcess:
         port = free_port() if self.lab.processes[name].port else None
         argv = self.lab.command(name, port=port, host="127.0.0.1") + list(extra)
-        env = dict(ENV)
+        env = dict(self.env)
         if self.downstream and name != "downstream":
             env["DOWNSTREAM_URL"] = self.procs["downstream"].url
-        log = LOG_DIR / "chaos" / f"lab{self.lab.id}-{name}.log"
+        log = LOG_DIR / "chaos" / f"lab{self.lab.id}{self.label}-{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        proc = ManagedProcess(name, argv, cwd=self.lab.solution_dir, env=env, log_path=log)
+        proc = ManagedProcess(name, argv, cwd=self.code_dir, env=env, log_path=log)
         proc.url = f"http://127.0.0.1:{port}" if port else None
         proc.start().wait_ready(port=port, log_text=" ready." if name == "worker" else None, timeout=60)
         self.procs[name] = proc
@@ -70,10 +112,14 @@ class System:
         self.start("worker", ("--concurrency=2", f"--hostname=chaos-{uuid.uuid4().hex[:6]}@%h"))
 
     def up(self) -> None:
-        problem = stack.ensure_vhost(VHOST)
-        if problem:
+        if self.cluster:  # the queues' type and their exchanges' start afresh too (classic or quorum)
+            from queuelabs.cluster.clients import delete_exchanges, ensure_vhost
+
+            ensure_vhost(self.vhost)
+            delete_exchanges(self.vhost)
+        elif problem := stack.ensure_vhost(self.vhost):
             sys.exit(f"chaos: {problem}")
-        delete_queues(self.lab.manifest.checkpoints.queues, vhost=VHOST)
+        self.delete_queues(self.queues, vhost=self.vhost)
         if self.downstream:
             self.start("downstream")
         self.start("api")
@@ -91,7 +137,12 @@ class System:
         try:
             response = self.http.post("/api/async/process", json=body, headers=headers)
         except httpx.HTTPError:
+            self.answers.append((time.monotonic(), False))
+            self.refusals["no answer"] += 1
             return None
+        self.answers.append((time.monotonic(), response.status_code == 202))
+        if response.status_code != 202:  # why, in the API's words: printed under the row
+            self.refusals[f"{response.status_code} {response.text[:90]}"] += 1
         return response.json()["task_id"] if response.status_code == 202 else None
 
     def states(self, task_ids: list[str]) -> dict[str, str]:
@@ -105,7 +156,7 @@ class System:
 
     def work_left(self) -> int:
         """Messages still in the lab's queues, ready or held by a worker (RabbitMQ's count, a few s late)."""
-        return sum((queue_info(name, VHOST) or {}).get("messages", 0) for name in self.lab.manifest.checkpoints.queues)
+        return sum((self.queue_info(name, self.vhost) or {}).get("messages") or 0 for name in self.queues)
 
     def settle(self, task_ids: list[str], idle: float = 20, stall: float = 180, limit: float = 1800) -> Settled:
         """Wait as long as the work needs: until every task ended, or the queues have been empty and
@@ -140,25 +191,33 @@ class System:
     def dead_letters(self) -> set[str]:
         if not self.downstream:  # lab 02 has no dead-letter queue
             return set()
-        body = self.http.get("/api/dead-letters", params={"limit": 1000}, timeout=60).json()
-        return {letter["task_id"] for letter in body["dead_letters"]}
+        response = self.http.get("/api/dead-letters", params={"limit": 1000}, timeout=60)
+        if response.status_code != 200:  # the dead-letter queue lives on a node that is down (a classic queue)
+            print(
+                f"[chaos]   the dead letters cannot be read: {response.status_code} {response.text[:150]}", flush=True
+            )
+            return set()
+        return {letter["task_id"] for letter in response.json()["dead_letters"]}
 
-    def effects(self, task_ids: list[str], succeeded: int) -> int:
-        """Duplicated effects among these tasks: charges per task (lab 04), stored results per task."""
+    def effects(self, task_ids: list[str], succeeded: set[str]) -> tuple[int, set[str]]:
+        """Duplicated effects among these tasks (charges per task, lab 04; stored results per task), and
+        the succeeded tasks whose result is not stored (a write a MongoDB failover rolled back)."""
         wanted, dup = set(task_ids), 0
         if self.downstream:
             charges = httpx.get(f"{self.procs['downstream'].url}/charges", timeout=30).json()["charges"]
             dup += sum(n - 1 for ref, n in Counter(c["reference"] for c in charges).items() if ref in wanted and n > 1)
-        with MongoClient(ENV["MONGODB_URL"], serverSelectionTimeoutMS=5000) as mongo:
-            results = mongo[ENV["MONGODB_DB"]][RESULTS[self.lab.id]]
+        with MongoClient(self.env["MONGODB_URL"], serverSelectionTimeoutMS=30_000) as mongo:
+            results = mongo[self.env["MONGODB_DB"]][RESULTS[self.lab.id]]
             field = "_id" if self.lab.id == "03" else "task_id"  # Django keeps the task id as the primary key
             stored = Counter(d[field] for d in results.find({field: {"$in": list(wanted)}}, {field: 1}))
         if succeeded and not stored:  # a wrong collection would count no duplicate, silently
-            sys.exit(f"chaos: none of {succeeded} succeeded tasks has a result in {RESULTS[self.lab.id]!r}")
-        return dup + sum(n - 1 for n in stored.values() if n > 1)
+            sys.exit(f"chaos: none of {len(succeeded)} succeeded tasks has a result in {RESULTS[self.lab.id]!r}")
+        return dup + sum(n - 1 for n in stored.values() if n > 1), succeeded - set(stored)
 
     def reset_row(self) -> None:
-        purge_queues(self.lab.manifest.checkpoints.queues, vhost=VHOST)
+        self.answers.clear()
+        self.refusals.clear()
+        self.purge_queues(self.queues, vhost=self.vhost)
         if self.downstream:
             ds = self.procs["downstream"].url
             httpx.delete(f"{ds}/charges", timeout=10)

@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..errors import StackError
 from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, HOST, TEST_ENV, TEST_VHOST
 from . import mongodb, rabbitmq, redis
+
+if TYPE_CHECKING:
+    import httpx
 
 START_HINT = "start it with: make cluster"
 TEST_REDIS_DB = 15  # the checkpoints' Redis database, as on the single node
@@ -73,18 +77,38 @@ def ensure_vhost(vhost: str) -> None:
     raise StackError(f"no RabbitMQ node of the cluster could create the vhost {vhost}: {START_HINT}")
 
 
-def delete_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
+def management(method: str, path: str, timeout: float = 10) -> httpx.Response | None:
+    """One call to the management API of the first node that answers (any node answers for the
+    whole cluster), or None when none does."""
     import httpx
 
     for node in rabbitmq.NODES:
         try:
-            with httpx.Client(auth=("guest", "guest"), timeout=10) as http:
-                for name in names:
-                    url = f"http://{HOST}:{node.management_port}/api/queues/{quote(vhost, safe='')}/{quote(name, safe='')}"
-                    http.delete(url)
-            return
+            with httpx.Client(auth=("guest", "guest"), timeout=timeout) as http:
+                return http.request(method, f"http://{HOST}:{node.management_port}/api{path}")
         except httpx.HTTPError:
             continue
+    return None
+
+
+def _queue_path(name: str, vhost: str) -> str:
+    return f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}"
+
+
+def queue_info(name: str, vhost: str = TEST_VHOST) -> dict | None:
+    """The cluster's view of a queue (its type, leader or home node, messages...), or None."""
+    response = management("GET", _queue_path(name, vhost))
+    return response.json() if response is not None and response.status_code == 200 else None
+
+
+def purge_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
+    for name in names:
+        management("DELETE", f"{_queue_path(name, vhost)}/contents")
+
+
+def delete_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
+    for name in names:
+        management("DELETE", _queue_path(name, vhost))
 
 
 def delete_exchanges(vhost: str = TEST_VHOST) -> None:

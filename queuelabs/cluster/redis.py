@@ -123,6 +123,14 @@ def sentinel_view(port: int) -> tuple[str, int] | None:
         return None
 
 
+def primary_number() -> int | None:
+    """The server (1, 2) the Sentinels name as the primary now, or None when none answers."""
+    views = [view for port in CLUSTER.sentinel if (view := sentinel_view(port))]
+    if not views or views[0][1] not in CLUSTER.redis:
+        return None
+    return CLUSTER.redis.index(views[0][1]) + 1
+
+
 def _settled() -> str | None:
     """None when every Sentinel names the same primary, knows the two other Sentinels and the
     replica, and the replica is linked to that primary; else what is still missing."""
