@@ -136,7 +136,7 @@ locust: setup ## the Locust web UI on http://127.0.0.1:8089: make locust LAB=02
 	@test -n "$(LAB)" || { echo "which lab? make locust LAB=02"; exit 2; }
 	@$(QL) locust $(LAB)
 
-bench: setup ## naive, reference and tuned APIs side by side, same load, one run: make bench LAB=02 [PROCESSES=2] [CONNECTIONS=32] [ROUNDS=5]
+bench: setup ## naive, reference and tuned APIs side by side, same load, one run: make bench LAB=02 [PROCESSES=2] [CONNECTIONS=32] [ROUNDS=5]; LAB=05: one node vs the cluster
 	@$(QL) dev bench $(or $(LAB),02) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(CONNECTIONS),--connections $(CONNECTIONS))
 
 screenshots: setup ## re-take docs/screenshots/ (headless Chromium, lab 02 under load; about 2 min)

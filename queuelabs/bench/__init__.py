@@ -1,5 +1,7 @@
 """`make bench LAB=02`: the naive variant, the reference and the tuned variant, under the same load, in one run.
 
+(`make bench LAB=05` compares one node with the cluster instead: cluster.py.)
+
 The naive variant (labs/02-fastapi-celery/bench/naive_app.py) is the anti-pattern
 the lesson warns about: synchronous PyMongo, Redis and `apply_async` straight
 inside `async def`. The tuned variant is the reference with bench/tuned/'s
@@ -73,6 +75,10 @@ def variants_of(lab: Lab, env: dict[str, str], *, tuned: bool = True) -> list[Va
 def run(lab_id: str = "02", *, processes: int = 1, connections: int = FLOOD_CONNECTIONS, rounds: int = 3) -> int:
     """Bench a lab's naive, reference and tuned APIs side by side; 0 when it ran, 2 or 3 when it could not."""
     lab = find_lab(lab_id)
+    if "cluster" in lab.needs:  # lab 05: one node against the cluster (cluster.py)
+        from .cluster import run as run_cluster
+
+        return run_cluster(connections=connections, rounds=rounds)
     naive = lab.dir / "bench" / "naive_app.py"
     if not naive.exists():
         print(f"lab {lab.id} has no benchmark (no {naive.relative_to(lab.dir.parent.parent)}): try make bench LAB=02")
