@@ -76,7 +76,7 @@ def flood(side: Side, connections: int) -> None:
     system = side.system
     with faults.frozen(system.procs["worker"].pid):  # the queue fills; nobody takes from it
         with Flood(system.procs["api"].url, connections, LOAD_SECONDS) as load:
-            pass
+            time.sleep(LOAD_SECONDS)  # the flood ends on its own at LOAD_SECONDS, or when the block does
         system.purge_queues(system.queues, vhost=system.vhost)
     side.rates.append(load.counts.get("202", 0) / LOAD_SECONDS)
 
