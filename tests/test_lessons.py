@@ -229,12 +229,18 @@ def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 def test_createsuperuser_then_the_admin_login_works(run_solution):
     """TRAINERS.md's admin login: `make manage ARGS=createsuperuser CODE=solution`, run without the
     terminal (Django's --noinput and DJANGO_SUPERUSER_PASSWORD), then that user logs in to /admin/
-    of a lab 03 API on the reference's database. The user is removed afterwards."""
+    of a lab 03 API on the reference's database. The user is removed afterwards.
+
+    It migrates that database first, as `make lab03 CODE=solution` does before TRAINERS.md's
+    createsuperuser: on a fresh database, a user created without it makes MongoDB create Django's
+    collections on their first insert, and every later migrate (so `make lab03 CODE=solution`)
+    then fails with `CollectionInvalid: collection auth_permission already exists`."""
     import httpx
     import pymongo
 
+    migrated = _make("manage", "ARGS=migrate --no-input", "CODE=solution")
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     username, password = f"trainer-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
-    # No migrate first: MongoDB creates the users' collection on its first insert.
     args = f"ARGS=createsuperuser --noinput --username {username} --email {username}@example.com"
     done = _make("manage", args, "CODE=solution", env={"DJANGO_SUPERUSER_PASSWORD": password})
     assert done.returncode == 0 and "Superuser created" in done.stdout, done.stdout + done.stderr
