@@ -68,6 +68,10 @@ def failure_text(expected: str, response, *, body: bool = True) -> str:
     Locust's Failures tab has one row per distinct text: ids, numbers and times
     in the answer become placeholders, so 129 refusals that differ only by a
     task id are one row with 129 occurrences, not 129 rows."""
+    if not response.status_code:  # no HTTP answer at all: Locust keeps what the client raised in .error
+        error = getattr(response, "error", None)
+        why = f"{type(error).__name__}: {error}" if error is not None else "no error recorded"
+        return f"expected {expected}, got no answer ({NUMBERS.sub('N', IDS.sub('<id>', why[:200]))})"
     text = f"expected {expected}, got {response.status_code}"
     if body and response.text:
         text += ": " + NUMBERS.sub("N", IDS.sub("<id>", response.text[:200]))

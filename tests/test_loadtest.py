@@ -169,6 +169,11 @@ def test_a_failure_text_leaves_out_what_differs_between_requests():
     texts = {failure_text("202", SimpleNamespace(status_code=code, text=text)) for code, text in answers}
     assert len(texts) == 1, texts
     assert texts.pop().startswith("expected 202, got 503: ")
+    # No answer at all (Locust's status 0): what the client raised, not "got 0".
+    dropped = ConnectionError("Connection aborted.", "Remote end closed connection without response")
+    text = failure_text("202", SimpleNamespace(status_code=0, text="", error=dropped))
+    assert text.startswith("expected 202, got no answer (ConnectionError: "), text
+    assert "Remote end closed connection" in text, text
 
 
 def test_the_web_ui_opens_with_the_projector_preset(run_solution):
