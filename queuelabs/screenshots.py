@@ -7,7 +7,8 @@ screenshot per tab with Debian's headless Chromium (installed when missing,
 like RabbitMQ and Redis) into docs/screenshots/. TRAINERS.md shows them.
 
 Run it again after changing a UI-facing part (the Locust scenario, Flower,
-the lab's API) so the pictures stay in step.
+the lab's API) so the pictures stay in step. Its one entry is `queuelabs dev screenshots`
+(`make screenshots`), a click command like bench and chaos: this module has no `__main__`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import httpx
 
 from . import stack
 from .labs import find_lab
+from .loadtest import WEB_RUN_TIME
 from .native import apt_install
 from .processes import port_open
 from .runner import start_lab
@@ -51,7 +53,9 @@ MAX_BYTES = 200_000
 BATCH = 200
 PRESET = find_lab("02").manifest.loadtest
 USERS, RATE = PRESET.web_users or PRESET.users, PRESET.web_spawn_rate or PRESET.spawn_rate
-LOAD_SECONDS = 45  # before the first picture: the charts need a history
+# Before the first picture: the charts need a history, and the low-priority tasks the users follow
+# give up after 60 s (LOADTEST_TASK_TIMEOUT) behind the backlog: Task round trips shows why.
+LOAD_SECONDS = 75
 
 LOCUST = f"http://{HOST}:{LOCUST_PORT}"
 RABBITMQ = f"http://{HOST}:{RABBITMQ_MANAGEMENT_PORT}"
@@ -153,7 +157,7 @@ def start_locust(api: str) -> subprocess.Popen:
     if port_open(LOCUST_PORT):
         raise SystemExit(f"port {LOCUST_PORT} is taken: stop the Locust web UI first")
     argv = [sys.executable, "-m", "locust", "-f", "lab02.py", "--host", api, "--web-host", HOST]
-    argv += ["--web-port", str(LOCUST_PORT), "--autostart", "-u", str(USERS), "-r", str(RATE), "-t", "10m"]
+    argv += ["--web-port", str(LOCUST_PORT), "--autostart", "-u", str(USERS), "-r", str(RATE), "-t", WEB_RUN_TIME]
     log = open(LOG_DIR / "screenshots-locust.log", "w")  # noqa: SIM115 (closed with the process)
     env = dict(os.environ, QUEUELABS_API_URL=api, PYTHONUNBUFFERED="1") | PRESET.web_env
     return subprocess.Popen(argv, cwd=REPO_ROOT / "loadtest", env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -170,6 +174,53 @@ def start_jupyter() -> subprocess.Popen | None:
     return subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
+class QueueDepth:
+    """RabbitMQ's ready messages in the reference's `reports` queue, read every few seconds in a
+    thread: the run's summary shows whether the queue grew while the pictures were taken."""
+
+    def __init__(self, vhost: str, every: float = 5.0):
+        self.url = f"{RABBITMQ}/api/queues/{urllib.parse.quote(vhost, safe='')}/reports"
+        self.every, self.readings = every, []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        while not self.stopped.wait(self.every):
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                reply = httpx.get(self.url, params={"columns": "messages_ready"}, auth=("guest", "guest"), timeout=5)
+                self.readings.append(reply.json().get("messages_ready", 0))
+
+    def __enter__(self) -> QueueDepth:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+
+def locust_summary() -> list[str]:
+    """What the pictures show, in numbers: requests, failures (each distinct one), the API's p95.
+    A picture of a Failures tab that is not empty is a retake to look into."""
+    try:
+        report = httpx.get(f"{LOCUST}/stats/requests", timeout=10).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return [f"Locust's statistics did not answer ({type(exc).__name__})"]
+    total = report["stats"][-1]
+    lines = [
+        f"{total['num_requests']} requests, {total['num_failures']} failed "
+        f"({100 * report.get('fail_ratio', 0):.1f}%), {report.get('user_count')} users"
+    ]
+    for row in report["stats"][:-1]:
+        lines.append(
+            f"  {row['method']:<5} {row['name']:<32} {row['num_requests']:>6} req {row['num_failures']:>4} failed"
+            f"  median {row['median_response_time']:.0f} ms  max {row['max_response_time']:.0f} ms"
+        )
+    for error in report["errors"]:
+        lines.append(f"  failure x{error['occurrences']}: {error['method']} {error['name']}: {error['error'][:200]}")
+    return lines
+
+
 def main() -> int:
     browser = chromium()
     stack.up()
@@ -182,6 +233,7 @@ def main() -> int:
     fill_the_queue(api)
     locust = start_locust(api)
     jupyter = start_jupyter()
+    depth = QueueDepth(lab.corner("solution").vhost).__enter__()
     try:
         time.sleep(LOAD_SECONDS)
         with rabbitmq_login_cookie() as page:  # the one profile keeps the cookie for the next pictures
@@ -193,14 +245,15 @@ def main() -> int:
             capture(browser, notebook, OUT / "jupyterlab-notebook.png", budget_ms=15000)
         else:
             print("  (JupyterLab not installed or port taken: run `make notebooks` once for its picture)")
+        depth.__exit__()
+        print(f"[screenshots] reports, ready messages every {depth.every:g} s: {', '.join(map(str, depth.readings))}")
+        for line in locust_summary():
+            print(f"[screenshots] Locust: {line}")
     finally:
+        depth.stopped.set()
         for proc in (locust, jupyter):
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=30)
     print("[screenshots] done; the lab keeps running (make lab02 CODE=solution STOP=1 stops it)")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
