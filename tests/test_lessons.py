@@ -231,15 +231,13 @@ def test_createsuperuser_then_the_admin_login_works(run_solution):
     terminal (Django's --noinput and DJANGO_SUPERUSER_PASSWORD), then that user logs in to /admin/
     of a lab 03 API on the reference's database. The user is removed afterwards.
 
-    It migrates that database first, as `make lab03 CODE=solution` does before TRAINERS.md's
-    createsuperuser: on a fresh database, a user created without it makes MongoDB create Django's
-    collections on their first insert, and every later migrate (so `make lab03 CODE=solution`)
-    then fails with `CollectionInvalid: collection auth_permission already exists`."""
+    Nothing is assumed of that database: createsuperuser applies the migrations first (as
+    `make lab03 CODE=solution` does), so on a fresh one the user does not make MongoDB create
+    Django's collections by inserting, which would make every later migrate fail with
+    `CollectionInvalid: collection auth_permission already exists`; a migrate afterwards proves it."""
     import httpx
     import pymongo
 
-    migrated = _make("manage", "ARGS=migrate --no-input", "CODE=solution")
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     username, password = f"trainer-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
     args = f"ARGS=createsuperuser --noinput --username {username} --email {username}@example.com"
     done = _make("manage", args, "CODE=solution", env={"DJANGO_SUPERUSER_PASSWORD": password})
@@ -259,6 +257,10 @@ def test_createsuperuser_then_the_admin_login_works(run_solution):
             }
             assert http.post("/admin/login/", data=form).status_code == 302, "the new superuser could not log in"
             assert http.get("/admin/").status_code == 200
+        migrated = _make("manage", "ARGS=migrate --no-input", "CODE=solution")
+        assert migrated.returncode == 0 and "No migrations to apply" in migrated.stdout, (
+            migrated.stdout + migrated.stderr
+        )
     finally:
         with pymongo.MongoClient(SERVICES["mongodb"].url, serverSelectionTimeoutMS=5000) as client:
             client[database]["auth_user"].delete_one({"username": username})

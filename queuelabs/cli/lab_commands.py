@@ -101,8 +101,14 @@ def manage(args: tuple[str, ...], code: str) -> None:
     the_lab = find_lab("03")
     if code not in CODE_CHOICES:
         raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")
+    env = runner.lab_env(the_lab, code)
+    if args[:1] == ("createsuperuser",):
+        # The migrations first, as `make lab03` applies them: a user created on a database never
+        # migrated makes MongoDB create Django's collections by inserting, and every later migrate
+        # then fails (CollectionInvalid: collection auth_permission already exists).
+        runner.prepare(the_lab, code, env)
     argv = resolve(["python", "manage.py", *(args or ("help",))])
-    done = subprocess.run(argv, cwd=the_lab.code_dir(code), env=runner.lab_env(the_lab, code))
+    done = subprocess.run(argv, cwd=the_lab.code_dir(code), env=env)
     raise SystemExit(done.returncode)
 
 
