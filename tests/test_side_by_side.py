@@ -7,6 +7,7 @@ onto test names (vhosts, databases, free ports) so a learner's running labs are 
 """
 
 import re
+import subprocess
 import uuid
 
 import httpx
@@ -17,7 +18,7 @@ from queuelabs import process_status, runner, settings
 from queuelabs.isolation import delete_queues
 from queuelabs.labs import find_lab
 from queuelabs.probes import services_down
-from queuelabs.processes import port_open
+from queuelabs.processes import port_open, resolve
 from queuelabs.settings import Corner
 from queuelabs.testing import contract
 
@@ -124,3 +125,23 @@ def test_the_reference_never_sees_the_learners_items(side_by_side):
     listed = httpx.get(f"{reference}/api/items", timeout=10)
     assert listed.status_code == 200, listed.text
     assert marker not in listed.text, "the reference reads the learner's database"
+
+
+def test_lab03_migrate_once_the_lab_runs_has_nothing_to_apply(side_by_side):
+    """Lab 03's lesson after `make demo`, which starts lab 03's reference as the runner does here
+    (worker and beat included): its `make manage ARGS=migrate` answers that nothing is left to do.
+    Before lab.toml's `prepare`, beat's first digest created jobs_digest ahead of the migration, and
+    that migrate failed with `CollectionInvalid: collection jobs_digest already exists`. (One
+    manage.py run, 3 to 6 s: the labs are already running for the tests above.)"""
+    labs, _ = side_by_side
+    lab = labs["03"]
+    argv = resolve(["python", "manage.py", "migrate", "--no-input"])  # what `make manage` runs
+    done = subprocess.run(
+        argv,
+        cwd=lab.code_dir("solution"),
+        env=runner.lab_env(lab, "solution"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "No migrations to apply" in done.stdout, done.stdout + done.stderr
