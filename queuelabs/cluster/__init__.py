@@ -63,7 +63,7 @@ def _rabbitmq_up() -> None:
     started += [node for node in joiners if _start_rabbitmq_node(node)]
     for node in started:
         rabbitmq.await_running(node, START_TIMEOUT)
-    rabbitmq.form_cluster(START_TIMEOUT)
+    rabbitmq.form_cluster(START_TIMEOUT, say)
     say("RabbitMQ  ready: the cluster lists 3 running nodes")
 
 

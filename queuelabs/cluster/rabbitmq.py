@@ -181,14 +181,22 @@ def join(node: Node, seed: Node) -> None:
             )
 
 
-def form_cluster(timeout: float) -> None:
+def form_cluster(timeout: float, say=print) -> None:
     """Wait until all three nodes run as one cluster; a node that did not join node 1 at its
-    first boot (node 1 did not answer yet) joins now with rabbitmqctl."""
+    first boot (node 1 did not answer yet) joins now with rabbitmqctl, and one running cut off
+    from the others (a partition, see `partitioned`) is restarted, which makes it rejoin."""
     seed = NODES[0]
 
     def all_running() -> bool:  # asked afresh each time: a node that was running may have stopped since
         answer = _cluster_status_or_none(seed) or {}
-        return len(answer.get("running_nodes", [])) == len(NODES)
+        if len(answer.get("running_nodes", [])) == len(NODES):
+            return True
+        for node in partitioned():
+            say(f"RabbitMQ node {node.erlang_name} runs cut off from the others (a partition): restarting it")
+            stop(node)
+            start(node)
+            await_running(node, timeout)
+        return False
 
     try:
         status = wait_until(lambda: _cluster_status_or_none(seed), timeout=timeout, interval=1.0, what="node 1")
@@ -247,6 +255,29 @@ def any_api(path: str):
         except (OSError, ValueError):
             continue
     return None
+
+
+def partitioned() -> list[Node]:
+    """The nodes running cut off from the others, to restart; empty when the cluster is whole.
+
+    A node frozen (SIGSTOP) longer than Erlang's net_ticktime (60 s) is called down by the
+    others; thawed, it runs on as a cluster of its own, and RabbitMQ's default partition handling
+    (ignore) leaves the split as it is. The nodes that see fewer running nodes than the others
+    do are the cut-off side."""
+    seen: dict[Node, int] = {}
+    split = False
+    for node in NODES:
+        if read_pid(node.name) is None:
+            continue
+        try:
+            entries = api(node, "nodes")
+        except (OSError, ValueError):
+            continue
+        seen[node] = sum(1 for entry in entries if entry.get("running"))
+        split = split or any(entry.get("partitions") for entry in entries)
+    if not split or not seen:
+        return []
+    return [node for node, count in seen.items() if count < max(seen.values())]
 
 
 def status_rows() -> list[tuple[str, str, str]]:
