@@ -10,12 +10,21 @@ whole time limit.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 T = TypeVar("T")
+
+
+def patience(seconds: float) -> float:
+    """A time limit of `seconds` on a quiet machine, longer on a busy one: scaled by the load per CPU
+    (up to 4x), and by QUEUELABS_PATIENCE when set (a slow CI runner). Correct code must never fail
+    for lack of patience; a limit only ends a wait for something that will never come."""
+    busy = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * min(4.0, max(1.0, busy)) * float(os.environ.get("QUEUELABS_PATIENCE", "1"))
 
 
 class WaitTimeout(AssertionError):

@@ -35,7 +35,7 @@ from ..cluster.clients import client_env
 from ..cluster.clients import down as cluster_down
 from ..labs import find_lab
 from ..probes import services_down
-from ..testing.timing import percentile
+from ..timing import percentile
 from .load import BODY, SUBMIT, Flood
 from .measure import FLOOD_CONNECTIONS, LOAD_SECONDS
 from .report import spread

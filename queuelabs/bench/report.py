@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from ..testing.timing import percentile
+from ..timing import percentile
 from .load import PROBE_TIMEOUT, SUBMIT_INTERVAL, SUBMIT_SECONDS
 from .measure import FILL_LIMIT, FREEZE_SECONDS, LOAD_SECONDS, Variant
 

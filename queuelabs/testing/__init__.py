@@ -7,8 +7,9 @@
 - `grading`: the exercise table at the end of a checkpoint run.
 - `payments`: labs 04 and 05's fixtures (the payment service, its worker, the API), which both conftests import.
 - `contract`: the HTTP contract of labs 02, 03 and 04 as checks that take a base URL.
-- `faults`: freeze and thaw a process by pid, kill -9 a worker, a port that never answers.
-- `isolation`: the checkpoints' own Mongo database, Redis index and RabbitMQ vhost.
 - `checks`: small assertions that read starter code as "not started".
-- `timing`: responsiveness measured as ratios in one run (lab 01, the notebooks).
+- `responsive`: a responsiveness measurement (queuelabs/timing.py) judged as ratios in one run (lab 01).
+
+Measuring, fault injection (queuelabs/faults.py), isolation (queuelabs/isolation.py) and log
+excerpts are runtime code in the queuelabs package: pytest loads only what is here.
 """

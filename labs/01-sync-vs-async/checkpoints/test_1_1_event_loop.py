@@ -2,9 +2,9 @@
 
 import pytest
 
-from queuelabs.testing import timing
+from queuelabs import timing
 from queuelabs.testing.checks import patience
-from queuelabs.testing.timing import assert_blocking_is_much_worse, assert_responsive_while_slow
+from queuelabs.testing.responsive import assert_blocking_is_much_worse, assert_responsive_while_slow
 
 # Each slow report: longer than the probes (about 0.55 s here, longer on a busy machine).
 SECONDS = patience(0.8)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from queuelabs.testing import timing
+from queuelabs import timing
 from queuelabs.testing.checks import patience
-from queuelabs.testing.timing import assert_blocking_is_much_worse, assert_responsive_while_slow
+from queuelabs.testing.responsive import assert_blocking_is_much_worse, assert_responsive_while_slow
 
 # How long mongod takes to answer each query: longer than the probes, on a busy machine too.
 SECONDS = patience(0.8)

@@ -5,9 +5,9 @@ import json
 import httpx
 import pytest
 
-from queuelabs.testing import timing
+from queuelabs import timing
 from queuelabs.testing.checks import patience
-from queuelabs.testing.timing import assert_blocking_is_much_worse, assert_responsive_while_slow
+from queuelabs.testing.responsive import assert_blocking_is_much_worse, assert_responsive_while_slow
 
 TARGET_SECONDS = 1.0  # how long each computation should take on this machine; the probes take about 0.55 s
 N_SLOW = 2

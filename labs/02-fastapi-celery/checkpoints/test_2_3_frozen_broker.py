@@ -19,7 +19,7 @@ import pytest
 from queuelabs import faults
 from queuelabs.testing import contract
 from queuelabs.testing.checks import check_response, fail_if_not_started
-from queuelabs.testing.timing import percentile
+from queuelabs.timing import percentile
 from queuelabs.waiting import wait_until
 
 SUBMISSIONS = 12
