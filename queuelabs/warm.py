@@ -13,6 +13,10 @@ Honest by construction:
   tests) stops every parked process first, so a parked worker never takes another run's tasks.
 - A process is parked only when it ends its run healthy (alive, not frozen) and, for a worker,
   holding no unacknowledged task; it is reused only after it answers a real request again.
+
+The registry (.run/warm/parked.json) is the one cache of processes that outlives a pytest run, on
+purpose: within a run, pytest's fixtures and the lab's LabRun.keep (queuelabs/testing/plugin.py)
+decide what lives how long; between runs only this file does, since each run is a new process.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from queuelabs.native import apt_install
 from queuelabs.processes import kill_group
 from queuelabs.settings import HOST, TEST_ENV
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
-from queuelabs.testing.spawn import Spawner, lab_process_starter
+from queuelabs.testing.spawn import Spawner, lab_process_starter, live_processes
 from queuelabs.waiting import eventually, wait_until
 
 # pytester: the grader plugin's own tests run pytest on labs they write (tests/test_plugin.py).
@@ -61,9 +61,10 @@ def run_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _solution_runner():
+def _solution_runner(config: pytest.Config):
     """start("02", "api", "worker") starts a lab's reference solution on free ports,
-    isolated like the checkpoints, and returns {process: handle}; everything stops on close."""
+    isolated like the checkpoints, and returns {process: handle}; everything stops on close.
+    Its processes join the run's live ones: a failed test names their logs."""
     spawners = []
 
     def start(lab_id: str, *processes: str, env: dict | None = None):
@@ -73,7 +74,7 @@ def _solution_runner():
         if lab.manifest.checkpoints.queues:  # fresh queues: a starter run may have left old arguments
             delete_queues(lab.manifest.checkpoints.queues)
         env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1", **(env or {})}
-        spawner = Spawner(lab.solution_dir, env)
+        spawner = Spawner(lab.solution_dir, env, live=live_processes(config))
         spawners.append(spawner)
         starter = lab_process_starter(lab, spawner)
         return {name: starter(name, env=env) for name in processes}
@@ -84,16 +85,16 @@ def _solution_runner():
 
 
 @pytest.fixture
-def run_solution():
+def run_solution(request):
     """run_solution("02", "api", "worker"): a lab's reference for one test. Stopped after it,
     so no worker of an earlier test takes this test's tasks from the shared test vhost."""
-    yield from _solution_runner()
+    yield from _solution_runner(request.config)
 
 
 @pytest.fixture(scope="module")
-def run_solution_for_module():
+def run_solution_for_module(request):
     """The same as run_solution, for module-scoped fixtures: stopped when the module ends."""
-    yield from _solution_runner()
+    yield from _solution_runner(request.config)
 
 
 # Labs 02 and 03 use the same queue and task names: side by side, each gets a vhost of its

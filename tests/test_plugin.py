@@ -91,3 +91,23 @@ def test_a_wrong_answer_fails_with_one_line_saying_what_is_missing(pytester, lab
     output = result.stdout.str()
     assert "second line of detail" not in output and "Traceback" not in output and "assert " not in output
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_what_a_lab_keeps_is_made_once_and_closed_when_its_processes_stop(tmp_path):
+    """LabRun.keep: the per-lab lifetime pytest has no scope for (see its docstring)."""
+    from queuelabs.testing.plugin import LabRun
+    from queuelabs.testing.spawn import Spawner
+
+    class Client:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    run = LabRun(lab=None, code_dir=tmp_path, env={}, spawner=Spawner(tmp_path, {}))
+    made = []
+    first = run.keep("client", lambda: made.append(Client()) or made[-1])
+    assert run.keep("client", lambda: made.append(Client()) or made[-1]) is first and len(made) == 1
+    run.stop()
+    assert first.closed
+    assert run.keep("client", Client) is not first  # the next lab's part of the run starts afresh

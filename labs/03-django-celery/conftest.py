@@ -31,9 +31,7 @@ def django_ready(fresh_stack):
 @pytest.fixture
 def emails_worker(fresh_stack, lab_run, session_lab_process) -> Worker:
     """The dedicated emails worker (-Q emails), not started yet: .start() / .stop()."""
-    if getattr(lab_run, "emails_worker", None) is None:
-        lab_run.emails_worker = Worker(session_lab_process, "emails-worker")
-    return lab_run.emails_worker
+    return lab_run.keep("emails worker", lambda: Worker(session_lab_process, "emails-worker"))
 
 
 @pytest.fixture

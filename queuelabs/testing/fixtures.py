@@ -21,14 +21,14 @@ from queuelabs.settings import TEST_VHOST
 from queuelabs.stack import ensure_test_vhost
 
 from .plugin import LabRun, lab_run_for
-from .spawn import CtrlC, Spawner, Worker, lab_process_starter
+from .spawn import CtrlC, Spawner, Worker, lab_process_starter, live_processes
 
 CTRL_C = pytest.StashKey[CtrlC]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Ctrl+C pressed twice must not abort the teardown that stops the processes below (see spawn.py).
-    config.stash[CTRL_C] = CtrlC()
+    config.stash[CTRL_C] = CtrlC(live_processes(config))
     config.stash[CTRL_C].install()
 
 
@@ -98,9 +98,9 @@ def fresh_stack(stack, lab_run: LabRun) -> None:
 
 
 @pytest.fixture
-def spawn(lab_run: LabRun):
+def spawn(lab_run: LabRun, request: pytest.FixtureRequest):
     """spawn(argv, port=..., ready_url=..., ready_log=...) -> a running process, stopped after the test."""
-    spawner = Spawner(lab_run.code_dir, lab_run.env)
+    spawner = Spawner(lab_run.code_dir, lab_run.env, live=live_processes(request.config))
     yield spawner
     spawner.stop_all()
 
@@ -120,18 +120,14 @@ def session_lab_process(lab_run: LabRun):
 @pytest.fixture
 def api(fresh_stack, lab_run: LabRun) -> str:
     """The base URL of the lab's API (the graded code) under its real server, started once per lab."""
-    if lab_run.api_url is None:
-        lab = lab_run.lab
-        lab_run.api_url = lab_process_starter(lab, lab_run.spawner)(lab.api_process).url
-    return lab_run.api_url
+    lab = lab_run.lab
+    return lab_run.keep("api", lambda: lab_process_starter(lab, lab_run.spawner)(lab.api_process).url)
 
 
 @pytest.fixture
 def lab_worker(fresh_stack, lab_run: LabRun) -> Worker:
     """The lab's Celery worker process, not started yet: .start(concurrency) / .stop()."""
-    if lab_run.worker is None:
-        lab_run.worker = Worker(lab_process_starter(lab_run.lab, lab_run.spawner))
-    return lab_run.worker
+    return lab_run.keep("worker", lambda: Worker(lab_process_starter(lab_run.lab, lab_run.spawner)))
 
 
 @pytest.fixture

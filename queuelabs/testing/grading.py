@@ -23,7 +23,7 @@ from queuelabs.waiting import eventually
 
 from .checks import NOT_DONE, ExerciseNotStarted
 from .plugin import STATE, LabRun, exercise_of, lab_run_for
-from .spawn import LIVE
+from .spawn import live_processes
 
 # On the run's config (pytest's stash), never in this module: each lab's exercises' checkpoint
 # outcomes, filled in as tests report, and the code that does not compile (graded once, as one
@@ -84,7 +84,7 @@ def _not_started(excinfo: pytest.ExceptionInfo | None) -> str | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Where each server's log stands now: an error logged during this test is this test's."""
-    item.stash[_LOG_OFFSETS] = {id(proc): _size(proc.log_path) for proc in LIVE}
+    item.stash[_LOG_OFFSETS] = {id(proc): _size(proc.log_path) for proc in live_processes(item.config)}
 
 
 _LOG_OFFSETS = pytest.StashKey[dict]()
@@ -110,7 +110,7 @@ def learner_error(item: pytest.Item, call: pytest.CallInfo, run: LabRun) -> str:
 
     def logged_since_setup() -> list[str]:
         texts = []
-        for proc in list(LIVE):
+        for proc in list(live_processes(item.config)):
             try:
                 with open(proc.log_path, "rb") as log:
                     log.seek(offsets.get(id(proc), 0))
@@ -141,12 +141,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     reason = _not_started(call.excinfo) if report.failed else None
     if report.failed and run is not None and exercise_id in run.untouched:
         reason = f"Exercise {exercise_id} is not done yet"  # its starter block is still as generated
-    if report.failed and LIVE and not reason:
+    live = live_processes(item.config)
+    if report.failed and live and not reason:
         if item.config.getoption("show_logs"):  # what the servers said when the test failed
-            for proc in list(LIVE):
+            for proc in list(live):
                 report.sections.append((f"log of {proc.name} (last lines, {proc.log_path})", proc.log_tail(15)))
         else:  # a learner gets where to look, not a wall of server output
-            paths = ", ".join(f"{p.name}: {_rel(p.log_path)}" for p in LIVE)
+            paths = ", ".join(f"{p.name}: {_rel(p.log_path)}" for p in live)
             report.sections.append(("server logs", paths))
     if exercise_id is None or run is None:
         return

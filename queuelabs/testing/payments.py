@@ -25,8 +25,6 @@ from ..waiting import WaitTimeout, wait_until
 from .checks import check_response, fail_if_not_started, patience
 from .spawn import Worker, lab_process_starter
 
-_SERVICES: dict[int, Downstream] = {}
-
 
 class Downstream:
     """The payment service's control and ledger, over HTTP."""
@@ -50,6 +48,9 @@ class Downstream:
     def charges_for(self, reference: str) -> int:
         return len(self.charges_of(reference))
 
+    def close(self) -> None:
+        self.http.close()
+
     def duplicated(self) -> dict[str, int]:
         """References charged more than once: the effect these labs forbid."""
         counts = Counter(c["reference"] for c in self.ledger()["charges"])
@@ -58,9 +59,7 @@ class Downstream:
 
 @pytest.fixture
 def downstream(fresh_stack, lab_run, session_lab_process) -> Downstream:
-    service = _SERVICES.get(id(lab_run))
-    if service is None:
-        service = _SERVICES[id(lab_run)] = Downstream(session_lab_process("downstream").url)
+    service = lab_run.keep("downstream", lambda: Downstream(session_lab_process("downstream").url))
     service.reset()  # before, not after, each test: a failed test's ledger can still be read
     return service
 
@@ -68,10 +67,8 @@ def downstream(fresh_stack, lab_run, session_lab_process) -> Downstream:
 @pytest.fixture
 def lab_worker(fresh_stack, lab_run, downstream) -> Worker:
     """The lab's worker process (not started yet), charging the test's payment service."""
-    if lab_run.worker is None:
-        start = lab_process_starter(lab_run.lab, lab_run.spawner)
-        lab_run.worker = Worker(functools.partial(start, env={"DOWNSTREAM_URL": downstream.url}))
-    return lab_run.worker
+    start = lab_process_starter(lab_run.lab, lab_run.spawner)
+    return lab_run.keep("worker", lambda: Worker(functools.partial(start, env={"DOWNSTREAM_URL": downstream.url})))
 
 
 class ChargeApi:

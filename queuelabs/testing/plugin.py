@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -25,7 +27,9 @@ from queuelabs.settings import TEST_ENV
 from queuelabs.starter import untouched
 
 from .checks import ExerciseNotStarted
-from .spawn import Spawner, Worker
+from .spawn import Spawner, live_processes
+
+T = TypeVar("T")
 
 pytest_plugins = ["queuelabs.testing.fixtures", "queuelabs.testing.grading"]
 
@@ -38,8 +42,6 @@ class LabRun:
     code_dir: Path
     env: dict[str, str]
     spawner: Spawner
-    api_url: str | None = None
-    worker: Worker | None = None
     stack_checked: bool = False
     fresh: bool = False
     # With --warm: the graded code's base fingerprint (queuelabs/warm.py), and whether the previous
@@ -49,10 +51,25 @@ class LabRun:
     modules: set[str] = field(default_factory=set)
     # Exercises whose starter blocks are still as generated: "not started", whatever a test says.
     untouched: set[str] = field(default_factory=set)
+    # What lives as long as the lab's part of the run (see keep).
+    kept: dict[str, Any] = field(default_factory=dict)
+
+    def keep(self, name: str, make: Callable[[], T]) -> T:
+        """`make()` once for the lab's part of the run, the same answer after: its API's URL, its
+        worker, a service of its own. pytest has no scope for this: a run may cover several labs
+        (`pytest labs/`), and each lab's processes must stop before the next lab's start (the same
+        test vhost, ports, `app` package); package scope is the whole session for these folders.
+        Forgotten when the lab's processes stop (stop)."""
+        if name not in self.kept:
+            self.kept[name] = make()
+        return self.kept[name]
 
     def stop(self, park: bool = False) -> None:
         self.spawner.stop_all(park=park)
-        self.api_url, self.worker = None, None
+        for value in self.kept.values():
+            if callable(close := getattr(value, "close", None)):
+                close()
+        self.kept.clear()
 
 
 @dataclass
@@ -195,7 +212,7 @@ def _run_for_dir(config: pytest.Config, lab_dir: Path) -> LabRun:
             lab=lab,
             code_dir=code_dir,
             env=env,
-            spawner=Spawner(code_dir, env, base),
+            spawner=Spawner(code_dir, env, base, live=live_processes(config)),
             untouched=untouched(lab, code_dir),
             warm_base=base,
         )

@@ -31,9 +31,15 @@ from queuelabs.waiting import WaitTimeout, eventually, wait_until
 
 from .checks import patience
 
-# Every process a test started and has not stopped yet: their logs are named
-# under a failed checkpoint (see grading.py).
-LIVE: list[ManagedProcess] = []
+# Every process the run started and has not stopped yet: their logs are named under a failed
+# checkpoint (grading.py) and a second Ctrl+C kills them. On the run's config (pytest's stash),
+# never in this module: two runs in one process (pytester's) share nothing.
+LIVE = pytest.StashKey[list[ManagedProcess]]()
+
+
+def live_processes(config: pytest.Config) -> list[ManagedProcess]:
+    """The run's list of processes started and not stopped yet (made on first use)."""
+    return config.stash.setdefault(LIVE, [])
 
 
 class Spawner:
@@ -43,9 +49,13 @@ class Spawner:
     a warm key are parked at the end instead of stopped, and the next run takes them back while
     the files they load are unchanged and they still answer."""
 
-    def __init__(self, code_dir: Path, env: dict[str, str], base: str | None = None):
+    def __init__(
+        self, code_dir: Path, env: dict[str, str], base: str | None = None, live: list[ManagedProcess] | None = None
+    ):
         self.code_dir, self.env, self.base = code_dir, env, base
         self.started: list[ManagedProcess] = []
+        # The run's live processes (live_processes(config)), which this spawner's join while running.
+        self.live = live if live is not None else []
         # id(proc): its warm key, its worker name, and (its words, what it loaded) at its start
         self.reusable: dict[int, tuple[str, str | None, tuple[list[str], dict]]] = {}
 
@@ -70,7 +80,7 @@ class Spawner:
             proc.stop()
             return None
         self.started.append(proc)
-        LIVE.append(proc)
+        self.live.append(proc)
         self.reusable[id(proc)] = (key, worker_name, started)
         return proc
 
@@ -100,7 +110,7 @@ class Spawner:
         proc.port = port
         proc.url = f"http://127.0.0.1:{port}" if port else None
         self.started.append(proc)  # before it starts: a Ctrl+C right after must still stop it
-        LIVE.append(proc)
+        self.live.append(proc)
         proc.start()
         timeout = patience(timeout)
         try:
@@ -118,8 +128,8 @@ class Spawner:
 
     def stop(self, proc: ManagedProcess) -> None:
         proc.stop()
-        if proc in LIVE:
-            LIVE.remove(proc)
+        if proc in self.live:
+            self.live.remove(proc)
         if proc in self.started:
             self.started.remove(proc)
         self.reusable.pop(id(proc), None)
@@ -131,8 +141,8 @@ class Spawner:
             if park and key and self.base and self._fit(proc, worker_name):
                 warm.park(proc, key, self.base, started, worker_name)
                 self.started.remove(proc)
-                if proc in LIVE:
-                    LIVE.remove(proc)
+                if proc in self.live:
+                    self.live.remove(proc)
                 continue
             self.stop(proc)
 
@@ -149,10 +159,10 @@ class Spawner:
         return True
 
 
-def kill_all_now() -> int:
+def kill_all_now(live: list[ManagedProcess]) -> int:
     """SIGKILL the process group of every process the run started and has not stopped; how many."""
     killed = 0
-    for proc in list(LIVE):
+    for proc in list(live):
         if proc.alive():
             try:
                 os.killpg(proc.proc.pid, signal.SIGKILL)
@@ -167,7 +177,8 @@ class CtrlC:
     and the teardown stops each process); a further press must not abort that teardown, so
     it kills every process the run started at once and lets the teardown finish."""
 
-    def __init__(self) -> None:
+    def __init__(self, live: list[ManagedProcess]) -> None:
+        self.live = live
         self.pressed = 0
         self.previous = None
 
@@ -184,7 +195,7 @@ class CtrlC:
         self.pressed += 1
         if self.pressed == 1:
             raise KeyboardInterrupt
-        killed = kill_all_now()
+        killed = kill_all_now(self.live)
         print(f"\nCtrl+C again: killed the {killed} process(es) this run started.", file=sys.stderr, flush=True)
 
 
