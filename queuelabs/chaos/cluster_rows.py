@@ -95,12 +95,19 @@ def brought_back() -> None:
     cluster.up()
 
 
+def killed(system: System, pid: int, what: str) -> str:
+    """kill -9 of one server; `make cluster` brings it back once the row is counted."""
+    os.kill(pid, signal.SIGKILL)
+    system.after_row.append(brought_back)
+    return f"killed {what}"
+
+
 def row_rabbitmq_leader(system: System) -> tuple[list[str], Counter]:
     def kill() -> str:
         node = queue_node(system)
-        os.kill(rabbitmq.beam_pid(node), signal.SIGKILL)
-        system.after_row.append(brought_back)
-        return f"killed RabbitMQ node {node.erlang_name}, which held the payments queue"
+        return killed(
+            system, rabbitmq.beam_pid(node), f"RabbitMQ node {node.erlang_name}, which held the payments queue"
+        )
 
     return kill_and_hold(system, kill)
 
@@ -110,9 +117,7 @@ def row_mongodb_primary(system: System) -> tuple[list[str], Counter]:
         number = mongodb.primary_number()
         if number is None:
             raise SystemExit("chaos: the MongoDB replica set has no primary: make cluster")
-        os.kill(read_pid(mongodb.name(number)), signal.SIGKILL)
-        system.after_row.append(brought_back)
-        return f"killed MongoDB member {number}, the primary"
+        return killed(system, read_pid(mongodb.name(number)), f"MongoDB member {number}, the primary")
 
     return kill_and_hold(system, kill)
 
@@ -122,9 +127,7 @@ def row_redis_primary(system: System) -> tuple[list[str], Counter]:
         number = redis.primary_number()
         if number is None:
             raise SystemExit("chaos: no Sentinel names a Redis primary: make cluster")
-        os.kill(read_pid(redis.server_name(number)), signal.SIGKILL)
-        system.after_row.append(brought_back)
-        return f"killed Redis server {number}, the primary"
+        return killed(system, read_pid(redis.server_name(number)), f"Redis server {number}, the primary")
 
     return kill_and_hold(system, kill)
 
