@@ -18,6 +18,7 @@ import fcntl
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import IO
 from urllib.parse import quote
 
@@ -70,20 +71,29 @@ def _queue_path(name: str, vhost: str) -> str:
     return f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}"
 
 
-def queue_info(name: str, vhost: str = TEST_VHOST) -> dict | None:
+# The queue helpers below take the management API to call: this node's (rabbitmq_api) by default,
+# or `make cluster`'s (cluster/clients.py's `management`, None when no node answers).
+ManagementApi = Callable[[str, str], "httpx.Response | None"]
+
+
+def queue_info(name: str, vhost: str = TEST_VHOST, api: ManagementApi = rabbitmq_api) -> dict | None:
     """The management API's view of a queue (arguments, messages...), or None when it does not exist."""
-    response = rabbitmq_api("GET", _queue_path(name, vhost))
-    return response.json() if response.status_code == 200 else None
+    response = api("GET", _queue_path(name, vhost))
+    return response.json() if response is not None and response.status_code == 200 else None
 
 
-def purge_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
+def purge_queues(
+    names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST, api: ManagementApi = rabbitmq_api
+) -> None:
     for name in names:
-        rabbitmq_api("DELETE", f"{_queue_path(name, vhost)}/contents")
+        api("DELETE", f"{_queue_path(name, vhost)}/contents")
 
 
-def delete_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
+def delete_queues(
+    names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST, api: ManagementApi = rabbitmq_api
+) -> None:
     for name in names:
-        rabbitmq_api("DELETE", _queue_path(name, vhost))
+        api("DELETE", _queue_path(name, vhost))
 
 
 def fresh_test_stack(queues: tuple[str, ...], needs: tuple[str, ...], keep: bool = False) -> None:
@@ -91,11 +101,8 @@ def fresh_test_stack(queues: tuple[str, ...], needs: tuple[str, ...], keep: bool
 
     keep: empty the queues and collections without deleting them, for processes that declared them
     and keep running (a deleted queue cancels a worker's consumer; a dropped collection loses the
-    unique index an API created at start-up)."""
-    if "cluster" in needs:  # lab 05: the same, on `make cluster`'s servers
-        from queuelabs.cluster.clients import fresh_test_corner
-
-        fresh_test_corner(queues)
+    unique index an API created at start-up). A cluster lab's corner: cluster/clients.py's
+    fresh_test_corner."""
     if "rabbitmq" in needs and queues:
         (purge_queues if keep else delete_queues)(queues)
     if "redis" in needs:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from .. import isolation
 from ..errors import StackError
 from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, HOST, TEST_ENV, TEST_VHOST
 from . import mongodb, rabbitmq, redis
@@ -91,24 +92,17 @@ def management(method: str, path: str, timeout: float = 10) -> httpx.Response | 
     return None
 
 
-def _queue_path(name: str, vhost: str) -> str:
-    return f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}"
-
-
 def queue_info(name: str, vhost: str = TEST_VHOST) -> dict | None:
     """The cluster's view of a queue (its type, leader or home node, messages...), or None."""
-    response = management("GET", _queue_path(name, vhost))
-    return response.json() if response is not None and response.status_code == 200 else None
+    return isolation.queue_info(name, vhost, api=management)
 
 
 def purge_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
-    for name in names:
-        management("DELETE", f"{_queue_path(name, vhost)}/contents")
+    isolation.purge_queues(names, vhost, api=management)
 
 
 def delete_queues(names: tuple[str, ...] | list[str], vhost: str = TEST_VHOST) -> None:
-    for name in names:
-        management("DELETE", _queue_path(name, vhost))
+    isolation.delete_queues(names, vhost, api=management)
 
 
 def delete_exchanges(vhost: str = TEST_VHOST) -> None:

@@ -92,7 +92,12 @@ def fresh_stack(stack, lab_run: LabRun) -> None:
     if not lab_run.fresh:
         # Reusing the last run's processes: empty the queues and collections but keep them, with the
         # arguments and indexes this same code declared when those processes started.
-        fresh_test_stack(lab_run.lab.manifest.checkpoints.queues, lab_run.lab.needs, keep=lab_run.reuse_parked)
+        queues, needs = lab_run.lab.manifest.checkpoints.queues, lab_run.lab.needs
+        if "cluster" in needs:  # lab 05: the same, on `make cluster`'s servers
+            from queuelabs.cluster.clients import fresh_test_corner
+
+            fresh_test_corner(queues)
+        fresh_test_stack(queues, needs, keep=lab_run.reuse_parked)
         warm.stack_prepared(lab_run.warm_base)
         lab_run.fresh = True
 

@@ -1,21 +1,16 @@
 """Exercise 5.1: the tasks queued on a cluster survive a kill -9 of the node that holds their queue."""
 
-from urllib.parse import quote
-
 import pytest
 
 from queuelabs.cluster import rabbitmq
+from queuelabs.cluster.clients import queue_info
 from queuelabs.settings import TEST_VHOST
 from queuelabs.testing.checks import patience
 from queuelabs.waiting import wait_until
 
 
-def queue_info(name: str) -> dict:
-    return rabbitmq.any_api(f"queues/{quote(TEST_VHOST, safe='')}/{quote(name, safe='')}") or {}
-
-
 def check_replicated(name: str) -> dict:
-    info = queue_info(name)
+    info = queue_info(name) or {}
     kind = info.get("type", "missing")
     assert kind == "quorum", (
         f"the {name} queue is a {kind} queue: its messages live on node 3 alone, and die with it. "
