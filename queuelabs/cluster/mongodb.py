@@ -102,16 +102,18 @@ def initiate_and_wait(timeout: float) -> None:
     """Initiate the set the first time; then wait for one PRIMARY and two SECONDARY."""
     from pymongo.errors import OperationFailure, PyMongoError
 
-    def answering() -> bool:
+    def answering(port: int) -> bool:
         try:
-            with _client(direct_url(CLUSTER.mongodb[0]), 1000) as client:
+            with _client(direct_url(port), 1000) as client:
                 client.admin.command("ping")
             return True
         except PyMongoError:
             return False
 
     try:
-        wait_until(answering, timeout=timeout, interval=0.5)
+        # replSetInitiate asks every member to agree: all three must listen first, or the
+        # slowest one to start (a busy laptop) fails it with "Connection refused".
+        wait_until(lambda: all(answering(port) for port in CLUSTER.mongodb), timeout=timeout, interval=0.5)
         with _client(direct_url(CLUSTER.mongodb[0])) as client:
             try:
                 client.admin.command("replSetGetStatus")
