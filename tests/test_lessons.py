@@ -266,6 +266,15 @@ def test_createsuperuser_then_the_admin_login_works(run_solution):
             client[database]["auth_user"].delete_one({"username": username})
 
 
+def test_make_manage_says_in_one_line_that_mongodb_is_down():
+    """Without its database, `make manage ARGS=migrate` answers one line that names MongoDB and
+    `make up`, at once, not Django's ServerSelectionTimeoutError traceback after 30 s."""
+    done = _make("manage", "ARGS=migrate", env={"MONGODB_URL": "mongodb://127.0.0.1:9"})
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert "MongoDB is not answering on 127.0.0.1:9" in done.stderr and "make up" in done.stderr, done.stderr
+
+
 def test_make_clean_deletes_the_run_folder_but_keeps_the_backups(tmp_path):
     """TRAINERS.md's `make clean`, in a copy of the checkout (the real .run/ holds the stack this
     suite runs on): data and logs go, .run/backups/ (the learner's saved exercises) stays."""

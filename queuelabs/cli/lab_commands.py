@@ -6,7 +6,7 @@ import subprocess
 
 import click
 
-from .. import native, runner, stack
+from .. import native, probes, runner, stack
 from ..errors import LabError
 from ..labs import CODE_CHOICES, all_labs, find_lab
 from ..processes import resolve
@@ -101,6 +101,9 @@ def manage(args: tuple[str, ...], code: str) -> None:
     the_lab = find_lab("03")
     if code not in CODE_CHOICES:
         raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")
+    if args[:1] not in ((), ("help",), ("--help",)) and (down := probes.services_down(["mongodb"])):
+        # Django would print a 60-line ServerSelectionTimeoutError after 30 s; one line now instead.
+        raise LabError(f"make manage needs lab 03's database: {down[0]}")
     env = runner.lab_env(the_lab, code)
     if args[:1] == ("createsuperuser",):
         # The migrations first, as `make lab03` applies them: a user created on a database never
