@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from queuelabs import rabbitmq_definitions
+from queuelabs import cluster, rabbitmq_definitions
+from queuelabs.cluster import mongodb, rabbitmq, redis
 from queuelabs.labs import all_labs, find_lab
 from queuelabs.readiness import beat_schedule_written
-from queuelabs.settings import CORNERS, REPO_ROOT
+from queuelabs.settings import CLUSTER, CLUSTER_MONGO_REPLICA_SET, CLUSTER_REDIS_MASTER_NAME, CORNERS, REPO_ROOT
 from queuelabs.stack import compose_command
 
 
@@ -49,7 +50,7 @@ def test_each_lab_container_is_checked_for_the_process_it_runs(services):
 def corner_services():
     """(lab, code, process, service name) for every process of every lab, in both codes."""
     for lab in all_labs():
-        if "cluster" in lab.needs:  # lab 05 runs natively only: `make cluster` has no compose profile yet
+        if "cluster" in lab.needs:  # lab 05's processes run natively, on `make cluster` or the cluster profile
             continue
         for code in ("exercise", "solution"):
             for process, name in lab.process_names_for(code).items():
@@ -154,3 +155,73 @@ def test_beat_counts_as_started_once_it_has_written_its_schedule_since_it_starte
     assert beat_schedule_written(argv, since=now - 5)
     assert not beat_schedule_written(argv, since=now + 5)  # a file left by an earlier start
     assert beat_schedule_written(["celery", "worker"], since=now)  # not a beat: nothing to ask
+
+
+# --- the cluster profile: `make cluster` in containers -------------------------------------------
+
+CLUSTER_NAMESPACE = "cluster-net"  # holds the one network namespace every node shares, and publishes the ports
+
+
+def in_profile(services, profile: str) -> dict:
+    return {name: service for name, service in services.items() if service.get("profiles") == [profile]}
+
+
+def test_the_cluster_profile_runs_each_process_of_make_cluster_under_its_name(services):
+    """One container per process `make cluster` starts (its pid file's name), all in one network
+    namespace, where each reaches the others on 127.0.0.1 as natively; and the one that checks."""
+    profile = in_profile(services, "cluster")
+    assert set(profile) == {*cluster.PROCESSES, CLUSTER_NAMESPACE, "cluster-formed"}
+    for name, service in profile.items():
+        if name != CLUSTER_NAMESPACE:
+            assert service.get("network_mode") == f"service:{CLUSTER_NAMESPACE}", name
+
+
+def test_the_cluster_publishes_the_native_ports_on_127_0_0_1(services):
+    published = {(int(p["published"]), p["target"], p["host_ip"]) for p in services[CLUSTER_NAMESPACE]["ports"]}
+    clients_use = [
+        *CLUSTER.rabbitmq,
+        *CLUSTER.rabbitmq_management,
+        *CLUSTER.mongodb,
+        *CLUSTER.redis,
+        *CLUSTER.sentinel,
+    ]
+    assert published == {(port, port, "127.0.0.1") for port in clients_use}  # not the Erlang ports: internal
+
+
+def test_each_cluster_node_has_its_native_name_and_ports(services):
+    assert services[CLUSTER_NAMESPACE]["command"] == ["epmd", "-port", str(CLUSTER.epmd)]
+    for node in rabbitmq.NODES:
+        env = services[node.name]["environment"]
+        assert env["RABBITMQ_NODENAME"] == node.erlang_name, node.name
+        assert (int(env["AMQP_PORT"]), int(env["MANAGEMENT_PORT"])) == (node.port, node.management_port), node.name
+        assert int(env["RABBITMQ_DIST_PORT"]) == CLUSTER.rabbitmq_distribution[node.number - 1], node.name
+        assert int(env["ERL_EPMD_PORT"]) == CLUSTER.epmd, node.name
+        assert f"classic_config.nodes.1 = {rabbitmq.NODES[0].erlang_name}" in services[node.name]["command"][-1]
+    for number, port in enumerate(CLUSTER.mongodb, 1):
+        service = services[mongodb.name(number)]
+        assert int(service["environment"]["MONGOD_PORT"]) == port
+        assert f"--replSet {CLUSTER_MONGO_REPLICA_SET} " in service["command"][-1]
+    for number, port in enumerate(CLUSTER.redis, 1):
+        env = services[redis.server_name(number)]["environment"]
+        assert int(env["REDIS_PORT"]) == port
+        assert env["REPLICA_OF"] == ("" if number == 1 else f"127.0.0.1 {CLUSTER.redis[0]}")
+    for number, port in enumerate(CLUSTER.sentinel, 1):
+        service = services[redis.sentinel_name(number)]
+        assert int(service["environment"]["SENTINEL_PORT"]) == port
+        watched = CLUSTER_REDIS_MASTER_NAME
+        for line in (
+            f"sentinel monitor {watched} 127.0.0.1 {CLUSTER.redis[0]} 2",
+            f"sentinel down-after-milliseconds {watched} {redis.DOWN_AFTER_MS}",
+            f"sentinel failover-timeout {watched} {redis.FAILOVER_TIMEOUT_MS}",
+        ):
+            assert line in service["command"][-1], service["command"]
+
+
+def test_the_cluster_is_healthy_once_it_formed(services):
+    """`up --wait` returns once the answers `make cluster` waits for are given: cluster-formed's
+    check, which starts after every node answers."""
+    formed = services["cluster-formed"]
+    assert formed["command"] == ["python", "-m", "queuelabs.cluster.formed", "--form"]
+    assert formed["healthcheck"]["test"] == ["CMD", "python", "-m", "queuelabs.cluster.formed"]
+    waits_for = {name for name, dep in formed["depends_on"].items() if dep["condition"] == "service_healthy"}
+    assert waits_for == set(cluster.PROCESSES)

@@ -85,3 +85,27 @@ def test_a_worker_that_dies_makes_up_wait_fail(tmp_path):
         assert "lab02-ref-worker" in up.stdout + up.stderr
     finally:
         compose("--profile", "lab02-reference", "rm", "-sf", *lab.process_names_for("solution").values())
+
+
+def test_the_cluster_profile_forms_and_answers_clients_here_as_make_cluster():
+    """The cluster profile forms (its health checks pass), and from this machine, through the published
+    ports, it gives the answers `make cluster` waits for: the addresses the nodes give each other
+    (replica set members, the primary the Sentinels name) are the ones a client here uses. A node killed
+    comes back with the next `up --wait` and the cluster is whole again."""
+    from queuelabs import cluster
+    from queuelabs.cluster import formed, mongodb
+
+    services = [*cluster.PROCESSES, "cluster-net", "cluster-formed"]
+    try:
+        up = started("cluster")
+        assert up.returncode == 0, f"up --wait failed:\n{up.stdout[-2000:]}{up.stderr[-2000:]}"
+        assert formed.problem() is None
+        assert cluster.answering_elsewhere()  # make lab05 reuses it
+        assert mongodb.primary_number() in (1, 2, 3)
+        assert compose("kill", "cluster-rabbitmq-2").returncode == 0
+        wait_until(lambda: formed.problem(), timeout=patience(60), interval=0.5, what="the loss seen")
+        up = started("cluster")
+        assert up.returncode == 0, f"up --wait after a kill failed:\n{up.stdout[-2000:]}{up.stderr[-2000:]}"
+        assert formed.problem() is None
+    finally:
+        compose("--profile", "cluster", "rm", "-sfv", *services)

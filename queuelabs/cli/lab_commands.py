@@ -34,7 +34,13 @@ def lab(lab_id: str, code: str, stop: bool) -> None:
         return
     if code not in CODE_CHOICES:
         raise LabError(f"--code must be one of {', '.join(CODE_CHOICES)}, not {code!r}")
-    if stack.mode() == "docker":
+    docker = stack.mode() == "docker"
+    if docker and "cluster" in the_lab.needs:  # no profile runs lab 05's processes: the cluster's servers only
+        click.echo(
+            f"Docker mode: lab {the_lab.id}'s processes run here, reloading on save, on `make cluster`'s "
+            "servers (or the ones `docker compose --profile cluster up -d --wait` runs in containers)"
+        )
+    elif docker:
         profile = f"lab{the_lab.id}-reference" if code == "solution" else f"lab{the_lab.id}"  # docker-compose.yml's
         click.echo(
             f"Docker mode: the servers run in containers, lab {the_lab.id}'s processes here, reloading on save "

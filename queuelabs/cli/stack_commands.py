@@ -42,6 +42,10 @@ def down() -> None:
 def cluster_command(stop: bool) -> None:
     """Lab 05's ground: RabbitMQ x3, a MongoDB replica set of 3, Redis with a replica and 3 Sentinels."""
     if stop:
+        if cluster.answering_elsewhere():
+            click.echo(
+                "[cluster] the cluster that answers is docker compose's: `docker compose --profile cluster down`"
+            )
         cluster.down()
         return
     cluster.up()
@@ -66,8 +70,9 @@ def print_status() -> None:
             click.echo(status_line(name))
     for line in [*scale_status_lines(), *room_status_lines()]:
         click.echo(line)
-    if cluster.running():
-        click.echo("Cluster (`make cluster`, STOP=1 stops it):")
+    if cluster.running() or cluster.answering_elsewhere():
+        started_by = "`make cluster`, STOP=1 stops it" if cluster.running() else "docker compose --profile cluster"
+        click.echo(f"Cluster ({started_by}):")
         for title, address, state in cluster.status_rows():
             click.echo(f"  {title:<27} {address:<42} {state}")
     click.echo("URLs:")

@@ -99,8 +99,19 @@ def _check_ports_free() -> None:
             )
 
 
+def answering_elsewhere() -> bool:
+    """Whether a cluster this command did not start (docker-compose.yml's `cluster` profile) answers
+    on settings.CLUSTER's ports as one: no pid file of ours, and every answer `up` waits for."""
+    from .formed import problem
+
+    return not running() and any(port_open(port) for port in CLUSTER.rabbitmq) and problem() is None
+
+
 def up() -> None:
     """Start what is not running and wait until all three parts answer as one cluster each."""
+    if answering_elsewhere():
+        say("a cluster this command did not start answers on its ports (docker compose --profile cluster): reused")
+        return
     ensure_run_dirs()
     ensure_installed(["rabbitmq", "redis", "mongodb"])
     _check_ports_free()

@@ -131,7 +131,7 @@ def primary_number() -> int | None:
     return CLUSTER.redis.index(views[0][1]) + 1
 
 
-def _settled() -> str | None:
+def not_settled() -> str | None:
     """None when every Sentinel names the same primary, knows the two other Sentinels and the
     replica, and the replica is linked to that primary; else what is still missing."""
     import redis
@@ -161,7 +161,7 @@ def wait_settled(timeout: float) -> None:
     last = {"reason": ""}
 
     def settled() -> bool:
-        last["reason"] = _settled()
+        last["reason"] = not_settled()
         return last["reason"] is None
 
     try:

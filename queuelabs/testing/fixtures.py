@@ -77,8 +77,15 @@ def stack(lab_run: LabRun) -> None:
         if down := probes.services_down(needs):
             pytest.exit(down[0], returncode=3)
         if "cluster" in needs:
+            from queuelabs.cluster import answering_elsewhere
             from queuelabs.cluster.clients import ensure_vhost
 
+            if answering_elsewhere():  # docker compose's cluster profile: no pid to kill or freeze
+                pytest.exit(
+                    "lab 05's checkpoints kill and freeze the cluster's nodes by their pid: they need `make cluster`, "
+                    "not docker compose's cluster profile (`docker compose --profile cluster down`, then `make check`)",
+                    returncode=3,
+                )
             ensure_vhost(TEST_VHOST)
         if "rabbitmq" in needs and (problem := ensure_test_vhost()):
             pytest.exit(f"RabbitMQ answers, but {problem}: restart the stack with: make down up", returncode=3)
