@@ -34,6 +34,8 @@ FROZEN_SECONDS = 20
 CLASSIC = {  # exercise 5.1 undone: the starter's classic queues on a direct exchange
     'REPLICATED = {"x-queue-type": "quorum"}': "REPLICATED: dict = {}",
     'EXCHANGE_TYPE = "topic"': 'EXCHANGE_TYPE = "direct"',
+    # and 5.3's limit, a quorum queue's argument that a classic queue does not take
+    'POISON_LIMIT = {"x-delivery-limit": 3}': "POISON_LIMIT: dict = {}",
 }
 
 RABBITMQ_LEADER_KILLED = "RabbitMQ kill -9 of the node holding the queue's leader, kept down"

@@ -92,6 +92,11 @@ class ChargeApi:
     def status(self, task_id: str) -> dict:
         return check_response(self.http.get(f"/api/async/status/{task_id}"), expected=200).json()
 
+    def dead_letters(self) -> dict[str, dict]:
+        """GET /api/dead-letters, by task id."""
+        body = check_response(self.http.get("/api/dead-letters"), expected=200).json()
+        return {letter["task_id"]: letter for letter in body["dead_letters"]}
+
     def wait_done(
         self,
         task_ids: list[str],

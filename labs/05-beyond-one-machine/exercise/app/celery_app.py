@@ -3,7 +3,8 @@
 Both the API (to publish) and the worker (`celery -A app.celery_app worker -Q
 payments`) import it. Lab 04's settings are all here (a crash: 4.3, a task that
 fails for good: 4.6, a broker or result store that goes away: 4.7); lab 05
-replicates the queues (5.1) and reads the results through the Sentinels.
+replicates the queues (5.1), limits the deliveries of a poison message (5.3)
+and reads the results through the Sentinels.
 """
 
 from __future__ import annotations
@@ -28,12 +29,22 @@ DEAD_LETTER_EXCHANGE = "dead-letters"
 REPLICATED: dict = {}  # classic queues: each lives on the node that declared it
 EXCHANGE_TYPE = "direct"
 
+# TODO Exercise 5.3: Poison messages: a task that kills its worker every time is dead-
+# lettered. Late acks and reject_on_worker_lost hand the task of a killed process back
+# to RabbitMQ, which delivers it again: right once, an endless loop for a task that
+# kills every worker it reaches. A quorum queue can count the deliveries of each message
+# and stop: give the work queue a limit in POISON_LIMIT, and lab 04's dead-letter
+# exchange catches what it drops.
+# `make hint EX=5.3` shows more hints; `make check LAB=05` grades your work.
+POISON_LIMIT: dict = {}  # no limit: a task that crashes its worker comes back for ever
+
 # A message the worker REJECTS (requeue=False) from the work queue is re-routed
 # by RabbitMQ to this exchange, which sends it to the dead-letter queue.
 # RabbitMQ fixes a queue's arguments when the queue is first declared: adding
 # them to an existing queue fails with PRECONDITION_FAILED (delete it first).
 WORK_QUEUE_ARGUMENTS = {
     **REPLICATED,
+    **POISON_LIMIT,
     "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
     "x-dead-letter-routing-key": DEAD_LETTER_QUEUE,
 }

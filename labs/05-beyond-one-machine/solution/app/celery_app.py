@@ -3,7 +3,8 @@
 Both the API (to publish) and the worker (`celery -A app.celery_app worker -Q
 payments`) import it. Lab 04's settings are all here (a crash: 4.3, a task that
 fails for good: 4.6, a broker or result store that goes away: 4.7); lab 05
-replicates the queues (5.1) and reads the results through the Sentinels.
+replicates the queues (5.1), limits the deliveries of a poison message (5.3)
+and reads the results through the Sentinels.
 """
 
 from __future__ import annotations
@@ -35,12 +36,25 @@ EXCHANGE_TYPE = "topic"
 # EXCHANGE_TYPE = "direct"
 # END EXERCISE 5.1
 
+# BEGIN EXERCISE 5.3
+# Late acks and reject_on_worker_lost (lab 04, 4.3) hand the task of a killed
+# process back to RabbitMQ: right for a task that was unlucky once, an endless
+# loop for a task that kills its worker every time (a poison message). A quorum
+# queue counts the deliveries of each message it got back (x-delivery-count) and,
+# past this limit, dead-letters it with the reason delivery_limit instead of
+# delivering it again. RabbitMQ 3.10 sets no limit by default (4.0 sets 20).
+POISON_LIMIT = {"x-delivery-limit": 3}
+# STARTER
+# POISON_LIMIT: dict = {}  # no limit: a task that crashes its worker comes back for ever
+# END EXERCISE 5.3
+
 # A message the worker REJECTS (requeue=False) from the work queue is re-routed
 # by RabbitMQ to this exchange, which sends it to the dead-letter queue.
 # RabbitMQ fixes a queue's arguments when the queue is first declared: adding
 # them to an existing queue fails with PRECONDITION_FAILED (delete it first).
 WORK_QUEUE_ARGUMENTS = {
     **REPLICATED,
+    **POISON_LIMIT,
     "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
     "x-dead-letter-routing-key": DEAD_LETTER_QUEUE,
 }
