@@ -193,10 +193,10 @@ def test_the_private_attribute_check_catches_one(tmp_path):
 # --- lab 05 is lab 04's reference on the cluster, changed only where an exercise (or an address) says ---
 
 LAB05 = LABS / "05-beyond-one-machine" / "solution"
-# What lab 05 changes in lab 04's reference: its exercises (5.1 celery_app.py, 5.2 broker.py) and
-# the cluster's addresses (config.py, main.py's Redis client through the Sentinels); tasks.py: whole-second
-# countdowns, which native delayed delivery on quorum queues needs.
-LAB05_CHANGES = {"app/celery_app.py", "app/broker.py", "app/tasks.py", "app/core/config.py", "app/main.py"}
+# What lab 05 changes in lab 04's reference: its exercises (5.1 and 5.3 celery_app.py, 5.2 broker.py, 5.4
+# db.py) and the cluster's addresses (config.py, main.py's Redis client through the Sentinels); tasks.py:
+# whole-second countdowns, which native delayed delivery on quorum queues needs.
+LAB05_CHANGES = {"app/celery_app.py", "app/broker.py", "app/db.py", "app/tasks.py", "app/core/config.py", "app/main.py"}
 
 
 def solved(text: str) -> str:

@@ -92,6 +92,14 @@ class ChargeApi:
     def status(self, task_id: str) -> dict:
         return check_response(self.http.get(f"/api/async/status/{task_id}"), expected=200).json()
 
+    def status_if_answered(self, task_id: str) -> dict | None:
+        """The status, or None while the API answers 503 or not at all (a server failing over)."""
+        try:
+            response = self.http.get(f"/api/async/status/{task_id}")
+        except httpx.TimeoutException:
+            return None
+        return None if response.status_code == 503 else check_response(response, expected=200).json()
+
     def dead_letters(self) -> dict[str, dict]:
         """GET /api/dead-letters, by task id."""
         body = check_response(self.http.get("/api/dead-letters"), expected=200).json()
@@ -105,10 +113,12 @@ class ChargeApi:
         stall: float = 8.0,
         want: str | None = "SUCCESS",
         advice: str = "",
+        failing_over: bool = False,
     ) -> dict[str, dict]:
         """Poll until every task is SUCCESS or FAILURE; their last answers. Fails after `timeout`, or
         sooner when nothing moved (no status or attempt count changed) for `stall` seconds. `advice`
-        ends the message of a task that ended in the wrong state: what to fix."""
+        ends the message of a task that ended in the wrong state: what to fix. `failing_over`: a 503
+        (or no answer) from the status is "not yet", not a failure (a server of the cluster is down)."""
         timeout, stall = patience(timeout), patience(stall)  # a busy machine runs the same work slower
         done: dict[str, dict] = {}
         last: dict[str, dict] = {}
@@ -116,7 +126,10 @@ class ChargeApi:
         def all_finished() -> bool:
             for task_id in task_ids:
                 if task_id not in done:
-                    body = last[task_id] = self.status(task_id)
+                    body = self.status_if_answered(task_id) if failing_over else self.status(task_id)
+                    if body is None:
+                        continue
+                    last[task_id] = body
                     if body["status"] in ("SUCCESS", "FAILURE"):
                         fail_if_not_started(body.get("error", ""))
                         done[task_id] = body

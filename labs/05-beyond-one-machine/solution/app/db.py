@@ -2,6 +2,7 @@
 
 The unique index on `task_results.task_id` is the database's own guard: however
 often a task runs, a second document for the same task id cannot be written.
+Lab 05: the workers' writes wait for a majority of the replica set (5.4).
 """
 
 from __future__ import annotations
@@ -24,6 +25,17 @@ TIMEOUTS = {
     "socketTimeoutMS": settings.MONGODB_SOCKET_TIMEOUT_MS,
 }
 
+# BEGIN EXERCISE 5.4
+# A write the primary alone acknowledged (w=1, journaled or not) can vanish: when the primary dies
+# before a secondary copied it, the others elect a primary that never had it, and the old one rolls
+# it back when it returns. "majority" is acknowledged once most members hold the write, so whichever
+# member becomes primary has it. Retryable writes (PyMongo's default) send a write that met a
+# failover once more, on the new primary; the task's own retry covers a longer election.
+WRITES = {"w": "majority"}
+# STARTER
+# WRITES: dict = {}  # lab 04's: nothing stated, so whatever the server's default is
+# END EXERCISE 5.4
+
 TASK_RESULTS = "task_results"  # one document per task id: the stored effect of the task
 TASK_ATTEMPTS = "task_attempts"  # one document per attempt: the timeline of a task
 
@@ -39,7 +51,8 @@ def async_database(client: AsyncMongoClient) -> AsyncDatabase:
 @lru_cache
 def sync_client() -> MongoClient:
     # Created in the process that uses it: a MongoClient must not cross a fork.
-    return MongoClient(settings.MONGODB_URL, tz_aware=True, **TIMEOUTS)
+    # Every write of a worker (the task's result, its timeline) with the write concern above.
+    return MongoClient(settings.MONGODB_URL, tz_aware=True, **TIMEOUTS, **WRITES)
 
 
 def sync_database() -> Database:
