@@ -87,6 +87,23 @@ def test_a_worker_that_dies_makes_up_wait_fail(tmp_path):
         compose("--profile", "lab02-reference", "rm", "-sf", *lab.process_names_for("solution").values())
 
 
+def cluster_picture() -> str:
+    """What to read when the cluster did not form: each container's state, and cluster-formed's answer."""
+    states = compose("--profile", "cluster", "ps", "-a", "--format", "{{.Name}} {{.Status}}").stdout
+    formed = compose("logs", "--tail", "5", "cluster-formed").stdout
+    health = subprocess.run(
+        ["docker", "inspect", "--format", "{{json .State.Health.Log}}", *container_names("cluster-formed")],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return f"{states}\n{formed}\n{health[-1500:]}"
+
+
+def container_names(service: str) -> list[str]:
+    return compose("ps", "-aq", service).stdout.split()
+
+
+@pytest.mark.timeout(UP_TIMEOUT * 2 + 120)  # two `up --wait`, each bounded by UP_TIMEOUT, not pytest's 300 s
 def test_the_cluster_profile_forms_and_answers_clients_here_as_make_cluster():
     """The cluster profile forms (its health checks pass), and from this machine, through the published
     ports, it gives the answers `make cluster` waits for: the addresses the nodes give each other
@@ -98,14 +115,14 @@ def test_the_cluster_profile_forms_and_answers_clients_here_as_make_cluster():
     services = [*cluster.PROCESSES, "cluster-net", "cluster-formed"]
     try:
         up = started("cluster")
-        assert up.returncode == 0, f"up --wait failed:\n{up.stdout[-2000:]}{up.stderr[-2000:]}"
+        assert up.returncode == 0, f"up --wait failed:\n{up.stderr[-2000:]}\n{cluster_picture()}"
         assert formed.problem() is None
         assert cluster.answering_elsewhere()  # make lab05 reuses it
         assert mongodb.primary_number() in (1, 2, 3)
         assert compose("kill", "cluster-rabbitmq-2").returncode == 0
         wait_until(lambda: formed.problem(), timeout=patience(60), interval=0.5, what="the loss seen")
         up = started("cluster")
-        assert up.returncode == 0, f"up --wait after a kill failed:\n{up.stdout[-2000:]}{up.stderr[-2000:]}"
+        assert up.returncode == 0, f"up --wait after a kill failed:\n{up.stderr[-2000:]}\n{cluster_picture()}"
         assert formed.problem() is None
     finally:
         compose("--profile", "cluster", "rm", "-sfv", *services)
