@@ -1,5 +1,5 @@
-"""Lab 05's fixtures: lab 04's, plus `nodes` (kill a node of `make cluster` and have it back
-after the test) and `queues_on_node_3`.
+"""Lab 05's fixtures: lab 04's, plus `nodes` (kill a RabbitMQ node, a MongoDB member or a Redis
+server of `make cluster` and have it back after the test) and `queues_on_node_3`.
 
 The real-component fixtures (api, worker, fresh_stack...) come from the testing
 package and read this lab's lab.toml. Lab 04's own, which this lab runs unchanged
@@ -53,6 +53,21 @@ class Nodes:
 
         os.kill(read_pid(mongodb.name(number)), signal.SIGKILL)
         self.killed.append(mongodb.name(number))
+
+    def redis_primary(self) -> int:
+        """The number (1, 2) of the Redis server the Sentinels name as the primary now."""
+        from queuelabs.cluster import redis
+
+        number = redis.primary_number()
+        if number is None:
+            pytest.fail("no Redis Sentinel names a primary: make cluster", pytrace=False)
+        return number
+
+    def kill_redis(self, number: int) -> None:
+        from queuelabs.cluster import redis
+
+        os.kill(read_pid(redis.server_name(number)), signal.SIGKILL)
+        self.killed.append(redis.server_name(number))
 
     @contextmanager
     def frozen_mongodb(self, numbers: list[int]) -> Iterator[None]:

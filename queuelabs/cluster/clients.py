@@ -32,7 +32,9 @@ def sentinel_url(db: int) -> str:
 
 
 def client_env(vhost: str, redis_db: int, mongodb_db: str) -> dict[str, str]:
-    """The environment of a process of a cluster lab: every node of each server."""
+    """The environment of a process of a cluster lab: every node of each server. REDIS_SERVER_URL is
+    one Redis server, the primary now (lab 05's starter, before exercise 5.5, uses it as lab 04 did)."""
+    primary = redis.primary_number() or 1
     return {
         "CELERY_BROKER_URL": rabbitmq.failover_url(vhost),
         "MONGODB_URL": mongodb.URL,
@@ -40,6 +42,7 @@ def client_env(vhost: str, redis_db: int, mongodb_db: str) -> dict[str, str]:
         "REDIS_URL": sentinel_url(redis_db),
         "CELERY_RESULT_BACKEND": sentinel_url(redis_db),
         "REDIS_MASTER_NAME": CLUSTER_REDIS_MASTER_NAME,
+        "REDIS_SERVER_URL": f"redis://{HOST}:{CLUSTER.redis[primary - 1]}/{redis_db}",
     }
 
 

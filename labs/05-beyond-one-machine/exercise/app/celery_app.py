@@ -4,7 +4,7 @@ Both the API (to publish) and the worker (`celery -A app.celery_app worker -Q
 payments`) import it. Lab 04's settings are all here (a crash: 4.3, a task that
 fails for good: 4.6, a broker or result store that goes away: 4.7); lab 05
 replicates the queues (5.1), limits the deliveries of a poison message (5.3)
-and reads the results through the Sentinels.
+and keeps the results wherever the Sentinels say the Redis primary is (5.5).
 """
 
 from __future__ import annotations
@@ -57,8 +57,14 @@ class CeleryConfig:
     """Lower-case Celery setting names, as in the Celery documentation."""
 
     broker_url = settings.CELERY_BROKER_URL  # every node, ';'-separated: the worker fails over in turn
-    result_backend = settings.CELERY_RESULT_BACKEND  # sentinel://...: the Sentinels name the primary
-    result_backend_transport_options = {"master_name": settings.REDIS_MASTER_NAME}
+    # TODO Exercise 5.5: Results through Sentinel: status and results follow the Redis
+    # primary. Lab 04 gives Redis one address: REDIS_SERVER_URL, the server that was the
+    # primary when the lab started. When the Sentinels promote the replica, that address
+    # names a dead server, and later a replica that refuses writes. Two clients read and
+    # write Redis: Celery's result backend (the API and the worker) and the API's own
+    # client (make_redis in main.py). Both must ask the Sentinels.
+    # `make hint EX=5.5` shows more hints; `make check LAB=05` grades your work.
+    result_backend = settings.REDIS_SERVER_URL  # lab 04's: one server, the primary when the lab started
     result_expires = settings.RESULT_TTL_SECONDS
     result_extended = True  # the meta keeps the retry count and the task's name
 

@@ -4,7 +4,7 @@ Both the API (to publish) and the worker (`celery -A app.celery_app worker -Q
 payments`) import it. Lab 04's settings are all here (a crash: 4.3, a task that
 fails for good: 4.6, a broker or result store that goes away: 4.7); lab 05
 replicates the queues (5.1), limits the deliveries of a poison message (5.3)
-and reads the results through the Sentinels.
+and keeps the results wherever the Sentinels say the Redis primary is (5.5).
 """
 
 from __future__ import annotations
@@ -67,8 +67,15 @@ class CeleryConfig:
     """Lower-case Celery setting names, as in the Celery documentation."""
 
     broker_url = settings.CELERY_BROKER_URL  # every node, ';'-separated: the worker fails over in turn
-    result_backend = settings.CELERY_RESULT_BACKEND  # sentinel://...: the Sentinels name the primary
+    # BEGIN EXERCISE 5.5
+    # Not one server's address: after a failover it names a dead server, then a replica that
+    # refuses writes (ReadOnlyError). The Sentinels know which server is the primary now; Celery's
+    # sentinel:// backend asks them for the primary they call master_name, and asks again after an error.
+    result_backend = settings.CELERY_RESULT_BACKEND  # sentinel://h1:p1/db;sentinel://h2:p2/db;...
     result_backend_transport_options = {"master_name": settings.REDIS_MASTER_NAME}
+    # STARTER
+    # result_backend = settings.REDIS_SERVER_URL  # lab 04's: one server, the primary when the lab started
+    # END EXERCISE 5.5
     result_expires = settings.RESULT_TTL_SECONDS
     result_extended = True  # the meta keeps the retry count and the task's name
 

@@ -41,16 +41,24 @@ def make_redis(url: str, master_name: str) -> Redis:
     seconds for a frozen server. Here only a dropped connection is retried, once.
     """
     limit = settings.DATABASE_TIMEOUT_SECONDS
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    # BEGIN EXERCISE 5.5
+    # master_for: a client whose every new connection asks the Sentinels where the primary is.
     sentinels, db = sentinel_addresses(url)
     sentinel = Sentinel(sentinels, socket_timeout=limit, socket_connect_timeout=limit)
     return sentinel.master_for(
-        master_name,
-        db=db,
-        socket_timeout=limit,
-        socket_connect_timeout=limit,
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-        decode_responses=True,
+        master_name, db=db, socket_timeout=limit, socket_connect_timeout=limit, retry=retry, decode_responses=True
     )
+    # STARTER
+    # # lab 04's: one server, the primary when the lab started
+    # return Redis.from_url(
+    #     settings.REDIS_SERVER_URL,
+    #     socket_timeout=limit,
+    #     socket_connect_timeout=limit,
+    #     retry=retry,
+    #     decode_responses=True,
+    # )
+    # END EXERCISE 5.5
 
 
 @asynccontextmanager

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Redis is found through its Sentinels, which know which server is the primary right now.
     REDIS_URL: str = "sentinel://127.0.0.1:26391/0;sentinel://127.0.0.1:26392/0;sentinel://127.0.0.1:26393/0"
     REDIS_MASTER_NAME: str = "queuelabs"
+    # One Redis server: the one that was the primary when the lab started (lab 04's way, one URL).
+    # Exercise 5.5 replaces it; make lab05 and the checkpoints ask the Sentinels for it at start.
+    REDIS_SERVER_URL: str = "redis://127.0.0.1:6391/0"
     # Every RabbitMQ node, separated by ';': Celery and kombu fail over from one to the next.
     CELERY_BROKER_URL: str = (
         "amqp://guest:guest@127.0.0.1:5701//;amqp://guest:guest@127.0.0.1:5702//;amqp://guest:guest@127.0.0.1:5703//"
