@@ -99,6 +99,22 @@ def beat_schedule_written(argv: list[str], since: float) -> bool:
     return any(written.stat().st_mtime >= since for written in schedule.parent.glob(f"{schedule.name}*"))
 
 
+def worker_idle(broker_url: str, hostname: str) -> bool:
+    """The worker runs and holds no task (a parked worker must not finish one into the next run)."""
+    from celery import Celery
+
+    app = Celery()
+    app.conf.update(broker_read_url=broker_url, broker_write_url=broker_url)
+    try:
+        inspect = app.control.inspect(destination=[hostname], timeout=2.0)
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        return hostname in active and not active[hostname] and not reserved.get(hostname)
+    except Exception:  # no answer: not fit to keep
+        return False
+    finally:
+        app.close()
+
+
 if __name__ == "__main__":
     problem = in_this_container(*sys.argv[1:3])
     if problem:

@@ -77,6 +77,20 @@ def snapshot(code_dir: Path, words: list[str]) -> dict[str, list]:
     return files
 
 
+def declared_by(code_dir: Path) -> str:
+    """A digest of every file of the code that DECLARES, with its name: what the test stack was
+    built from. It changes with any such file, whether or not a parked process loads it."""
+    digest = hashlib.sha256()
+    for path in sorted(code_dir.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        data = path.read_bytes()
+        if any(d in data.decode(errors="replace") for d in DECLARES):
+            digest.update(str(path.relative_to(code_dir)).encode())
+            digest.update(data)
+    return digest.hexdigest()[:16]
+
+
 def changed_files(code_dir: Path, entry: dict) -> tuple[set[str], bool]:
     """What changed since a parked process started: the files, and whether one DECLARES (then or now)."""
     now = snapshot(code_dir, entry["words"])
@@ -166,7 +180,15 @@ def retire(code_dir: Path | None, base: str | None) -> bool:
     platform, the manifest or a file that DECLARES; else those whose loaded files changed, or that
     idled too long. True when the rest may be reused on the test stack as they left it."""
     data = _read()
-    same = base is not None and data.get("stack_prepared_by") == base
+    # The stack as this code left it, declarations included: a declaring file saved since (queue
+    # arguments, an index) rebuilds it even when no parked process loads that file (none may be
+    # parked: a worker that ended busy is stopped).
+    same = (
+        base is not None
+        and code_dir is not None
+        and data.get("stack_prepared_by") == base
+        and data.get("stack_declared") == declared_by(code_dir)
+    )
     kept, rebuild = [], not same
     for entry in data["parked"] if same else ():
         changed, declares = changed_files(code_dir, entry) if code_dir and entry["base"] == base else ({"?"}, True)
@@ -178,7 +200,8 @@ def retire(code_dir: Path | None, base: str | None) -> bool:
     for entry in data["parked"]:
         if entry not in kept:
             _stop(entry)
-    _write({"stack_prepared_by": base if not rebuild else None, "parked": kept})
+    prepared = {"stack_prepared_by": base, "stack_declared": data.get("stack_declared")} if not rebuild else {}
+    _write({"stack_prepared_by": None, **prepared, "parked": kept})
     return not rebuild
 
 
@@ -242,26 +265,11 @@ def park(proc: ManagedProcess, key: str, base: str, started: tuple[list[str], di
     return True
 
 
-def worker_idle(broker_url: str, hostname: str) -> bool:
-    """The worker runs and holds no task (a parked worker must not finish one into the next run)."""
-    from celery import Celery
-
-    app = Celery()
-    app.conf.update(broker_read_url=broker_url, broker_write_url=broker_url)
-    try:
-        inspect = app.control.inspect(destination=[hostname], timeout=2.0)
-        active, reserved = inspect.active() or {}, inspect.reserved() or {}
-        return hostname in active and not active[hostname] and not reserved.get(hostname)
-    except Exception:  # no answer: not fit to keep
-        return False
-    finally:
-        app.close()
-
-
-def stack_prepared(base: str | None) -> None:
-    """Record whose code declared the test stack's queues and indexes last."""
+def stack_prepared(base: str | None, code_dir: Path | None = None) -> None:
+    """Record whose code declared the test stack's queues and indexes last, and from which files."""
     data = _read()
     data["stack_prepared_by"] = base
+    data["stack_declared"] = declared_by(code_dir) if base is not None and code_dir is not None else None
     _write(data)
 
 

@@ -105,7 +105,7 @@ def fresh_stack(stack, lab_run: LabRun) -> None:
 
             fresh_test_corner(queues)
         fresh_test_stack(queues, needs, keep=lab_run.reuse_parked)
-        warm.stack_prepared(lab_run.warm_base)
+        warm.stack_prepared(lab_run.warm_base, lab_run.code_dir)
         lab_run.fresh = True
 
 

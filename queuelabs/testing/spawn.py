@@ -25,7 +25,7 @@ import pytest
 from queuelabs import warm
 from queuelabs.labs import Lab
 from queuelabs.processes import ManagedProcess, free_port
-from queuelabs.readiness import answers_http, worker_answers
+from queuelabs.readiness import answers_http, worker_answers, worker_idle
 from queuelabs.settings import LOG_DIR
 from queuelabs.waiting import WaitTimeout, eventually, wait_until
 
@@ -153,9 +153,7 @@ class Spawner:
         if worker_name:  # holding no task, which would finish into the next run's stores: a failed
             # checkpoint may leave a short task running, given a moment to end
             hostname = f"{worker_name}@{socket.gethostname()}"
-            return bool(
-                eventually(lambda: warm.worker_idle(proc.env["CELERY_BROKER_URL"], hostname), timeout=patience(5))
-            )
+            return bool(eventually(lambda: worker_idle(proc.env["CELERY_BROKER_URL"], hostname), timeout=patience(5)))
         return True
 
 
