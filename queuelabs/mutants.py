@@ -16,6 +16,13 @@ checkpoints only (stopping at the first failure) and requires the exercise to
 read FAIL with every `expect` word in what the grader told the learner. A
 mutant that passes is a checkpoint bug; a `find` text that is no longer in the
 solution is an error that names the mutant (the solution moved on: update it).
+
+A lab's mutants share one copy of the solution: each change is made in it, graded, and undone
+before the next. Their runs keep the lab's processes warm as `make check` does (queuelabs/warm.py):
+a process is reused only while every file it loads is the one it started with, so the processes
+that load the changed file start again on the mutant's code (and, when the file declares queues or
+indexes, every process on a rebuilt test stack), while the others are not started anew for each
+mutant. A process a checkpoint starts for itself is never reused.
 """
 
 from __future__ import annotations
@@ -27,9 +34,12 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import warm
 from .checkpoint_runs import checkpoint_argv, rel
 from .labs import Lab
 from .settings import REPO_ROOT
@@ -97,15 +107,44 @@ def replace_once(text: str, find: str, replace: str, *, label: str, file: str, d
     return text.replace(find, replace)
 
 
-def apply(mutant: Mutant, solution_dir: Path, target_dir: Path) -> None:
-    """Copy the solution into target_dir with the mutant's one change made."""
+COPY_IGNORE = shutil.ignore_patterns("__pycache__", "celerybeat-schedule*")
+
+
+def mutated(mutant: Mutant, solution_dir: Path) -> str:
+    """The text of the mutant's file with its one change made (MutantError naming it if it cannot be)."""
     source = solution_dir / mutant.file
     if not source.is_file():
         raise MutantError(f"{mutant.label()}: {mutant.file} is not in the solution")
     where = {"label": mutant.label(), "file": mutant.file, "declared_in": "checkpoints/mutants.toml"}
-    text = replace_once(source.read_text(), mutant.find, mutant.replace, **where)
-    shutil.copytree(solution_dir, target_dir, ignore=shutil.ignore_patterns("__pycache__", "celerybeat-schedule*"))
+    return replace_once(source.read_text(), mutant.find, mutant.replace, **where)
+
+
+def apply(mutant: Mutant, solution_dir: Path, target_dir: Path) -> None:
+    """Copy the solution into target_dir with the mutant's one change made."""
+    text = mutated(mutant, solution_dir)
+    shutil.copytree(solution_dir, target_dir, ignore=COPY_IGNORE)
     (target_dir / mutant.file).write_text(text)
+
+
+@contextmanager
+def applied(mutant: Mutant, solution_dir: Path, code_dir: Path) -> Iterator[None]:
+    """The mutant's one change made in code_dir (a copy of the solution) for the block, then undone."""
+    text = mutated(mutant, solution_dir)
+    target = code_dir / mutant.file
+    original = target.read_bytes()
+    write_source(target, text.encode())
+    try:
+        yield
+    finally:
+        write_source(target, original)
+
+
+def write_source(path: Path, data: bytes) -> None:
+    """Write a module's source and drop its compiled copy: Python trusts a .pyc whose recorded
+    size and mtime (whole seconds) match, which a same-length change in the same second would."""
+    path.write_bytes(data)
+    for compiled in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        compiled.unlink(missing_ok=True)
 
 
 def told_the_learner(report: dict, exercise_id: str) -> str:
@@ -127,37 +166,48 @@ def prove(lab: Lab, exercises: set[str] | None = None) -> list[str]:
     problems += [f"lab {lab.id} exercise {ex.id}: has no mutant" for ex in lab.exercises if ex.id not in covered]
     mutants = [m for m in mutants if exercises is None or m.exercise in exercises]
     total_start = time.monotonic()
-    for mutant in mutants:
-        with tempfile.TemporaryDirectory(prefix=f"queuelabs-mutant-{lab.id}-") as tmp:
-            code_dir = Path(tmp) / "code"
-            try:
-                apply(mutant, lab.solution_dir, code_dir)
-            except MutantError as exc:
-                problems.append(str(exc))
-                print(f"  ERROR  {exc}", flush=True)
-                continue
-            report_path = Path(tmp) / "grade.json"
-            log_path = Path(tmp) / "pytest.log"
-            argv = checkpoint_argv(lab, str(code_dir), report_path)
-            if mutant.checkpoint:  # the named file first, then the others: pytest runs files in argument order
-                first = lab.checkpoints_dir / mutant.checkpoint
-                others = sorted(p for p in lab.checkpoints_dir.glob("test_*.py") if p != first)
-                folder = argv.index(rel(lab.checkpoints_dir))
-                argv[folder : folder + 1] = [rel(p) for p in (first, *others)]
-            argv += ["--exercise", mutant.exercise, "-x", "--tb=short", "-rN"]
-            start = time.monotonic()
-            with log_path.open("w") as log:
-                subprocess.run(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
-            took = time.monotonic() - start
-            problem = judge(mutant, report_path)
-            mark = "ok    " if problem is None else "WRONG "
-            print(f"  {mark} {mutant.label()} ({took:.0f} s)", flush=True)
-            if problem is not None:
-                problems.append(problem)
-                tail = log_path.read_text(errors="replace").splitlines()[-25:]
-                print("\n".join(f"         | {line}" for line in tail), flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"queuelabs-mutants-{lab.id}-") as tmp:
+        code_dir = Path(tmp) / "code"
+        shutil.copytree(lab.solution_dir, code_dir, ignore=COPY_IGNORE)
+        try:
+            for number, mutant in enumerate(mutants, 1):
+                try:
+                    with applied(mutant, lab.solution_dir, code_dir):
+                        problem = run_one(lab, mutant, code_dir, Path(tmp) / f"mutant-{number}")
+                except MutantError as exc:
+                    problems.append(str(exc))
+                    print(f"  ERROR  {exc}", flush=True)
+                    continue
+                if problem is not None:
+                    problems.append(problem)
+        finally:
+            warm.stop_all()  # the lab's processes kept warm for the next mutant, stopped by pid
     print(f"  {len(mutants)} mutants in {time.monotonic() - total_start:.0f} s", flush=True)
     return problems
+
+
+def run_one(lab: Lab, mutant: Mutant, code_dir: Path, files: Path) -> str | None:
+    """Grade code_dir (the mutant applied) on the mutant's exercise; None when it failed as it should."""
+    files.mkdir()
+    report_path, log_path = files / "grade.json", files / "pytest.log"
+    argv = checkpoint_argv(lab, str(code_dir), report_path, warm=True)
+    if mutant.checkpoint:  # the named file first, then the others: pytest runs files in argument order
+        first = lab.checkpoints_dir / mutant.checkpoint
+        others = sorted(p for p in lab.checkpoints_dir.glob("test_*.py") if p != first)
+        folder = argv.index(rel(lab.checkpoints_dir))
+        argv[folder : folder + 1] = [rel(p) for p in (first, *others)]
+    argv += ["--exercise", mutant.exercise, "-x", "--tb=short", "-rN"]
+    start = time.monotonic()
+    with log_path.open("w") as log:
+        subprocess.run(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
+    took = time.monotonic() - start
+    problem = judge(mutant, report_path)
+    mark = "ok    " if problem is None else "WRONG "
+    print(f"  {mark} {mutant.label()} ({took:.0f} s)", flush=True)
+    if problem is not None:
+        tail = log_path.read_text(errors="replace").splitlines()[-25:]
+        print("\n".join(f"         | {line}" for line in tail), flush=True)
+    return problem
 
 
 def judge(mutant: Mutant, report_path: Path) -> str | None:
