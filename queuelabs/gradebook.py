@@ -86,15 +86,14 @@ def prove(lab: Lab, side: str = "all") -> list[str]:
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix=f"queuelabs-{lab.id}-") as tmp:
         if side in ("all", "solution"):
-            print(f"\n=== lab {lab.id}: every checkpoint must PASS on the solution ===", flush=True)
-            report = Path(tmp) / "solution.json"
-            failures += judge(lab, report, run_checkpoints(lab, "solution", [], report), want="pass")
             own_tests = lab.dir / "tests"
-            if own_tests.is_dir():  # the solution's own tests, when the lab has them
-                print(f"\n=== lab {lab.id}: the solution's own tests ===", flush=True)
-                argv = [sys.executable, "-m", "pytest", rel(own_tests), "--code", "solution", "-p", "no:cacheprovider"]
-                if run_to_the_end(argv) != 0:
-                    failures.append(f"lab {lab.id}: {rel(own_tests)} failed on the solution")
+            # The solution's own tests (when the lab has them) run after the checkpoints, in the same
+            # run: on the lab's API and worker already started, not on a second start of each.
+            extra = [rel(own_tests)] if own_tests.is_dir() else []
+            also = f" (then {rel(own_tests)}, the solution's own tests)" if extra else ""
+            print(f"\n=== lab {lab.id}: every checkpoint must PASS on the solution{also} ===", flush=True)
+            report = Path(tmp) / "solution.json"
+            failures += judge(lab, report, run_checkpoints(lab, "solution", extra, report), want="pass")
         if side in ("all", "starter"):
             print(f"\n=== lab {lab.id}: every checkpoint must FAIL on the untouched starter ===", flush=True)
             starter_dir = Path(tmp) / "exercise"
@@ -146,7 +145,8 @@ def judge(lab: Lab, report: Path, exit_code: int, *, want: str) -> list[str]:
                 problems.append(f"exercise {ex.id}: {test['test']} {test['outcome']} on the untouched starter")
     if want == "pass" and exit_code != 0 and not problems:
         problems.append(
-            f"lab {lab.id}: pytest exited {exit_code} on the solution (a test outside the exercises failed?)"
+            f"lab {lab.id}: pytest exited {exit_code} on the solution: a test outside the exercises failed "
+            f"(the solution's own tests in {rel(lab.dir / 'tests')}?)"
         )
     return problems
 
