@@ -134,3 +134,27 @@ def silent_port() -> Iterator[int]:
         for conn in conns:
             conn.close()
         server.close()
+
+
+def serve_silently(port: int) -> None:
+    """`python -m queuelabs.faults PORT`: a hung server as a process of its own (silent_port's, for a
+    process that outlives one test). It accepts every connection, reads and drops what comes, answers
+    nothing, and closes a connection only once its client has."""
+    import selectors
+
+    server = socket.create_server(("127.0.0.1", port), backlog=64)
+    waiting = selectors.DefaultSelector()
+    waiting.register(server, selectors.EVENT_READ)
+    while True:
+        for key, _ in waiting.select():
+            if key.fileobj is server:
+                waiting.register(server.accept()[0], selectors.EVENT_READ)
+            elif not key.fileobj.recv(65536):  # the client closed: so does this end
+                waiting.unregister(key.fileobj)
+                key.fileobj.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_silently(int(sys.argv[1]))

@@ -10,6 +10,7 @@ LabRun, and is stopped when the run moves on to the next lab.
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from queuelabs import faults, probes, warm
 from queuelabs.isolation import fresh_test_stack, hold_the_test_stack
 from queuelabs.labs import Lab
+from queuelabs.processes import free_port
 from queuelabs.settings import TEST_VHOST
 from queuelabs.stack import ensure_test_vhost
 
@@ -163,3 +165,21 @@ def silent_port():
     """A TCP port that accepts connections and never answers: a hung server."""
     with faults.silent_port() as port:
         yield port
+
+
+@pytest.fixture
+def kept_silent_port(lab_run: LabRun) -> int:
+    """A silent port served by a process of its own, which lives as long as the lab's processes and,
+    under --warm, is parked and reused with them: a lab process started against it with
+    session_lab_process (2.4's API on a hung result backend) then keeps its key, and is reused too."""
+
+    def serve() -> int:
+        spawner = lab_run.spawner
+        key = spawner.warm_key("silent port", None)
+        if (reused := spawner.reuse(key, silent=True)) is not None:
+            return reused.port
+        port = free_port()
+        argv = [sys.executable, "-m", "queuelabs.faults", str(port)]
+        return spawner(argv, name="silent-port", port=port, warm_key=key).port
+
+    return lab_run.keep("silent port", serve)

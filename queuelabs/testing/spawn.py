@@ -24,7 +24,7 @@ import pytest
 
 from queuelabs import warm
 from queuelabs.labs import Lab
-from queuelabs.processes import ManagedProcess, free_port
+from queuelabs.processes import ManagedProcess, free_port, port_open
 from queuelabs.readiness import answers_http, worker_answers, worker_idle
 from queuelabs.settings import LOG_DIR
 from queuelabs.waiting import WaitTimeout, eventually, wait_until
@@ -64,8 +64,11 @@ class Spawner:
             return None
         return f"{self.base}:{role}:{sorted((env or {}).items())}"
 
-    def reuse(self, key: str | None, env: dict[str, str] | None = None) -> ManagedProcess | None:
-        """A parked process of this key that answers a real request now, or None (it is stopped)."""
+    def reuse(
+        self, key: str | None, env: dict[str, str] | None = None, *, silent: bool = False
+    ) -> ManagedProcess | None:
+        """A parked process of this key that answers a real request now, or None (it is stopped).
+        silent: a server that never answers (a hung one), reused while its port accepts connections."""
         claimed = warm.claim(key, {**self.env, **(env or {})}) if key else None
         if claimed is None:
             return None
@@ -74,6 +77,8 @@ class Spawner:
         if worker_name:
             hostname = f"{worker_name}@{socket.gethostname()}"
             answers = worker_answers(env["CELERY_BROKER_URL"], hostname)
+        elif silent:
+            answers = proc.port is not None and port_open(proc.port)
         else:
             answers = proc.port is not None and answers_http(proc.port, timeout=patience(2.0))
         if not answers:
