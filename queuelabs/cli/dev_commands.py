@@ -44,12 +44,21 @@ def screenshots_command() -> None:
     sys.exit(screenshots.main())
 
 
+@click.command("test")
+@click.option("--parallel", is_flag=True, help="make prove beside the tests, on servers of its own (root: ip netns)")
+def test_command(parallel: bool) -> None:
+    """make test's steps 5 and 6: the platform's tests, then make prove (--parallel: beside them)."""
+    from .. import test_streams
+
+    sys.exit(test_streams.run(parallel=parallel))
+
+
 @click.group("dev")
 def dev() -> None:
-    """Maintainers: prove, starter, bench, chaos, screenshots."""
+    """Maintainers: prove, starter, test, bench, chaos, screenshots."""
 
 
-for command in (prove, starter_command, bench_command, chaos_command, screenshots_command):
+for command in (prove, starter_command, test_command, bench_command, chaos_command, screenshots_command):
     dev.add_command(command)
 
 COMMANDS = [dev]
