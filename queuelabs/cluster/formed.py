@@ -17,7 +17,9 @@ import sys
 
 from ..errors import StackError
 from ..settings import CLUSTER
-from . import mongodb, rabbitmq, redis
+from .mongodb import initiate_and_wait, member_states
+from .rabbitmq import NODES, any_api
+from .redis import not_settled
 
 # Three Erlang VMs and three mongod booting at once on a loaded two-core laptop.
 FORM_TIMEOUT = 240.0
@@ -25,16 +27,16 @@ FORM_TIMEOUT = 240.0
 
 def problem() -> str | None:
     """None when all three parts answer as one cluster each, else what is still missing."""
-    nodes = rabbitmq.any_api("nodes") or []
+    nodes = any_api("nodes") or []
     running = sorted(entry["name"] for entry in nodes if entry.get("running"))
-    if len(running) < len(rabbitmq.NODES):
-        return f"RabbitMQ: {len(running)} of {len(rabbitmq.NODES)} nodes run in the cluster ({', '.join(running)})"
+    if len(running) < len(NODES):
+        return f"RabbitMQ: {len(running)} of {len(NODES)} nodes run in the cluster ({', '.join(running)})"
     if any(entry.get("partitions") for entry in nodes):
         return "RabbitMQ: the nodes are partitioned (each side runs as a cluster of its own)"
-    states = mongodb.member_states()
+    states = member_states()
     if sorted(states.values()) != ["PRIMARY", "SECONDARY", "SECONDARY"]:
         return f"MongoDB: the replica set is not one PRIMARY and two SECONDARY ({states or 'no member answers'})"
-    if reason := redis.not_settled():
+    if reason := not_settled():
         return f"Redis: {reason}"
     return None
 
@@ -43,7 +45,7 @@ def form() -> None:
     """Initiate the replica set if it never was (a new set: every member's data is empty), wait
     for one PRIMARY and two SECONDARY, then stay up: compose's health check asks `problem()`."""
     try:
-        mongodb.initiate_and_wait(FORM_TIMEOUT)
+        initiate_and_wait(FORM_TIMEOUT)
     except StackError as exc:
         sys.exit(f"cluster-formed: {exc}")
     print(
