@@ -17,7 +17,7 @@ import sys
 
 from ..errors import StackError
 from ..settings import CLUSTER
-from .mongodb import initiate_and_wait, member_states
+from .mongodb import formed, initiate_and_wait, member_states
 from .rabbitmq import NODES, any_api
 from .redis import not_settled
 
@@ -34,7 +34,7 @@ def problem() -> str | None:
     if any(entry.get("partitions") for entry in nodes):
         return "RabbitMQ: the nodes are partitioned (each side runs as a cluster of its own)"
     states = member_states()
-    if sorted(states.values()) != ["PRIMARY", "SECONDARY", "SECONDARY"]:
+    if not formed(states):
         return f"MongoDB: the replica set is not one PRIMARY and two SECONDARY ({states or 'no member answers'})"
     if reason := not_settled():
         return f"Redis: {reason}"

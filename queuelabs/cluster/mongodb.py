@@ -98,6 +98,11 @@ def primary_number() -> int | None:
     return next((n for n, host in enumerate(MEMBERS, 1) if states.get(host) == "PRIMARY"), None)
 
 
+def formed(states: dict[str, str]) -> bool:
+    """One PRIMARY and two SECONDARY: what `make cluster` and compose's health check wait for."""
+    return sorted(states.values()) == ["PRIMARY", "SECONDARY", "SECONDARY"]
+
+
 def initiate_and_wait(timeout: float) -> None:
     """Initiate the set the first time; then wait for one PRIMARY and two SECONDARY."""
     from pymongo.errors import OperationFailure, PyMongoError
@@ -124,7 +129,7 @@ def initiate_and_wait(timeout: float) -> None:
                 config = {"_id": CLUSTER_MONGO_REPLICA_SET, "members": members, "settings": ELECTION_SETTINGS}
                 client.admin.command("replSetInitiate", config)
         wait_until(
-            lambda: sorted(member_states().values()) == ["PRIMARY", "SECONDARY", "SECONDARY"],
+            lambda: formed(member_states()),
             timeout=timeout,
             interval=0.5,
         )
