@@ -42,7 +42,7 @@ help: ## list the targets, by who uses them, and every variable
 	@echo "  STOP=1          stop instead of start (labNN, room...)     NAME=lab02-worker  one process or service"
 	@echo "  FOLLOW=1        logs: keep following                       ALL=1         hint: every hint"
 	@echo "  BATCH=200       demo: submit a batch and watch the queue   LOAD=2        prove: under 2 busy CPUs"
-	@echo "  PARALLEL=1      test: make prove beside the tests, on servers of its own (root: a network namespace)"
+	@echo "  SERIAL=1        test: make prove after the tests, on the same servers (the default without root)"
 	@echo "  ARGS=...        manage: manage.py's arguments              ADDR=...      room: the LAN address to serve on"
 	@echo "  NEW=1           room: a new room                           ROOM= CODE= NAME=  join (from the environment)"
 	@echo "  API=3 WORKERS=3 RATE=... USERS=... COMPARE=1   scale       PROCESSES=2 CONNECTIONS=32 ROUNDS=5   bench"
@@ -162,7 +162,7 @@ lint: setup ## ruff lint and format check over the whole repository
 prove: setup ## every solution passes, every untouched starter and every mutant fails (LOAD=2: under 2 busy CPUs)
 	@$(QL) prove $(LAB) $(if $(LOAD),--load $(LOAD))
 
-test: setup ## everything CI runs (PARALLEL=1: prove beside the tests, on servers of its own)
+test: setup ## everything CI runs (as root, prove runs beside the tests on servers of its own; SERIAL=1: after them)
 	@echo "== 1/6 lint (ruff)"
 	@$(MAKE) --no-print-directory lint
 	@echo "== 2/6 the committed starters match the generator"
@@ -171,9 +171,9 @@ test: setup ## everything CI runs (PARALLEL=1: prove beside the tests, on server
 	@$(MAKE) --no-print-directory compose-config
 	@echo "== 4/6 the stack"
 	@$(QL) up
-	@# 5/6 the platform's tests; 6/6 make prove after them (PARALLEL=1, as root: beside them, on
-	@# servers of its own in a network namespace). queuelabs/test_streams.py
-	@$(QL) dev test $(if $(PARALLEL),--parallel)
+	@# 5/6 the platform's tests; 6/6 make prove beside them (as root: on servers of its own in a
+	@# network namespace), or after them (SERIAL=1, or without root). queuelabs/test_streams.py
+	@$(QL) dev test $(if $(SERIAL),--serial)
 
 clean: down ## stop everything and delete the run folder (data, logs); your backups in .run/backups are kept
 	@find .run -mindepth 1 -maxdepth 1 ! -name backups -exec rm -rf {} + 2>/dev/null || true

@@ -7,8 +7,9 @@ own RabbitMQ, Redis and MongoDB (and lab 05's cluster) on the same loopback port
 stopped there, pid files, logs and warm registry apart. Nothing it does reaches the servers the
 platform's tests use, and the reverse.
 
-Asked for with --parallel (`make test PARALLEL=1`); it needs root and iproute2. Otherwise, the
-default, the two run one after the other on the same stack, as before. The proof's output is kept in a log and
+The default where the machine allows it (root and iproute2, as on CI): the two take about as long
+as the longer of them, not their sum. Without root, or with --serial (`make test SERIAL=1`), they
+run one after the other on the same stack. The proof's output is kept in a log and
 printed whole once the platform's tests are done, so neither interleaves with the other.
 """
 

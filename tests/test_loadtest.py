@@ -92,8 +92,13 @@ def test_tasks_queued_behind_a_busy_worker_are_not_blamed_on_it(run_solution, mo
     assert all("the worker runs, the task is queued behind" in n or "the worker is on it" in n for n in notes), notes
 
 
-def test_lab01_blocking_variant_is_ten_times_worse(run_solution):
-    """Issue #4: the cheap endpoint's p95 while the blocking variant runs is >= 10x the fixed one's."""
+def test_lab01_blocking_variant_is_ten_times_worse(run_solution, monkeypatch):
+    """Issue #4: the cheap endpoint's p95 while the blocking variant runs is >= 10x the fixed one's.
+
+    Each slow report waits 1 s here, not the scenario's 0.5 s: a blocked loop holds a cheap request
+    for up to three of them, while a busy machine (make test runs make prove beside this) adds its
+    scheduling delay to the fixed run's p95 too; the longer wait keeps the ratio about the loop."""
+    monkeypatch.setenv("LAB01_SLOW_SECONDS", "1.0")
     running = run_solution("01", "app")
     rc = run_loadtest(find_lab("01"), users=6, spawn_rate=6, seconds=8, host=running["app"].url)
     assert rc == 0

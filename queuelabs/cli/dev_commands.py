@@ -45,9 +45,13 @@ def screenshots_command() -> None:
 
 
 @click.command("test")
-@click.option("--parallel", is_flag=True, help="make prove beside the tests, on servers of its own (root: ip netns)")
+@click.option(
+    "--parallel/--serial",
+    default=True,
+    help="make prove beside the tests on servers of its own (the default; needs root and ip netns), or after them",
+)
 def test_command(parallel: bool) -> None:
-    """make test's steps 5 and 6: the platform's tests, then make prove (--parallel: beside them)."""
+    """make test's steps 5 and 6: the platform's tests and make prove, side by side when the machine allows."""
     from .. import test_streams
 
     sys.exit(test_streams.run(parallel=parallel))
