@@ -72,6 +72,17 @@ def run_schemathesis(
     return done.returncode, output, int(found.group(1)) if found else 0
 
 
+def only_outage_answers(output: str) -> bool:
+    """Whether every server error schemathesis reports is a 503 saying a server did not answer in time."""
+    answers = re.findall(r"\[(5\d\d)\] [^\n]*\n\s*\n\s*`([^\n]*)`", output)
+    failures = re.findall(r"^\s*- ST\d+ ", output, flags=re.MULTILINE)
+    return (
+        bool(answers)
+        and len(answers) == len(failures)
+        and all(status == "503" and "no answer in time" in body for status, body in answers)
+    )
+
+
 @pytest.mark.parametrize("lab_id", sorted(LABS))
 def test_no_generated_request_gets_a_server_error(lab_id, run_solution):
     queues = find_lab(lab_id).manifest.checkpoints.queues
@@ -79,6 +90,12 @@ def test_no_generated_request_gets_a_server_error(lab_id, run_solution):
     purge_queues(queues)
     try:
         code, output, generated = run_schemathesis(f"{api}{LABS[lab_id]}")
+        if code != 0 and only_outage_answers(output):
+            # A 503 that says a server gave no answer in time is the API's honest answer when the
+            # machine is so busy that MongoDB or RabbitMQ misses the API's time limit, not a fault
+            # of the request. The seed is fixed, so a second run sends the same requests: a 503
+            # the request itself causes comes back, a busy moment does not.
+            code, output, generated = run_schemathesis(f"{api}{LABS[lab_id]}")
     finally:
         purge_queues(queues)  # nobody will ever run these tasks
     assert code == 0, f"schemathesis found requests that lab {lab_id} answers with a 5xx:\n{output[-6000:]}"
