@@ -1,25 +1,25 @@
-"""Measure responsiveness: the cheap endpoint's latency, idle and while slow requests run.
+"""Responsiveness seen in one run: is a cheap request answered while slow ones are in flight?
 
-Used by lab 01's checkpoints (which judge a measurement with queuelabs/testing/responsive.py),
-`make bench` (percentile) and anyone curious. The method:
+Used by lab 01's checkpoints (which judge a race with queuelabs/testing/responsive.py);
+`percentile` by `make bench`. The method is an order, not durations: a busy laptop slows every
+request, but it does not change which answer comes first.
 
-1. idle: fire `probes` requests at the cheap endpoint, one every `interval`
-   seconds, each timed on its own;
-2. loaded: start `n_slow` slow requests at once, give them `settle` seconds
-   to reach the server, then fire the same probes the same way;
-3. wait for the slow requests and report everything.
+1. `n_slow` slow requests go out at once;
+2. meanwhile the cheap endpoint is probed on a clock, one probe every `interval` seconds, each
+   timed on its own, until the first slow request is answered;
+3. a free event loop answers every probe within milliseconds, long before the slow answer; a
+   blocked loop holds each probe that reaches it while it is blocked, and answers it only after
+   the slow request it was busy with.
 
-Probes are fired on a clock (open loop), not one after the other: a probe
-sent while the server is frozen waits for the freeze to end, exactly like a
-user who clicks during it. Comparing medians of the same kind of probe in
-the same run makes the result independent of how fast the machine is.
+Probes are fired on a clock (open loop), not one after the other: a probe sent while the server is
+frozen waits for the freeze to end, exactly like a user who clicks during it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -40,41 +40,38 @@ class Call:
 
 
 @dataclass
-class Measurement:
+class Race:
+    """Slow requests sent at `sent`, and the probes sent until the first of them was answered."""
+
     slow_path: str
-    idle: list[Call] = field(default_factory=list)
-    loaded: list[Call] = field(default_factory=list)
-    slow: list[Call] = field(default_factory=list)
+    sent: float
+    slow: list[Call]
+    probes: list[Call]
 
     @property
-    def idle_p50(self) -> float:
-        return percentile([c.elapsed for c in self.idle], 50)
+    def first_answer(self) -> float:
+        return min(c.end for c in self.slow)
 
-    @property
-    def loaded_p50(self) -> float:
-        return percentile([c.elapsed for c in self.loaded], 50)
+    def early_probes(self) -> list[Call]:
+        """The probes sent in the first half of the wait for the first slow answer: a free loop has
+        at least that half to answer each of them, a blocked one holds those sent once it blocked."""
+        half = self.sent + (self.first_answer - self.sent) / 2
+        return [p for p in self.probes if p.start < half]
 
-    @property
-    def ratio(self) -> float:
-        """Loaded median over idle median: 1 means 'as if nothing were running'."""
-        return self.loaded_p50 / self.idle_p50
-
-    def probes_overlapped_slow_requests(self) -> bool:
-        """True when every loaded probe was sent while slow work was still running.
-
-        "Running" means at least one slow request had not answered yet: with a
-        pool smaller than `n_slow`, the later requests wait for a free worker,
-        and the server is busy all along.
-        """
-        last_slow_end = max(c.end for c in self.slow)
-        last_probe_start = max(c.start for c in self.loaded)
-        return last_probe_start < last_slow_end
+    def answered_late(self, margin: float) -> list[Call]:
+        """The early probes not answered at least `margin` seconds before the first slow answer."""
+        return [p for p in self.early_probes() if p.end + margin >= self.first_answer]
 
     def summary(self) -> str:
+        early = self.early_probes()
+        waited = ms(self.first_answer - self.sent)
+        if not early:
+            return f"{self.slow_path}: the first of {len(self.slow)} answered after {waited}, before any probe"
+        slowest = max(p.elapsed for p in early)
         return (
-            f"{self.slow_path}: cheap endpoint p50 idle {ms(self.idle_p50)}, "
-            f"with {len(self.slow)} slow requests in flight {ms(self.loaded_p50)} "
-            f"(x{self.ratio:.1f})"
+            f"{self.slow_path}: the first of {len(self.slow)} answered after {waited}; the {len(early)} probes "
+            f"sent in the first half of that wait answered in {ms(percentile([p.elapsed for p in early], 50))} "
+            f"(slowest {ms(slowest)}), the last {ms(self.first_answer - max(p.end for p in early))} before it"
         )
 
 
@@ -97,41 +94,33 @@ async def _timed(client: httpx.AsyncClient, method: str, path: str) -> Call:
     return Call(path, start, time.perf_counter(), response.status_code, response.text)
 
 
-async def _probe_on_a_clock(client: httpx.AsyncClient, path: str, probes: int, interval: float) -> list[Call]:
-    tasks = []
-    for _ in range(probes):
-        tasks.append(asyncio.create_task(_timed(client, "GET", path)))
-        await asyncio.sleep(interval)
-    return list(await asyncio.gather(*tasks))
-
-
-async def measure(
+async def race(
     base_url: str,
     slow_path: str,
     *,
     n_slow: int = 3,
     cheap_path: str = "/ping",
-    probes: int = 15,
-    interval: float = 0.03,
-    settle: float = 0.15,
+    interval: float = 0.05,
+    max_probes: int = 400,
     timeout: float = 60.0,  # scaled by patience() below
-    measure_idle: bool = True,
-) -> Measurement:
-    """Idle, then loaded, latency of `cheap_path` while `n_slow` x `slow_path` run."""
-    result = Measurement(slow_path)
-    limits = httpx.Limits(max_connections=n_slow + probes + 4, max_keepalive_connections=n_slow + probes + 4)
+) -> Race:
+    """`n_slow` x `slow_path` at once, and `cheap_path` probed on a clock until the first is answered."""
+    # No connection limit: a probe that waited for a free connection in this client would look slow.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(base_url=base_url, timeout=patience(timeout), limits=limits) as client:
         for _ in range(3):  # warm up: open a connection, let the server settle
             await client.get(cheap_path)
-        if measure_idle:
-            result.idle = await _probe_on_a_clock(client, cheap_path, probes, interval)
+        sent = time.perf_counter()
         slow_tasks = [asyncio.create_task(_timed(client, "GET", slow_path)) for _ in range(n_slow)]
-        await asyncio.sleep(settle)
-        result.loaded = await _probe_on_a_clock(client, cheap_path, probes, interval)
-        result.slow = list(await asyncio.gather(*slow_tasks))
-    return result
+        probe_tasks: list[asyncio.Task[Call]] = []
+        while not any(task.done() for task in slow_tasks) and len(probe_tasks) < max_probes:
+            probe_tasks.append(asyncio.create_task(_timed(client, "GET", cheap_path)))
+            await asyncio.wait(slow_tasks, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+        slow = list(await asyncio.gather(*slow_tasks))
+        probes = list(await asyncio.gather(*probe_tasks))
+    return Race(slow_path, sent, slow, probes)
 
 
-def run(base_url: str, slow_path: str, **kwargs) -> Measurement:
+def run(base_url: str, slow_path: str, **kwargs) -> Race:
     """Synchronous wrapper for tests and scripts."""
-    return asyncio.run(measure(base_url, slow_path, **kwargs))
+    return asyncio.run(race(base_url, slow_path, **kwargs))

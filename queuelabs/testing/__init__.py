@@ -8,7 +8,7 @@
 - `payments`: labs 04 and 05's fixtures (the payment service, its worker, the API), which both conftests import.
 - `contract`: the HTTP contract of labs 02, 03 and 04 as checks that take a base URL.
 - `checks`: small assertions that read starter code as "not started".
-- `responsive`: a responsiveness measurement (queuelabs/timing.py) judged as ratios in one run (lab 01).
+- `responsive`: a race of slow requests and probes (queuelabs/timing.py) judged as an order (lab 01).
 
 Measuring, fault injection (queuelabs/faults.py), isolation (queuelabs/isolation.py) and log
 excerpts are runtime code in the queuelabs package: pytest loads only what is here.
