@@ -194,9 +194,19 @@ def test_the_private_attribute_check_catches_one(tmp_path):
 
 LAB05 = LABS / "05-beyond-one-machine" / "solution"
 # What lab 05 changes in lab 04's reference: its exercises (5.1 and 5.3 celery_app.py, 5.2 broker.py, 5.4
-# db.py) and the cluster's addresses (config.py, main.py's Redis client through the Sentinels); tasks.py:
-# whole-second countdowns, which native delayed delivery on quorum queues needs.
-LAB05_CHANGES = {"app/celery_app.py", "app/broker.py", "app/db.py", "app/tasks.py", "app/core/config.py", "app/main.py"}
+# db.py, 5.6 services.py and routes/tasks.py: the Idempotency-Keys in MongoDB) and the cluster's addresses
+# (config.py, main.py's Redis client through the Sentinels); tasks.py: whole-second countdowns, which native
+# delayed delivery on quorum queues needs.
+LAB05_CHANGES = {
+    "app/celery_app.py",
+    "app/broker.py",
+    "app/db.py",
+    "app/tasks.py",
+    "app/core/config.py",
+    "app/main.py",
+    "app/services.py",
+    "app/api/routes/tasks.py",
+}
 
 
 def solved(text: str) -> str:

@@ -1,5 +1,5 @@
-"""Lab 05's fixtures: lab 04's, plus `nodes` (kill a RabbitMQ node, a MongoDB member or a Redis
-server of `make cluster` and have it back after the test) and `queues_on_node_3`.
+"""Lab 05's fixtures: lab 04's, plus `nodes` (kill or freeze a RabbitMQ node, a MongoDB member or a
+Redis server of `make cluster` and have it back after the test) and `queues_on_node_3`.
 
 The real-component fixtures (api, worker, fresh_stack...) come from the testing
 package and read this lab's lab.toml. Lab 04's own, which this lab runs unchanged
@@ -77,6 +77,16 @@ class Nodes:
         with ExitStack() as stack:
             for number in numbers:
                 stack.enter_context(faults.frozen(read_pid(mongodb.name(number))))
+            yield
+
+    @contextmanager
+    def frozen_redis(self, numbers: list[int]) -> Iterator[None]:
+        """SIGSTOP these Redis servers (a frozen replica copies nothing); always thawed after the block."""
+        from queuelabs.cluster import redis
+
+        with ExitStack() as stack:
+            for number in numbers:
+                stack.enter_context(faults.frozen(read_pid(redis.server_name(number))))
             yield
 
     def restore(self) -> None:

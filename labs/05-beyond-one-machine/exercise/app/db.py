@@ -35,6 +35,7 @@ WRITES: dict = {}  # lab 04's: nothing stated, so whatever the server's default 
 
 TASK_RESULTS = "task_results"  # one document per task id: the stored effect of the task
 TASK_ATTEMPTS = "task_attempts"  # one document per attempt: the timeline of a task
+IDEMPOTENCY_KEYS = "idempotency_keys"  # lab 05: one document per Idempotency-Key, its _id the key (5.6)
 
 
 def make_async_client() -> AsyncMongoClient:

@@ -14,15 +14,18 @@ import json
 import logging
 import random
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pymongo.errors
+from pymongo import WriteConcern
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from app.db import TASK_ATTEMPTS, TASK_RESULTS
+from app.db import IDEMPOTENCY_KEYS, TASK_ATTEMPTS, TASK_RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,9 @@ def ensure_indexes(db: Database) -> None:
     """The unique index makes a second document for one task id impossible, not just unlikely."""
     db[TASK_RESULTS].create_index("task_id", unique=True)
     db[TASK_ATTEMPTS].create_index([("task_id", 1), ("attempt", 1)])
+    # Lab 05: an Idempotency-Key's record is deleted once it expired (within a minute: MongoDB's TTL
+    # monitor runs every 60 s; services.claim_idempotency_key treats an expired record as gone).
+    db[IDEMPOTENCY_KEYS].create_index("expires_at", expireAfterSeconds=0)
 
 
 def store_result(collection: Collection, task_id: str, result: dict[str, Any]) -> None:
@@ -165,10 +171,10 @@ async def was_submitted(redis, task_id: str) -> bool:
 
 # --- Idempotency-Key on submission ---------------------------------------------------
 #
-# One Redis key per client and key: {"fingerprint", "state": "in-flight"} while the
-# first request is being accepted, then {"fingerprint", "state": "done",
-# "answer"} for IDEMPOTENCY_TTL_SECONDS (or "unconfirmed" with the "task_id" to
-# publish again, when RabbitMQ did not confirm). SET NX makes "first one wins" atomic.
+# One record per client and key: {"fingerprint", "state": "in-flight"} while the first
+# request is being accepted, then {"fingerprint", "state": "done", "answer"} for
+# IDEMPOTENCY_TTL_SECONDS (or "unconfirmed" with the "task_id" to publish again, when
+# RabbitMQ did not confirm). Lab 04 kept it in Redis (SET NX); lab 05 keeps it in MongoDB (5.6).
 
 
 def fingerprint(body: dict[str, Any]) -> str:
@@ -184,6 +190,15 @@ def client_key(client_id: str | None, key: str) -> str:
     return json.dumps([client_id or "", key])
 
 
+# TODO Exercise 5.6: Where the idempotency key lives: a repeated order is accepted once
+# when any node dies. Lab 04 claims an Idempotency-Key with SET NX on the Redis primary,
+# which copies it to its replica a moment AFTER answering. If the primary dies in that
+# moment, the Sentinels promote a replica that never saw the key, and the client's retry
+# is accepted as a second order. Keep the keys in MongoDB: services.idempotency_keys(db)
+# returns their collection, written with w="majority", and the route uses it (keys =
+# services.idempotency_keys(db)).
+# `make hint EX=5.6` shows more hints; `make check LAB=05` grades your work.
+# lab 04's: one Redis key per client and key, claimed with SET NX (first one wins) on the primary
 def idempotency_redis_key(key: str) -> str:
     return f"queuelabs:lab04:idempotency:{hashlib.sha256(key.encode()).hexdigest()}"
 

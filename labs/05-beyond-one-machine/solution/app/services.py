@@ -14,15 +14,18 @@ import json
 import logging
 import random
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pymongo.errors
+from pymongo import WriteConcern
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from app.db import TASK_ATTEMPTS, TASK_RESULTS
+from app.db import IDEMPOTENCY_KEYS, TASK_ATTEMPTS, TASK_RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,9 @@ def ensure_indexes(db: Database) -> None:
     """The unique index makes a second document for one task id impossible, not just unlikely."""
     db[TASK_RESULTS].create_index("task_id", unique=True)
     db[TASK_ATTEMPTS].create_index([("task_id", 1), ("attempt", 1)])
+    # Lab 05: an Idempotency-Key's record is deleted once it expired (within a minute: MongoDB's TTL
+    # monitor runs every 60 s; services.claim_idempotency_key treats an expired record as gone).
+    db[IDEMPOTENCY_KEYS].create_index("expires_at", expireAfterSeconds=0)
 
 
 def store_result(collection: Collection, task_id: str, result: dict[str, Any]) -> None:
@@ -165,10 +171,10 @@ async def was_submitted(redis, task_id: str) -> bool:
 
 # --- Idempotency-Key on submission ---------------------------------------------------
 #
-# One Redis key per client and key: {"fingerprint", "state": "in-flight"} while the
-# first request is being accepted, then {"fingerprint", "state": "done",
-# "answer"} for IDEMPOTENCY_TTL_SECONDS (or "unconfirmed" with the "task_id" to
-# publish again, when RabbitMQ did not confirm). SET NX makes "first one wins" atomic.
+# One record per client and key: {"fingerprint", "state": "in-flight"} while the first
+# request is being accepted, then {"fingerprint", "state": "done", "answer"} for
+# IDEMPOTENCY_TTL_SECONDS (or "unconfirmed" with the "task_id" to publish again, when
+# RabbitMQ did not confirm). Lab 04 kept it in Redis (SET NX); lab 05 keeps it in MongoDB (5.6).
 
 
 def fingerprint(body: dict[str, Any]) -> str:
@@ -184,40 +190,101 @@ def client_key(client_id: str | None, key: str) -> str:
     return json.dumps([client_id or "", key])
 
 
-def idempotency_redis_key(key: str) -> str:
-    return f"queuelabs:lab04:idempotency:{hashlib.sha256(key.encode()).hexdigest()}"
+# BEGIN EXERCISE 5.6
+# Where a key lives decides whether a repeat is recognised after a node dies. Redis copies a write to
+# its replica a moment AFTER answering: a failover can promote a replica that never saw the key, and
+# the client's retry becomes a second order. A MongoDB document written with w="majority" is held by
+# two members of three before the API answers, so whichever member is elected next has it. Its _id
+# is the key: the _id index is unique, so of two inserts of one key the first wins, decided by the
+# primary in one step (never a read, then a write).
+KEY_WRITES = WriteConcern(w="majority")
 
 
-async def claim_idempotency_key(redis, key: str, body_fingerprint: str, lock_seconds: int) -> dict[str, Any] | None:
+def idempotency_keys(db: AsyncDatabase) -> AsyncCollection:
+    """The collection that holds the Idempotency-Keys, every write acknowledged by a majority."""
+    return db.get_collection(IDEMPOTENCY_KEYS, write_concern=KEY_WRITES)
+
+
+async def claim_idempotency_key(
+    keys: AsyncCollection, key: str, body_fingerprint: str, lock_seconds: int
+) -> dict[str, Any] | None:
     """None when this request now owns `key`; else the record of the request that owns it."""
-    record = json.dumps({"fingerprint": body_fingerprint, "state": "in-flight"})
-    for _ in range(3):  # the owner may release the key between our SET and our GET
-        if await redis.set(idempotency_redis_key(key), record, nx=True, ex=lock_seconds):
+    record = {"_id": key, "fingerprint": body_fingerprint, "state": "in-flight"}
+    for _ in range(3):  # the owner may release the key, or its record expire, between our insert and our read
+        try:
+            await keys.insert_one({**record, "expires_at": now() + timedelta(seconds=lock_seconds)})
             return None
-        raw = await redis.get(idempotency_redis_key(key))
-        if raw is not None:
-            return json.loads(raw)
+        except pymongo.errors.DuplicateKeyError:
+            pass
+        owner = await keys.find_one({"_id": key})
+        if owner is None:
+            continue
+        if owner["expires_at"] > now():
+            return owner
+        # Expired: gone, as a Redis key would be (MongoDB's TTL monitor deletes it only within a minute).
+        await keys.delete_one({"_id": key, "expires_at": owner["expires_at"]})
     raise RuntimeError("Idempotency-Key kept changing hands")
 
 
+async def _keep(keys: AsyncCollection, key: str, ttl_seconds: int, **fields: Any) -> None:
+    await keys.replace_one({"_id": key}, {**fields, "expires_at": now() + timedelta(seconds=ttl_seconds)}, upsert=True)
+
+
 async def complete_idempotency_key(
-    redis, key: str, body_fingerprint: str, answer: dict[str, Any], ttl_seconds: int
+    keys: AsyncCollection, key: str, body_fingerprint: str, answer: dict[str, Any], ttl_seconds: int
 ) -> None:
-    record = {"fingerprint": body_fingerprint, "state": "done", "answer": answer}
-    await redis.set(idempotency_redis_key(key), json.dumps(record), ex=ttl_seconds)
+    await _keep(keys, key, ttl_seconds, fingerprint=body_fingerprint, state="done", answer=answer)
 
 
 async def hold_unconfirmed_idempotency_key(
-    redis, key: str, body_fingerprint: str, task_id: str, ttl_seconds: int
+    keys: AsyncCollection, key: str, body_fingerprint: str, task_id: str, ttl_seconds: int
 ) -> None:
     """The first request's publish went unconfirmed: its task may run. A retry publishes `task_id` again."""
-    record = {"fingerprint": body_fingerprint, "state": "unconfirmed", "task_id": task_id}
-    await redis.set(idempotency_redis_key(key), json.dumps(record), ex=ttl_seconds)
+    await _keep(keys, key, ttl_seconds, fingerprint=body_fingerprint, state="unconfirmed", task_id=task_id)
 
 
-async def release_idempotency_key(redis, key: str) -> None:
+async def release_idempotency_key(keys: AsyncCollection, key: str) -> None:
     """The first request failed (503...): nothing was accepted, the client may try again."""
-    await redis.delete(idempotency_redis_key(key))
+    await keys.delete_one({"_id": key})
+
+
+# STARTER
+# # lab 04's: one Redis key per client and key, claimed with SET NX (first one wins) on the primary
+# def idempotency_redis_key(key: str) -> str:
+#     return f"queuelabs:lab04:idempotency:{hashlib.sha256(key.encode()).hexdigest()}"
+#
+#
+# async def claim_idempotency_key(redis, key: str, body_fingerprint: str, lock_seconds: int) -> dict[str, Any] | None:
+#     """None when this request now owns `key`; else the record of the request that owns it."""
+#     record = json.dumps({"fingerprint": body_fingerprint, "state": "in-flight"})
+#     for _ in range(3):  # the owner may release the key between our SET and our GET
+#         if await redis.set(idempotency_redis_key(key), record, nx=True, ex=lock_seconds):
+#             return None
+#         raw = await redis.get(idempotency_redis_key(key))
+#         if raw is not None:
+#             return json.loads(raw)
+#     raise RuntimeError("Idempotency-Key kept changing hands")
+#
+#
+# async def complete_idempotency_key(
+#     redis, key: str, body_fingerprint: str, answer: dict[str, Any], ttl_seconds: int
+# ) -> None:
+#     record = {"fingerprint": body_fingerprint, "state": "done", "answer": answer}
+#     await redis.set(idempotency_redis_key(key), json.dumps(record), ex=ttl_seconds)
+#
+#
+# async def hold_unconfirmed_idempotency_key(
+#     redis, key: str, body_fingerprint: str, task_id: str, ttl_seconds: int
+# ) -> None:
+#     """The first request's publish went unconfirmed: its task may run. A retry publishes `task_id` again."""
+#     record = {"fingerprint": body_fingerprint, "state": "unconfirmed", "task_id": task_id}
+#     await redis.set(idempotency_redis_key(key), json.dumps(record), ex=ttl_seconds)
+#
+#
+# async def release_idempotency_key(redis, key: str) -> None:
+#     """The first request failed (503...): nothing was accepted, the client may try again."""
+#     await redis.delete(idempotency_redis_key(key))
+# END EXERCISE 5.6
 
 
 # --- dead letters ----------------------------------------------------------------------

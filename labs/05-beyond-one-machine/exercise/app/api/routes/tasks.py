@@ -3,7 +3,8 @@
 As in lab 02: the record of submitted ids in Redis (awaited), publishing
 through the API's Broker (app/broker.py: in a thread, every step bounded),
 the state read once from Celery's result backend, in a thread. Lab 04 adds
-the Idempotency-Key (exercise 4.5) and each attempt's timeline.
+the Idempotency-Key (exercise 4.5) and each attempt's timeline; lab 05 keeps
+the keys in MongoDB (exercise 5.6).
 """
 
 from __future__ import annotations
@@ -95,13 +96,14 @@ async def accept(
     responses={
         409: {"description": "a request with this Idempotency-Key is still being accepted"},
         422: {"description": "bad input, or this Idempotency-Key was used with another body"},
-        503: {"description": "RabbitMQ or Redis is not answering: nothing was queued"},
+        503: {"description": "RabbitMQ, Redis or MongoDB is not answering: nothing was queued"},
     },
 )
 async def submit_process(
     body: ProcessRequest,
     broker: BrokerDep,
     redis: RedisDep,
+    db: DbDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
     client_id: ClientId = None,
@@ -109,9 +111,18 @@ async def submit_process(
     """Queue the charge. With an Idempotency-Key, the same client's repeat gets the first answer back."""
     if idempotency_key is None:
         return await accept(broker, redis, response, body)
+    # TODO Exercise 5.6: Where the idempotency key lives: a repeated order is accepted
+    # once when any node dies. Lab 04 claims an Idempotency-Key with SET NX on the Redis
+    # primary, which copies it to its replica a moment AFTER answering. If the primary
+    # dies in that moment, the Sentinels promote a replica that never saw the key, and
+    # the client's retry is accepted as a second order. Keep the keys in MongoDB:
+    # services.idempotency_keys(db) returns their collection, written with w="majority",
+    # and the route uses it (keys = services.idempotency_keys(db)).
+    # `make hint EX=5.6` shows more hints; `make check LAB=05` grades your work.
+    keys = redis  # lab 04's: the keys on the Redis primary
     key = services.client_key(client_id, idempotency_key)  # never another client's answer
     body_print = services.fingerprint(body.model_dump())
-    owner = await services.claim_idempotency_key(redis, key, body_print, settings.IDEMPOTENCY_LOCK_SECONDS)
+    owner = await services.claim_idempotency_key(keys, key, body_print, settings.IDEMPOTENCY_LOCK_SECONDS)
     if owner is not None:
         if owner["fingerprint"] != body_print:
             raise HTTPException(422, "this Idempotency-Key was already used with another request body: use a new key")
@@ -129,15 +140,15 @@ async def submit_process(
         answer = await accept(broker, redis, response, body, task_id)
     except PublishUnconfirmed as exc:  # it may run: a retry with this key must publish this id again
         await services.hold_unconfirmed_idempotency_key(
-            redis, key, body_print, exc.task_id, settings.IDEMPOTENCY_TTL_SECONDS
+            keys, key, body_print, exc.task_id, settings.IDEMPOTENCY_TTL_SECONDS
         )
         raise
     except BaseException:
         if task_id is None:  # nothing of this key's was queued: the client may start afresh
-            await services.release_idempotency_key(redis, key)
+            await services.release_idempotency_key(keys, key)
         raise
     await services.complete_idempotency_key(
-        redis, key, body_print, answer.model_dump(), settings.IDEMPOTENCY_TTL_SECONDS
+        keys, key, body_print, answer.model_dump(), settings.IDEMPOTENCY_TTL_SECONDS
     )
     return answer
 

@@ -1,0 +1,168 @@
+"""Exercise 5.6: a repeated order is accepted once, whichever node dies after the first answer.
+
+A client that sent an order with an Idempotency-Key and never heard back sends it again, with the
+same key; the API must answer with the first task, not queue a second one. The key must survive any
+one node: Redis copies a write to its replica a moment after answering, and a MongoDB primary with
+w=1 answers before a secondary holds the write. On loopback those copies take a millisecond, so the
+checkpoint holds the window open, as a slow network would: it freezes the Redis replica and both
+MongoDB secondaries (SIGSTOP) and sends the order once. Accepted now, the order's key is held by one
+server alone: that is the mistake (a frozen member's kernel still buffers what the primary sends, so
+the checkpoint judges the promise, not a loss it cannot make certain). Then it kills both primaries
+(SIGKILL) and thaws the others; the client sends the order again until it is accepted, and once
+more: every 202 for that key must name one task, charged once. Before that, copies of one order sent at the same instant
+must be one task (first write wins). A key written with w="majority" cannot be acknowledged
+while both secondaries are frozen, so the first send is refused (503: nothing was promised) and the
+key is written once the new primary is elected.
+"""
+
+import asyncio
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from queuelabs.testing.checks import patience
+from queuelabs.waiting import WaitTimeout, wait_until
+
+MONGODB = "Keep them in MongoDB: services.idempotency_keys(db) with w='majority' (5.6)"
+ORDER = {"data": "order 5.6", "iterations": 2}
+
+
+def check_where_the_keys_live() -> None:
+    """Where the API keeps its keys, and the write concern it asks for, read before any order is sent."""
+    from app import services
+    from app.db import async_database, make_async_client
+
+    if not hasattr(services, "idempotency_keys"):
+        pytest.fail(
+            "the Idempotency-Keys are kept in Redis (lab 04's SET NX), which copies a key to its replica after "
+            "answering: a failover can forget a key the API already answered, and the client's retry becomes a "
+            f"second order. {MONGODB}",
+            pytrace=False,
+        )
+
+    async def asked() -> dict:
+        client = make_async_client()
+        try:
+            return services.idempotency_keys(async_database(client)).write_concern.document
+        finally:
+            await client.close()
+
+    concern = asyncio.run(asked())
+    if "w" not in concern:
+        pytest.fail(
+            "the Idempotency-Keys' MongoDB writes state no write concern, so they take the server's default "
+            f"(majority here, w:1 with an arbiter or before MongoDB 5.0). {MONGODB}",
+            pytrace=False,
+        )
+    if concern["w"] in (0, 1):
+        pytest.fail(
+            f"the Idempotency-Keys' MongoDB writes are acknowledged by the primary alone ({concern}): if it dies "
+            f"before a secondary copied a key, the client's retry becomes a second order. {MONGODB}",
+            pytrace=False,
+        )
+
+
+COPIES, BURSTS = 8, 3
+
+
+def check_first_write_wins(api_url: str) -> None:
+    """Copies of one order sent at the same instant (a client and its proxy both retrying): one task."""
+    start = threading.Barrier(COPIES)
+
+    def send(key: str) -> tuple[int, str]:
+        with httpx.Client(base_url=api_url, timeout=patience(15)) as http:
+            start.wait()
+            response = http.post("/api/async/process", json=ORDER, headers={"Idempotency-Key": key})
+            return response.status_code, response.json().get("task_id", "") if response.status_code == 202 else ""
+
+    with ThreadPoolExecutor(COPIES) as pool:
+        for _ in range(BURSTS):
+            key = f"burst-{uuid.uuid4()}"
+            answers = list(pool.map(send, [key] * COPIES))
+            tasks = {task for code, task in answers if code == 202}
+            assert len(tasks) == 1, (
+                f"{COPIES} copies of one order sent at once were accepted as {len(tasks)} task(s) "
+                f"(answers: {sorted(code for code, _ in answers)}): claim the key with one insert, its _id the "
+                "key, never a read then a write; DuplicateKeyError tells every later copy the key is taken"
+            )
+
+
+class Client:
+    """A client that sends one order with one Idempotency-Key, again and again, and keeps every answer."""
+
+    def __init__(self, charges):
+        self.http, self.key = charges.http, f"order-{uuid.uuid4()}"
+        self.answers: list[tuple[int, str]] = []  # (status, task id or the refusal)
+
+    def send(self) -> httpx.Response | None:
+        try:
+            response = self.http.post("/api/async/process", json=ORDER, headers={"Idempotency-Key": self.key})
+        except httpx.TimeoutException:
+            self.answers.append((0, "no answer in time"))
+            return None
+        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        self.answers.append((response.status_code, body.get("task_id") or str(body.get("detail", ""))[:200]))
+        return response
+
+    def accepted(self) -> list[str]:
+        """The task ids of every 202, in order, each once."""
+        return list(dict.fromkeys(task for code, task in self.answers if code == 202))
+
+    def refusals(self) -> str:
+        refused = [f"{code} {why}" for code, why in self.answers if code != 202]
+        return f"{len(refused)} refusal(s), the last: {refused[-1]}" if refused else "no refusal"
+
+
+@pytest.mark.exercise("5.6")
+def test_a_repeated_order_is_accepted_once_when_the_primaries_die(api, charges, lab_worker, downstream, nodes):
+    check_where_the_keys_live()
+    lab_worker.start(2)
+    check_first_write_wins(api)
+    client = Client(charges)
+    redis_primary, mongodb_primary = nodes.redis_primary(), nodes.mongodb_primary()
+    with nodes.frozen_redis([3 - redis_primary]), nodes.frozen_mongodb([n for n in (1, 2, 3) if n != mongodb_primary]):
+        first = client.send()  # the order; the client never hears the answer
+        if first is not None and first.status_code == 202:
+            pytest.fail(
+                "the order was accepted (202) while the Redis replica and both MongoDB secondaries were frozen: "
+                "its Idempotency-Key was held by one server alone (Redis's primary, or MongoDB's with w=1), and a "
+                f"failover right then forgets it: the client's retry becomes a second order. {MONGODB}",
+                pytrace=False,
+            )
+        nodes.kill_redis(redis_primary)
+        nodes.kill_mongodb(mongodb_primary)
+    killed = time.monotonic()
+
+    def accepted_again() -> bool:
+        response = client.send()
+        return response is not None and response.status_code == 202
+
+    try:  # the client sends the order again until it is accepted: 503s meanwhile, while each set elects
+        wait_until(
+            accepted_again,
+            timeout=patience(60),
+            interval=0.5,
+            what="the repeated order to be accepted",
+        )
+    except WaitTimeout:
+        pytest.fail(
+            f"the repeated order was refused for {time.monotonic() - killed:.0f} s after the primaries died "
+            f"({client.refusals()}): once each set elected a new primary it must be accepted again",
+            pytrace=False,
+        )
+    again = client.send()  # and once more: the first answer, replayed
+    tasks = client.accepted()
+    assert len(tasks) == 1, (
+        f"one order (Idempotency-Key {client.key}) was accepted as {len(tasks)} tasks: {tasks[0]} before the "
+        f"failover, {tasks[1]} after it. The node that alone held the key died with it, and both tasks charge. "
+        f"Redis, or a MongoDB write with w=1, answers before a second server holds the key. {MONGODB}"
+    )
+    assert again is not None and again.headers.get("Idempotent-Replayed") == "true", (
+        f"the order sent again after it was accepted got {client.answers[-1]}, not the first answer replayed"
+    )
+    charges.wait_done(tasks, failing_over=True, timeout=40, stall=20)
+    assert downstream.charges_for(tasks[0]) == 1, f"task {tasks[0]} charged {downstream.charges_for(tasks[0])} times"
