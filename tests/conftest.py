@@ -16,7 +16,7 @@ from queuelabs.isolation import delete_queues
 from queuelabs.labs import find_lab, load_lab
 from queuelabs.native import apt_install
 from queuelabs.processes import kill_group
-from queuelabs.settings import HOST, TEST_ENV
+from queuelabs.settings import HOST, TEST_ENV, TEST_VHOST
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
 from queuelabs.testing.spawn import Spawner, lab_process_starter, live_processes
 from queuelabs.waiting import eventually, wait_until
@@ -69,11 +69,25 @@ def _solution_runner(config: pytest.Config):
 
     def start(lab_id: str, *processes: str, env: dict | None = None):
         lab = find_lab(lab_id)
+        corner = {}
         if "rabbitmq" in lab.needs:
             assert ensure_test_vhost() is None
-        if lab.manifest.checkpoints.queues:  # fresh queues: a starter run may have left old arguments
+        if "cluster" in lab.needs:  # lab 05: the checkpoints' corner of `make cluster` (the caller runs it)
+            from queuelabs.cluster import clients
+
+            clients.ensure_vhost(TEST_VHOST)
+            clients.fresh_test_corner(lab.manifest.checkpoints.queues)
+            corner = clients.test_env()
+        elif lab.manifest.checkpoints.queues:  # fresh queues: a starter run may have left old arguments
             delete_queues(lab.manifest.checkpoints.queues)
-        env = {**os.environ, **TEST_ENV, **lab.manifest.checkpoints.env, "PYTHONUNBUFFERED": "1", **(env or {})}
+        env = {
+            **os.environ,
+            **TEST_ENV,
+            **corner,
+            **lab.manifest.checkpoints.env,
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         spawner = Spawner(lab.solution_dir, env, live=live_processes(config))
         spawners.append(spawner)
         starter = lab_process_starter(lab, spawner)

@@ -74,6 +74,38 @@ def test_every_node_listens_on_loopback_only(running_cluster):
     assert not exposed, f"listening beyond this machine: {exposed}"
 
 
+# Lab 05's notebook and Locust scenario each kill the MongoDB primary and bring it back: they run here,
+# on the cluster this module started, before the tests below leave nodes down until the module ends.
+
+
+def test_lab05_notebook_runs_and_plots(running_cluster, request, run_solution, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    # tests/ is no package (pytest's importlib mode): test_notebooks.py's runner, loaded from its file.
+    spec = importlib.util.spec_from_file_location("notebook_runner", Path(__file__).with_name("test_notebooks.py"))
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    runner.run_notebook("05-beyond-one-machine.ipynb", request, run_solution, monkeypatch)
+    assert mongodb.formed(mongodb.member_states()), "the notebook's last cell must bring the killed member back"
+
+
+def test_lab05_loadtest_loses_nothing_while_the_mongodb_primary_dies(running_cluster, run_solution, monkeypatch):
+    from queuelabs.labs import find_lab
+    from queuelabs.loadtest import REPORTS_DIR, run_loadtest
+
+    downstream = run_solution("05", "downstream")["downstream"].url
+    api = run_solution("05", "api", "worker", env={"DOWNSTREAM_URL": downstream, "TASK_STEP_SECONDS": "0.1"})["api"]
+    for name, value in {"LOADTEST_KILL_AFTER": "2", "LOADTEST_SETTLE_SECONDS": "30"}.items():
+        monkeypatch.setenv(name, value)
+    rc = run_loadtest(find_lab("05"), users=5, spawn_rate=5, seconds=8, host=api.url)
+    report = max(REPORTS_DIR.glob("lab05-*"), key=lambda p: p.stat().st_mtime)
+    summary = [line for line in (report / "lab05.log").read_text().splitlines() if "[lab05] accepted" in line]
+    assert rc == 0, f"the load test failed: {summary}"
+    assert summary and "lost 0" in summary[-1] and "killed at" in summary[-1], summary
+    assert mongodb.formed(mongodb.member_states()), "the scenario must bring the killed member back at its end"
+
+
 def test_a_quorum_queue_keeps_a_confirmed_message_when_its_leader_dies(running_cluster):
     from kombu import Connection, Exchange, Queue
 
