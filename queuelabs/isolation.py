@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
+from queuelabs import local_http
 from queuelabs.settings import RABBITMQ_MANAGEMENT_PORT, RUN_DIR, TEST_VHOST
 
 LOCK_PATH = RUN_DIR / "grading.lock"
@@ -63,7 +64,7 @@ MANAGEMENT = f"http://127.0.0.1:{RABBITMQ_MANAGEMENT_PORT}/api"
 
 def rabbitmq_api(method: str, path: str, **kwargs) -> httpx.Response:
     """One call to RabbitMQ's management API (HTTP), as guest."""
-    with httpx.Client(auth=("guest", "guest"), timeout=5) as http:
+    with local_http.client(auth=("guest", "guest"), timeout=5) as http:
         return http.request(method, f"{MANAGEMENT}{path}", **kwargs)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from queuelabs import local_http
 from queuelabs.testing.checks import check_response, fail_if_not_started, patience, wait_for
 from queuelabs.waiting import WaitTimeout, wait_until
 
@@ -24,8 +25,9 @@ KNOWN_STATES = {"PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE"}
 BAD_INPUT = (400, 422)  # lab 02 (FastAPI) answers 422; the contract allows 400 as well
 
 
-def client(base_url: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, timeout=patience(10.0))
+def client(base_url: str, **options) -> httpx.Client:
+    """An HTTP client for the API at base_url, patient on a busy machine (options: httpx.Client's)."""
+    return local_http.client(base_url, **{"timeout": patience(10.0), **options})
 
 
 # --- submitting and polling -------------------------------------------------------

@@ -4,10 +4,10 @@ import os
 import time
 import uuid
 
-import httpx
 import pytest
 import redis
 
+from queuelabs.testing import contract
 from queuelabs.testing.checks import check_response
 
 
@@ -24,7 +24,7 @@ def test_failure_is_reported_with_the_error(api, worker):
     client.set(services.submission_key(task_id), process_report.name, ex=600)
     process_report.apply_async(kwargs={"data": "x", "iterations": 0}, task_id=task_id)
     deadline = time.monotonic() + 15
-    with httpx.Client(base_url=api, timeout=10) as http:
+    with contract.client(api) as http:
         while True:
             body = check_response(http.get(f"/api/async/status/{task_id}"), expected=200).json()
             if body["status"] in ("FAILURE", "SUCCESS") or time.monotonic() > deadline:
