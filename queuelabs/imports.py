@@ -13,6 +13,7 @@ package above it.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +54,12 @@ def named_in(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return names
 
 
+@functools.lru_cache(maxsize=1024)
+def _names_in_source(source: str, module: str, is_package: bool) -> frozenset[str]:
+    """named_in, parsed once per text: a warm check asks it of the same files for every parked process."""
+    return frozenset(named_in(ast.parse(source), module, is_package))
+
+
 def loaded_files(code_dir: Path, entry_points: list[str]) -> set[Path]:
     """The files a process started with these names (command-line words, environment values) loads."""
     modules = modules_of(code_dir)
@@ -78,12 +85,11 @@ def loaded_files(code_dir: Path, entry_points: list[str]) -> set[Path]:
     while todo:
         module = todo.pop()
         seen.add(module)
-        path = modules[module]
         try:
-            tree = ast.parse(path.read_text(errors="replace"))
+            names = _names_in_source(modules[module].read_text(errors="replace"), module, module in packages)
         except SyntaxError:
             continue  # compiles nowhere: a changed file all the same, the hash says so
-        for name in named_in(tree, module, module in packages):
+        for name in names:
             todo |= expand(name) - seen
     return {modules[name] for name in seen}
 
