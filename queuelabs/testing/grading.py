@@ -41,13 +41,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """A lab whose code does not compile is not graded test by test: it is reported once."""
     syntax_errors = config.stash[SYNTAX_ERRORS]
-    keep = []
-    for item in items:
-        run = lab_run_for(config, item.path)
-        if run is not None and run.lab.dir not in syntax_errors and (error := compile_error(run.code_dir, _rel)):
+    runs = {item: lab_run_for(config, item.path) for item in items}
+    for run in {run.lab.dir: run for run in runs.values() if run is not None}.values():  # once per lab
+        if run.lab.dir not in syntax_errors and (error := compile_error(run.code_dir, _rel)):
             syntax_errors[run.lab.dir] = error
-        if run is None or run.lab.dir not in syntax_errors:
-            keep.append(item)
+    keep = [item for item, run in runs.items() if run is None or run.lab.dir not in syntax_errors]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
