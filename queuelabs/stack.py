@@ -66,9 +66,11 @@ def ensure_vhost(vhost: str) -> str | None:
     Returns a one-line problem, or None when the vhost is there."""
     import httpx
 
+    from . import local_http
+
     base = f"http://127.0.0.1:{RABBITMQ_MANAGEMENT_PORT}/api"
     try:
-        with httpx.Client(auth=("guest", "guest"), timeout=5) as client:
+        with local_http.client(auth=("guest", "guest"), timeout=5) as client:
             client.put(f"{base}/vhosts/{vhost}").raise_for_status()
             client.put(
                 f"{base}/permissions/{vhost}/guest",

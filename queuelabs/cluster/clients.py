@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from .. import isolation
+from .. import isolation, local_http
 from ..errors import StackError
 from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, HOST, TEST_ENV, TEST_VHOST
 from . import mongodb, rabbitmq, redis
@@ -71,7 +71,7 @@ def ensure_vhost(vhost: str) -> None:
     for node in rabbitmq.NODES:
         base = f"http://{HOST}:{node.management_port}/api"
         try:
-            with httpx.Client(auth=("guest", "guest"), timeout=5) as http:
+            with local_http.client(auth=("guest", "guest"), timeout=5) as http:
                 http.put(f"{base}/vhosts/{path}").raise_for_status()
                 permissions = {"configure": ".*", "write": ".*", "read": ".*"}
                 http.put(f"{base}/permissions/{path}/guest", json=permissions).raise_for_status()
@@ -88,7 +88,7 @@ def management(method: str, path: str, timeout: float = 10) -> httpx.Response | 
 
     for node in rabbitmq.NODES:
         try:
-            with httpx.Client(auth=("guest", "guest"), timeout=timeout) as http:
+            with local_http.client(auth=("guest", "guest"), timeout=timeout) as http:
                 return http.request(method, f"http://{HOST}:{node.management_port}/api{path}")
         except httpx.HTTPError:
             continue
@@ -117,7 +117,7 @@ def delete_exchanges(vhost: str = TEST_VHOST) -> None:
     for node in rabbitmq.NODES:
         base = f"http://{HOST}:{node.management_port}/api/exchanges/{quote(vhost, safe='')}"
         try:
-            with httpx.Client(auth=("guest", "guest"), timeout=10) as http:
+            with local_http.client(auth=("guest", "guest"), timeout=10) as http:
                 for exchange in http.get(base).raise_for_status().json():
                     name = exchange["name"]
                     if name and not name.startswith(("amq.", "celery_delayed")):

@@ -11,6 +11,7 @@ import json
 
 import httpx
 
+from queuelabs import local_http
 from queuelabs.testing.checks import check_response, fail_if_not_started
 from queuelabs.testing.contract import BAD_INPUT
 
@@ -87,7 +88,7 @@ def check_must_refuse(
     answered in a small JSON body. Returns how many rows were sent."""
     rows = [row for row in MUST_REFUSE if paths is None or row[1] in paths]
     wrong = []
-    with httpx.Client(base_url=base_url, timeout=PATIENT) as http:
+    with local_http.client(base_url, timeout=PATIENT) as http:
         for what, path, text in rows:
             reply = post_raw(http, path, text)
             if reply.status_code == 501:
@@ -117,7 +118,7 @@ def every_item(http: httpx.Client, page: int = 100) -> list[dict]:
 def check_hostile_items_leave_every_page_readable(base_url: str, *, bad_input: tuple[int, ...] = BAD_INPUT) -> None:
     """Send every hostile item and every edge case, then read every page and every item back:
     no 5xx, nothing stored that cannot be read, the edge cases exactly as sent."""
-    with httpx.Client(base_url=base_url, timeout=PATIENT) as http:
+    with local_http.client(base_url, timeout=PATIENT) as http:
         for what, path, text in MUST_REFUSE:
             if path == "/api/items":
                 reply = post_raw(http, path, text)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-import httpx
 from pymongo import MongoClient
 
+from queuelabs import local_http
 from queuelabs.faults import frozen, service_pid
 from queuelabs.isolation import purge_queues
 
@@ -37,7 +37,7 @@ def check_a_result_write_during_a_mongodb_outage_is_retried(
     def state(task_id: str) -> str:
         return celery_app.backend.get_task_meta(task_id, cache=False)["status"]
 
-    with httpx.Client(base_url=api, timeout=60) as http:
+    with local_http.client(api, timeout=60) as http:
         # 40 steps of 0.05 s: still working when mongod freezes, a moment later
         task_id = contract.submit(http, data="through an outage", iterations=40)["task_id"]
     seen = []

@@ -21,6 +21,7 @@ from collections import Counter
 import httpx
 import pytest
 
+from .. import local_http
 from ..waiting import WaitTimeout, wait_until
 from .checks import check_response, fail_if_not_started, patience
 from .spawn import Worker, lab_process_starter
@@ -31,7 +32,7 @@ class Downstream:
 
     def __init__(self, url: str):
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=10)
+        self.http = local_http.client(url, timeout=10)
 
     def reset(self) -> None:
         self.http.delete("/charges").raise_for_status()
@@ -75,7 +76,7 @@ class ChargeApi:
     """Lab 04's API, as the checkpoints use it: submit charges, wait for their end."""
 
     def __init__(self, url: str):
-        self.http = httpx.Client(base_url=url, timeout=patience(15))
+        self.http = local_http.client(url, timeout=patience(15))
 
     def submit(
         self, data: str = "order", iterations: int = 2, key: str | None = None, client: str | None = None
