@@ -56,6 +56,31 @@ def compose_run(*args: str) -> int:
     return subprocess.run([*compose_command(), *args], cwd=REPO_ROOT).returncode
 
 
+def ready_for_grading(needs: tuple[str, ...] | list[str]) -> str | None:
+    """Whether a grading run may use the services in `needs`: None, or what stops it (one line per
+    service down). A full check (a real request to each, the test vhost made) at most once a minute:
+    `make check` asks before its checkpoints run and their `stack` fixture asks again, which then
+    finds that check seconds old and only sees that the ports still accept a connection."""
+    if warm.answered_recently(needs):
+        return None
+    if down := probes.services_down(needs):
+        return "\n".join(down)
+    if "cluster" in needs:
+        from .cluster import answering_elsewhere
+        from .cluster.clients import ensure_vhost as ensure_cluster_vhost
+
+        if answering_elsewhere():  # docker compose's cluster profile: no pid to kill or freeze
+            return (
+                "lab 05's checkpoints kill and freeze the cluster's nodes by their pid: they need `make cluster`, "
+                "not docker compose's cluster profile (`docker compose --profile cluster down`, then `make check`)"
+            )
+        ensure_cluster_vhost(TEST_VHOST)
+    if "rabbitmq" in needs and (problem := ensure_test_vhost()):
+        return f"RabbitMQ answers, but {problem}: restart the stack with: make down up"
+    warm.record_answered(needs)
+    return None
+
+
 def ensure_test_vhost() -> str | None:
     """The checkpoints' own vhost: they never see or disturb a learner's queues."""
     return ensure_vhost(TEST_VHOST)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import click
 
-from .. import gradebook, warm
+from .. import gradebook, stack
 from ..cluster import clients as cluster_clients
 from ..labs import CODE_CHOICES, Lab, all_labs, find_exercise, find_lab
-from ..probes import services_down
 
 
 def require_services(lab: Lab) -> None:
     """Stop with one line per service the lab needs that is down (exit 3); a cheap check when the
-    last grading run's full one is seconds old."""
-    if warm.answered_recently(lab.needs):
-        return
-    if down := services_down(lab.needs):
-        click.echo("\n".join(down))
+    last grading run's full one is seconds old (stack.ready_for_grading)."""
+    if problem := stack.ready_for_grading(lab.needs):
+        click.echo(problem)
         raise SystemExit(3)
 
 

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from queuelabs import faults, probes, warm
+from queuelabs import faults, warm
 from queuelabs.isolation import fresh_test_stack, hold_the_test_stack
 from queuelabs.labs import Lab
 from queuelabs.processes import free_port
-from queuelabs.settings import TEST_VHOST
-from queuelabs.stack import ensure_test_vhost
+from queuelabs.stack import ready_for_grading
 
 from .plugin import LabRun, lab_run_for
 from .spawn import CtrlC, Spawner, Worker, lab_process_starter, live_processes
@@ -74,24 +73,8 @@ def stack(lab_run: LabRun) -> None:
     hold_the_test_stack()  # one grading run at a time: make watch and make check would clash
     # What an earlier run parked is stopped unless it still runs the code on disk (queuelabs/warm.py).
     lab_run.reuse_parked = warm.retire(lab_run.code_dir, lab_run.warm_base)
-    needs = lab_run.lab.needs
-    if not warm.answered_recently(needs):  # else the last run's full check is seconds old
-        if down := probes.services_down(needs):
-            pytest.exit(down[0], returncode=3)
-        if "cluster" in needs:
-            from queuelabs.cluster import answering_elsewhere
-            from queuelabs.cluster.clients import ensure_vhost
-
-            if answering_elsewhere():  # docker compose's cluster profile: no pid to kill or freeze
-                pytest.exit(
-                    "lab 05's checkpoints kill and freeze the cluster's nodes by their pid: they need `make cluster`, "
-                    "not docker compose's cluster profile (`docker compose --profile cluster down`, then `make check`)",
-                    returncode=3,
-                )
-            ensure_vhost(TEST_VHOST)
-        if "rabbitmq" in needs and (problem := ensure_test_vhost()):
-            pytest.exit(f"RabbitMQ answers, but {problem}: restart the stack with: make down up", returncode=3)
-        warm.record_answered(needs)
+    if problem := ready_for_grading(lab_run.lab.needs):
+        pytest.exit(problem, returncode=3)
     lab_run.stack_checked = True
 
 
