@@ -25,8 +25,7 @@ KNOWN_STATES = {"PENDING", "STARTED", "PROGRESS", "RETRY", "SUCCESS", "FAILURE"}
 BAD_INPUT = (400, 422)  # lab 02 (FastAPI) answers 422; the contract allows 400 as well
 
 
-def client(base_url: str, **options) -> httpx.Client:
-    """An HTTP client for the API at base_url, patient on a busy machine (options: httpx.Client's)."""
+def client(base_url: str, **options) -> httpx.Client:  # options: httpx.Client's; patient by default
     return local_http.client(base_url, **{"timeout": patience(10.0), **options})
 
 
