@@ -124,7 +124,9 @@ def api(fresh_stack, lab_run: LabRun) -> str:
 @pytest.fixture
 def lab_worker(fresh_stack, lab_run: LabRun) -> Worker:
     """The lab's Celery worker process, not started yet: .start(concurrency) / .stop()."""
-    return lab_run.keep("worker", lambda: Worker(lab_process_starter(lab_run.lab, lab_run.spawner)))
+    return lab_run.keep(
+        "worker", lambda: Worker(lab_process_starter(lab_run.lab, lab_run.spawner), spawner=lab_run.spawner)
+    )
 
 
 @pytest.fixture

@@ -69,7 +69,8 @@ def downstream(fresh_stack, lab_run, session_lab_process) -> Downstream:
 def lab_worker(fresh_stack, lab_run, downstream) -> Worker:
     """The lab's worker process (not started yet), charging the test's payment service."""
     start = lab_process_starter(lab_run.lab, lab_run.spawner)
-    return lab_run.keep("worker", lambda: Worker(functools.partial(start, env={"DOWNSTREAM_URL": downstream.url})))
+    start = functools.partial(start, env={"DOWNSTREAM_URL": downstream.url})
+    return lab_run.keep("worker", lambda: Worker(start, spawner=lab_run.spawner))
 
 
 class ChargeApi:

@@ -131,6 +131,13 @@ class Spawner:
             self.reusable[id(proc)] = (warm_key, worker_name, (words, warm.snapshot(proc.cwd, words)))
         return proc
 
+    def stop_parked_workers(self) -> None:
+        """Stop the workers an earlier run parked that this run has not taken back: parked, a worker
+        still consumes the test queues, so "no worker runs" (Worker.stop) means none of those either."""
+        for entry in warm.parked():
+            if entry["worker_name"] and (claimed := warm.claim(entry["key"], self.env)) is not None:
+                claimed[0].stop()
+
     def stop(self, proc: ManagedProcess) -> None:
         proc.stop()
         if proc in self.live:
@@ -224,11 +231,14 @@ def lab_process_starter(lab: Lab, spawner: Spawner):
 
 
 class Worker:
-    """One real `celery worker` process of a lab, started and stopped on demand."""
+    """One real `celery worker` process of a lab, started and stopped on demand. With the spawner
+    that starts it, stop() also stops the workers an earlier run parked (see Spawner.stop_parked_workers):
+    a test that stops the worker to queue tasks nobody takes (2.7's priorities) needs none running."""
 
-    def __init__(self, start, process: str = "worker"):
+    def __init__(self, start, process: str = "worker", spawner: Spawner | None = None):
         self._start = start
         self.process = process
+        self.spawner = spawner
         self.proc: ManagedProcess | None = None
 
     def start(self, concurrency: int = 2, *extra_args: str) -> Worker:
@@ -243,3 +253,5 @@ class Worker:
         if self.proc is not None:
             self.proc.stop()
             self.proc = None
+        if self.spawner is not None:
+            self.spawner.stop_parked_workers()
