@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 
 import pytest
 
@@ -70,24 +70,24 @@ class Nodes:
         self.killed.append(redis.server_name(number))
 
     @contextmanager
-    def frozen_mongodb(self, numbers: list[int]) -> Iterator[None]:
+    def _frozen(self, names: list[str]) -> Iterator[None]:
+        """SIGSTOP these processes of `make cluster`, by the names their pid files carry; always thawed after."""
+        with ExitStack() as stack:
+            for name in names:
+                stack.enter_context(faults.frozen(read_pid(name)))
+            yield
+
+    def frozen_mongodb(self, numbers: list[int]) -> AbstractContextManager[None]:
         """SIGSTOP these members (they answer nothing, replicate nothing); always thawed after the block."""
         from queuelabs.cluster import mongodb
 
-        with ExitStack() as stack:
-            for number in numbers:
-                stack.enter_context(faults.frozen(read_pid(mongodb.name(number))))
-            yield
+        return self._frozen([mongodb.name(number) for number in numbers])
 
-    @contextmanager
-    def frozen_redis(self, numbers: list[int]) -> Iterator[None]:
+    def frozen_redis(self, numbers: list[int]) -> AbstractContextManager[None]:
         """SIGSTOP these Redis servers (a frozen replica copies nothing); always thawed after the block."""
         from queuelabs.cluster import redis
 
-        with ExitStack() as stack:
-            for number in numbers:
-                stack.enter_context(faults.frozen(read_pid(redis.server_name(number))))
-            yield
+        return self._frozen([redis.server_name(number) for number in numbers])
 
     def restore(self) -> None:
         """`make cluster` again: the killed nodes come back and rejoin (the others are reused)."""

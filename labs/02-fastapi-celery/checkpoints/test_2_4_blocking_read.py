@@ -29,9 +29,9 @@ import redis
 
 from queuelabs.testing.checks import fail_if_not_started, wait_for
 from queuelabs.testing.contract import client
+from queuelabs.testing.responsive import ANSWERED_BEFORE  # a free loop answers this long before the slow answer
 
 READ_TIMEOUT = 1.5  # seconds the status read waits for the hung result backend
-ANSWERED_BEFORE = 0.1  # seconds: a free loop answers the probe at least this long before that read gives up
 
 
 def connections_to(pid: int, port: int) -> set[int]:
