@@ -10,7 +10,8 @@ stack, never instead of it), with data under .run/data/cluster/ and logs in
 Starting again reuses what runs and starts what does not (a node killed in an
 experiment comes back and rejoins). Ready means a real answer from each: the
 RabbitMQ cluster lists three running nodes, the replica set has a PRIMARY and
-two SECONDARY, every Sentinel names the same primary and the replica is linked.
+two SECONDARY and acknowledges a majority write within 2 s, every Sentinel
+names the same primary and the replica is linked.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _mongodb_up() -> None:
         else:
             say(f"MongoDB member {number} already running on 127.0.0.1:{port}: reused")
     mongodb.initiate_and_wait(START_TIMEOUT)
-    say("MongoDB   ready: one PRIMARY and two SECONDARY")
+    say("MongoDB   ready: one PRIMARY and two SECONDARY, a majority write acknowledged")
 
 
 def _redis_up() -> None:

@@ -17,7 +17,7 @@ import sys
 
 from ..errors import StackError
 from ..settings import CLUSTER
-from .mongodb import formed, initiate_and_wait, member_states
+from .mongodb import initiate_and_wait, not_ready
 from .rabbitmq import NODES, any_api
 from .redis import not_settled
 
@@ -33,9 +33,8 @@ def problem() -> str | None:
         return f"RabbitMQ: {len(running)} of {len(NODES)} nodes run in the cluster ({', '.join(running)})"
     if any(entry.get("partitions") for entry in nodes):
         return "RabbitMQ: the nodes are partitioned (each side runs as a cluster of its own)"
-    states = member_states()
-    if not formed(states):
-        return f"MongoDB: the replica set is not one PRIMARY and two SECONDARY ({states or 'no member answers'})"
+    if reason := not_ready():
+        return f"MongoDB: {reason}"
     if reason := not_settled():
         return f"Redis: {reason}"
     return None
@@ -43,13 +42,14 @@ def problem() -> str | None:
 
 def form() -> None:
     """Initiate the replica set if it never was (a new set: every member's data is empty), wait
-    for one PRIMARY and two SECONDARY, then stay up: compose's health check asks `problem()`."""
+    for one PRIMARY and two SECONDARY acknowledging a majority write, then stay up: compose's
+    health check asks `problem()`."""
     try:
         initiate_and_wait(FORM_TIMEOUT)
     except StackError as exc:
         sys.exit(f"cluster-formed: {exc}")
     print(
-        f"cluster-formed: the replica set has a PRIMARY and two SECONDARY; RabbitMQ on {CLUSTER.rabbitmq}, "
+        f"cluster-formed: the replica set has a PRIMARY and two SECONDARY and acknowledges majority writes; RabbitMQ on {CLUSTER.rabbitmq}, "
         f"Sentinels on {CLUSTER.sentinel}: `docker compose ps` shows when the whole cluster is healthy",
         flush=True,
     )

@@ -7,6 +7,7 @@ member finds the others from the configuration kept in its data folder.
 from __future__ import annotations
 
 import os
+import time
 
 from ..errors import StackError
 from ..native import mongod_binary
@@ -23,6 +24,12 @@ NOT_YET_INITIALIZED = 94
 # The secondaries call an election after 5 s without the primary (MongoDB's default: 10 s),
 # so a failover happens while a learner watches; the same choice as the Sentinels' 5 s.
 ELECTION_SETTINGS = {"electionTimeoutMillis": 5000}
+# A set that has just formed (or elected) acknowledges its first majority write only once both
+# secondaries have found a member to copy from and report back: half a second and more on a laptop,
+# longer than lab 05's API waits (DATABASE_TIMEOUT_SECONDS). Ready means one such write acknowledged
+# within this long; the writes after it take milliseconds.
+MAJORITY_WRITE_SECONDS = 2.0
+PROBE_DATABASE = "queuelabs_cluster"  # one document, rewritten by each readiness probe
 
 
 def name(number: int) -> str:
@@ -99,12 +106,36 @@ def primary_number() -> int | None:
 
 
 def formed(states: dict[str, str]) -> bool:
-    """One PRIMARY and two SECONDARY: what `make cluster` and compose's health check wait for."""
+    """One PRIMARY and two SECONDARY, as the members that answer see the set."""
     return sorted(states.values()) == ["PRIMARY", "SECONDARY", "SECONDARY"]
 
 
+def majority_write_problem() -> str | None:
+    """None when a write is acknowledged by a majority of the set within MAJORITY_WRITE_SECONDS."""
+    from pymongo import MongoClient, WriteConcern
+    from pymongo.errors import PyMongoError
+
+    try:
+        with MongoClient(URL, timeoutMS=int(MAJORITY_WRITE_SECONDS * 1000)) as client:
+            probe = client[PROBE_DATABASE].get_collection("ready", write_concern=WriteConcern(w="majority"))
+            probe.replace_one({"_id": "ready"}, {"at": time.time()}, upsert=True)
+    except PyMongoError as exc:
+        reason = str(exc).split(", Timeout:")[0].splitlines()[0][:200]
+        return f"a majority write was not acknowledged within {MAJORITY_WRITE_SECONDS:g} s ({reason})"
+    return None
+
+
+def not_ready() -> str | None:
+    """None when the set is one PRIMARY and two SECONDARY and acknowledges a majority write at once:
+    what `make cluster` and compose's health check wait for; else what is missing."""
+    states = member_states()
+    if not formed(states):
+        return f"the replica set is not one PRIMARY and two SECONDARY ({states or 'no member answers'})"
+    return majority_write_problem()
+
+
 def initiate_and_wait(timeout: float) -> None:
-    """Initiate the set the first time; then wait for one PRIMARY and two SECONDARY."""
+    """Initiate the set the first time; then wait until it is ready (not_ready)."""
     from pymongo.errors import OperationFailure, PyMongoError
 
     def answering(port: int) -> bool:
@@ -128,15 +159,11 @@ def initiate_and_wait(timeout: float) -> None:
                 members = [{"_id": n, "host": host} for n, host in enumerate(MEMBERS)]
                 config = {"_id": CLUSTER_MONGO_REPLICA_SET, "members": members, "settings": ELECTION_SETTINGS}
                 client.admin.command("replSetInitiate", config)
-        wait_until(
-            lambda: formed(member_states()),
-            timeout=timeout,
-            interval=0.5,
-        )
+        wait_until(lambda: not_ready() is None, timeout=timeout, interval=0.5)
     except WaitTimeout:
         raise StackError(
-            f"the MongoDB replica set has no PRIMARY and two SECONDARY after {timeout:g} s "
-            f"({member_states() or 'no member answers'}): see .run/logs/cluster-mongodb-*.log"
+            f"the MongoDB replica set is not ready after {timeout:g} s ({not_ready() or 'it just became ready'}): "
+            "see .run/logs/cluster-mongodb-*.log, then make cluster again"
         ) from None
 
 
