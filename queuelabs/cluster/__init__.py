@@ -59,11 +59,10 @@ def _rabbitmq_up() -> None:
     joiners = [node for node in rabbitmq.NODES[1:] if rabbitmq.is_new(node) and read_pid(node.name) is None]
     started = [node for node in rabbitmq.NODES if node not in joiners and _start_rabbitmq_node(node)]
     if joiners and seed in started:
-        rabbitmq.await_running(seed, START_TIMEOUT)
+        rabbitmq.await_running([seed], START_TIMEOUT, say)
         started.remove(seed)
     started += [node for node in joiners if _start_rabbitmq_node(node)]
-    for node in started:
-        rabbitmq.await_running(node, START_TIMEOUT)
+    rabbitmq.await_running(started, START_TIMEOUT, say)
     rabbitmq.form_cluster(START_TIMEOUT, say)
     say("RabbitMQ  ready: the cluster lists 3 running nodes")
 

@@ -141,18 +141,36 @@ def start(node: Node) -> bool:
     return True
 
 
-def await_running(node: Node, timeout: float) -> None:
-    def registered() -> bool:
-        if read_pid(node.name) is None:
-            raise StackError(f"RabbitMQ node {node.number} exited at start-up: see .run/logs/{node.name}.log")
-        done = ctl(node, "await_startup", "--timeout", "10")
-        return done.returncode == 0  # 69 until the node has registered with epmd
+# How often a node that died while booting is started again (see await_running).
+BOOT_RETRIES = 2
+
+
+def await_running(nodes: list[Node], timeout: float, say=print) -> None:
+    """Wait until every node of `nodes` has booted. Nodes that ran before boot together, each waiting
+    (up to 5 minutes) for the tables of the node that stopped last; RabbitMQ 3.10 sometimes kills a
+    node that syncs its feature flags with another one booting at the same instant
+    (`incompatible_feature_flags ... badmap`), and the others would then wait for it in vain. Such a
+    node is started again, BOOT_RETRIES times at most."""
+    waiting, retries = list(nodes), dict.fromkeys(nodes, BOOT_RETRIES)
+
+    def booted() -> bool:
+        for node in list(waiting):
+            if read_pid(node.name) is None:
+                if not retries[node]:
+                    raise StackError(f"RabbitMQ node {node.number} exited at start-up: see .run/logs/{node.name}.log")
+                retries[node] -= 1
+                say(f"RabbitMQ node {node.erlang_name} exited while booting: starting it again")
+                start(node)
+            elif ctl(node, "await_startup", "--timeout", "10").returncode == 0:  # 69 until registered with epmd
+                waiting.remove(node)
+        return not waiting
 
     try:
-        wait_until(registered, timeout=timeout, interval=1.0)
+        wait_until(booted, timeout=timeout, interval=1.0)
     except WaitTimeout:
+        names = ", ".join(str(node.number) for node in waiting)
         raise StackError(
-            f"RabbitMQ node {node.number} did not start within {timeout:g} s: see .run/logs/{node.name}.log"
+            f"RabbitMQ node(s) {names} did not start within {timeout:g} s: see .run/logs/cluster-rabbitmq-*.log"
         ) from None
 
 
@@ -195,7 +213,7 @@ def form_cluster(timeout: float, say=print) -> None:
             say(f"RabbitMQ node {node.erlang_name} runs cut off from the others (a partition): restarting it")
             stop(node)
             start(node)
-            await_running(node, timeout)
+            await_running([node], timeout, say)
         return False
 
     try:
@@ -211,9 +229,11 @@ def form_cluster(timeout: float, say=print) -> None:
 
 
 def stop(node: Node) -> bool:
-    if read_pid(node.name) is None:
-        return stop_detached(node.name)
-    ctl(node, "stop", timeout=60)
+    if read_pid(node.name) is not None:
+        try:
+            ctl(node, "stop", timeout=60)
+        except StackError:  # still booting (waiting for the others' tables), it answers no rabbitmqctl
+            pass  # stopped by its pid below
     return stop_detached(node.name)
 
 
