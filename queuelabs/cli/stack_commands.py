@@ -7,7 +7,7 @@ import subprocess
 
 import click
 
-from .. import cluster, stack
+from .. import cluster, stack, warm
 from ..errors import StackError
 from ..labs import CODE_CHOICES, all_labs
 from ..process_status import status_line
@@ -46,6 +46,10 @@ def cluster_command(stop: bool) -> None:
             click.echo(
                 "[cluster] the cluster that answers is docker compose's: `docker compose --profile cluster down`"
             )
+        # make check's API and worker kept warm hold connections to these nodes: after a restart their
+        # first publish would meet a dropped connection (a 503), so the next check starts them afresh.
+        if stopped := warm.stop_all():
+            click.echo(f"[cluster] stopped {stopped} process(es) kept warm by make check")
         cluster.down()
         return
     cluster.up()
