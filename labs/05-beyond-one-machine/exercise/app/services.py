@@ -14,8 +14,10 @@ import json
 import logging
 import random
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pymongo.errors

@@ -14,8 +14,10 @@ import json
 import logging
 import random
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pymongo.errors
@@ -209,13 +211,20 @@ async def claim_idempotency_key(
     keys: AsyncCollection, key: str, body_fingerprint: str, lock_seconds: int
 ) -> dict[str, Any] | None:
     """None when this request now owns `key`; else the record of the request that owns it."""
-    record = {"_id": key, "fingerprint": body_fingerprint, "state": "in-flight"}
+    record = {"_id": key, "fingerprint": body_fingerprint, "state": "in-flight", "claim": uuid4().hex}
     for _ in range(3):  # the owner may release the key, or its record expire, between our insert and our read
         try:
             await keys.insert_one({**record, "expires_at": now() + timedelta(seconds=lock_seconds)})
             return None
         except pymongo.errors.DuplicateKeyError:
             pass
+        except pymongo.errors.PyMongoError:
+            # No majority in time (the client gets a 503), yet the primary may hold our claim: take it back,
+            # or the client's retry reads 409 until the lock expires. Ours only (`claim`): had the insert
+            # never arrived, another request may own the key now.
+            with suppress(pymongo.errors.PyMongoError):  # MongoDB away: the lock's expiry frees the key
+                await keys.delete_one({"_id": key, "claim": record["claim"]})
+            raise
         owner = await keys.find_one({"_id": key})
         if owner is None:
             continue
