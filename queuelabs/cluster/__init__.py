@@ -1,6 +1,6 @@
 """`make cluster`: the stack replicated on this machine, the ground lab 05 stands on.
 
-- a RabbitMQ cluster of three nodes (rabbitmq.py),
+- a RabbitMQ cluster of three nodes (rabbitmq.py; rabbitmq_forming.py joins them),
 - a MongoDB replica set of three members (mongodb.py),
 - Redis with one replica, watched by three Sentinels (redis.py),
 
@@ -24,7 +24,7 @@ from ..errors import StackError
 from ..native import ensure_installed
 from ..processes import port_open, read_pid, resume_if_frozen
 from ..settings import CLUSTER, ensure_run_dirs
-from . import mongodb, rabbitmq, redis
+from . import mongodb, rabbitmq, rabbitmq_forming, redis
 
 # Every process of the cluster (its pid file's name) and the ports it listens on.
 PROCESSES = {**rabbitmq.PORTS, **mongodb.PORTS, **redis.PORTS}
@@ -63,7 +63,7 @@ def _rabbitmq_up() -> None:
         started.remove(seed)
     started += [node for node in joiners if _start_rabbitmq_node(node)]
     rabbitmq.await_running(started, START_TIMEOUT, say)
-    rabbitmq.form_cluster(START_TIMEOUT, say)
+    rabbitmq_forming.form_cluster(START_TIMEOUT, say)
     say("RabbitMQ  ready: the cluster lists 3 running nodes")
 
 
