@@ -27,7 +27,7 @@ import uuid
 import httpx
 from locust import HttpUser, between, events, task
 from round_trips import RoundTrips
-from run_report import write_key_result
+from run_report import final_outcomes, write_key_result
 
 from queuelabs.locust_report import failure_text
 
@@ -62,22 +62,7 @@ def make_the_payment_service_flaky(environment, **_) -> None:
 def count_lost_tasks(environment, **_) -> None:
     """Every accepted task must end: SUCCESS, or FAILURE (dead-lettered). Anything else is lost."""
     host = environment.host or DEFAULT_HOST
-    states: dict[str, str] = {}
-    deadline = time.monotonic() + SETTLE_SECONDS
-    with httpx.Client(base_url=host, timeout=10) as http:
-        while True:
-            for task_id in ACCEPTED - {t for t, s in states.items() if s in ("SUCCESS", "FAILURE")}:
-                try:
-                    states[task_id] = http.get(f"/api/async/status/{task_id}").json().get("status", "?")
-                except (httpx.HTTPError, ValueError):
-                    states[task_id] = "?"
-            pending = [t for t in ACCEPTED if states.get(t) not in ("SUCCESS", "FAILURE")]
-            if not pending or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-    succeeded = sum(s == "SUCCESS" for s in states.values())
-    failed = sum(s == "FAILURE" for s in states.values())
-    lost = len(ACCEPTED) - succeeded - failed
+    succeeded, failed, lost = final_outcomes(host, ACCEPTED, SETTLE_SECONDS)
     summary = (
         f"accepted {len(ACCEPTED)}, replayed {TALLY['replayed']} (mismatched {TALLY['replay_mismatch']}), "
         f"succeeded {succeeded}, dead-lettered {failed}, lost {lost}"
