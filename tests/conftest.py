@@ -18,6 +18,7 @@ from queuelabs.native import apt_install
 from queuelabs.processes import kill_group
 from queuelabs.settings import HOST, TEST_ENV, TEST_VHOST
 from queuelabs.stack import ensure_test_vhost, ensure_vhost
+from queuelabs.testing import notebooks
 from queuelabs.testing.spawn import Spawner, lab_process_starter, live_processes
 from queuelabs.waiting import eventually, wait_until
 
@@ -109,6 +110,29 @@ def run_solution(request):
 def run_solution_for_module(request):
     """The same as run_solution, for module-scoped fixtures: stopped when the module ends."""
     yield from _solution_runner(request.config)
+
+
+@pytest.fixture
+def run_notebook(request, run_solution, monkeypatch):
+    """run_notebook("04-retries-idempotency.ipynb"): start what the notebook talks to (its lab's
+    reference), then run it headless and check its figures (queuelabs/testing/notebooks.py)."""
+
+    def run(name: str) -> None:
+        lab_id, processes, env = notebooks.LABS[name]
+        if lab_id == "02+03":  # lab 03's notebook: the same batch on lab 02's and lab 03's references
+            for one, url in request.getfixturevalue("fastapi_and_django").items():
+                monkeypatch.setenv(f"QUEUELABS_LAB{one}_URL", url)
+            return notebooks.execute_and_check(name)
+        if processes[0] == "downstream":  # labs 04, 05: the worker charges the payment service started first
+            downstream = run_solution(lab_id, "downstream", env=env)["downstream"]
+            env = {**env, "DOWNSTREAM_URL": downstream.url}
+            monkeypatch.setenv("DOWNSTREAM_URL", downstream.url)
+            processes = processes[1:]
+        running = run_solution(lab_id, *processes, env=env)
+        monkeypatch.setenv("QUEUELABS_API_URL", running[processes[0]].url)  # the kernel inherits this environment
+        notebooks.execute_and_check(name)
+
+    return run
 
 
 # Labs 02 and 03 use the same queue and task names: side by side, each gets a vhost of its

@@ -78,15 +78,8 @@ def test_every_node_listens_on_loopback_only(running_cluster):
 # on the cluster this module started, before the tests below leave nodes down until the module ends.
 
 
-def test_lab05_notebook_runs_and_plots(running_cluster, request, run_solution, monkeypatch):
-    import importlib.util
-    from pathlib import Path
-
-    # tests/ is no package (pytest's importlib mode): test_notebooks.py's runner, loaded from its file.
-    spec = importlib.util.spec_from_file_location("notebook_runner", Path(__file__).with_name("test_notebooks.py"))
-    runner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runner)
-    runner.run_notebook("05-beyond-one-machine.ipynb", request, run_solution, monkeypatch)
+def test_lab05_notebook_runs_and_plots(running_cluster, run_notebook):
+    run_notebook("05-beyond-one-machine.ipynb")
     assert mongodb.formed(mongodb.member_states()), "the notebook's last cell must bring the killed member back"
 
 
