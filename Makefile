@@ -94,9 +94,9 @@ manage: setup ## lab 03's manage.py with the lab's own database: make manage ARG
 scale: setup ## nginx on :8080 before N API replicas + N workers: make scale LAB=02 API=3 WORKERS=3 (STOP=1; COMPARE=1 measures 1 vs 3)
 	@$(QL) scale $(or $(LAB),02) --api $(or $(API),3) --workers $(or $(WORKERS),3) $(if $(RATE),--rate $(RATE)) $(if $(STOP),--stop) $(if $(COMPARE),--compare) $(if $(USERS),--users $(USERS))
 
-chaos: setup ## the fault suite against a lab's reference, native stack (about 7 min): make chaos LAB=04
+chaos: setup ## the fault suite against a lab's reference, native stack (about 7 min): make chaos LAB=04 [ROW=partition]
 	@test -n "$(LAB)" || { echo "which lab? make chaos LAB=04"; exit 2; }
-	@$(QL) dev chaos $(LAB)
+	@$(QL) dev chaos $(LAB) $(if $(ROW),--row "$(ROW)")
 
 check: setup ## grade your exercises: make check LAB=02, one exercise: make check EX=2.3 (COLD=1: restart every process)
 	@$(QL) check $(LAB) --code $(CODE) $(if $(EX),--exercise $(EX)) $(if $(COLD),--cold)

@@ -21,3 +21,35 @@ def test_the_classic_copy_of_lab_05s_reference_declares_classic_queues(tmp_path,
     assert "REPLICATED: dict = {}" in text and 'EXCHANGE_TYPE = "direct"' in text
     assert '"x-queue-type": "quorum"' not in text
     assert (tree / "downstream").is_dir(), "the copy runs its own payment service too"
+
+
+def test_chaos_picks_rows_by_any_comma_separated_part_of_their_title():
+    from queuelabs.chaos.suite import chosen
+
+    assert chosen("MongoDB kill -9 of the primary, kept down", None)
+    assert chosen("MongoDB kill -9 of the primary, kept down", "partition, mongodb KILL")
+    assert not chosen("Redis kill -9 of the primary", "partition,MongoDB")
+
+
+def test_the_cluster_runs_on_loopback_unless_its_nodes_are_hosts_of_their_own():
+    """Off by default (`make cluster` unchanged); with QUEUELABS_CLUSTER_NETNS each node number has
+    its own address, which every client address and configuration names (read at import: a new process)."""
+    import subprocess
+    import sys
+
+    from queuelabs.cluster import mongodb, rabbitmq
+
+    assert "10.77" not in rabbitmq.failover_url() + mongodb.URL
+    show = (
+        "from queuelabs.cluster import clients, mongodb, rabbitmq, redis;"
+        "print(rabbitmq.failover_url(), mongodb.URL, redis.SENTINEL_URL, rabbitmq.NODES[2].erlang_name,"
+        "redis._server_conf(2).split(chr(10)), sep=chr(10))"
+    )
+    env = {"QUEUELABS_CLUSTER_NETNS": "qltest", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True).stdout
+    urls, members, sentinels, node3, server2 = out.splitlines()
+    assert urls.split(";")[1] == "amqp://guest:guest@10.77.0.2:5702/"
+    assert members.startswith("mongodb://10.77.0.1:27101,10.77.0.2:27102,10.77.0.3:27103/")
+    assert "sentinel://10.77.0.3:26393" in sentinels
+    assert node3 == "cluster3@qltest3"
+    assert "replicaof 10.77.0.1 6391" in server2 and "bind 10.77.0.2" in server2 and "protected-mode no" in server2

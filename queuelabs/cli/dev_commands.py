@@ -29,11 +29,14 @@ def bench_command(lab_id: str, processes: int, connections: int | None, rounds: 
 
 @click.command("chaos")
 @click.argument("lab_id")
-def chaos_command(lab_id: str) -> None:
+@click.option(
+    "--row", "only", default=None, help="only the rows whose title contains one of these comma-separated texts"
+)
+def chaos_command(lab_id: str, only: str | None) -> None:
     """Kill and freeze servers and workers while a lab's reference works, and count what survived."""
     from ..chaos.suite import main
 
-    sys.exit(main(lab_id))
+    sys.exit(main(lab_id, only))
 
 
 @click.command("screenshots")

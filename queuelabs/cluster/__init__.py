@@ -4,7 +4,7 @@
 - a MongoDB replica set of three members (mongodb.py),
 - Redis with one replica, watched by three Sentinels (redis.py),
 
-all on 127.0.0.1, on the ports of settings.CLUSTER (beside the single-node
+all on 127.0.0.1 (or each node number a host of its own: netns.py), on the ports of settings.CLUSTER (beside the single-node
 stack, never instead of it), with data under .run/data/cluster/ and logs in
 .run/logs/cluster-*. Every process is tracked by a pid file and stopped by pid.
 Starting again reuses what runs and starts what does not (a node killed in an
@@ -24,7 +24,7 @@ from ..errors import StackError
 from ..native import ensure_installed
 from ..processes import port_open, read_pid, resume_if_frozen
 from ..settings import CLUSTER, ensure_run_dirs
-from . import mongodb, rabbitmq, rabbitmq_forming, redis
+from . import mongodb, netns, rabbitmq, rabbitmq_forming, redis
 
 # Every process of the cluster (its pid file's name) and the ports it listens on.
 PROCESSES = {**rabbitmq.PORTS, **mongodb.PORTS, **redis.PORTS}
@@ -45,7 +45,7 @@ def running() -> bool:
 
 def _start_rabbitmq_node(node: rabbitmq.Node) -> bool:
     if rabbitmq.start(node):
-        say(f"RabbitMQ node {node.erlang_name} starting on 127.0.0.1:{node.port}")
+        say(f"RabbitMQ node {node.erlang_name} starting on {node.host}:{node.port}")
         return True
     say(f"RabbitMQ node {node.erlang_name} already running: reused")
     return False
@@ -69,11 +69,10 @@ def _rabbitmq_up() -> None:
 
 def _mongodb_up() -> None:
     for number in (1, 2, 3):
-        port = CLUSTER.mongodb[number - 1]
         if mongodb.start(number):
-            say(f"MongoDB member {number} starting on 127.0.0.1:{port}")
+            say(f"MongoDB member {number} starting on {mongodb.MEMBERS[number - 1]}")
         else:
-            say(f"MongoDB member {number} already running on 127.0.0.1:{port}: reused")
+            say(f"MongoDB member {number} already running on {mongodb.MEMBERS[number - 1]}: reused")
     mongodb.initiate_and_wait(START_TIMEOUT)
     say("MongoDB   ready: one PRIMARY and two SECONDARY, a majority write acknowledged")
 
@@ -90,6 +89,8 @@ def _redis_up() -> None:
 
 def _check_ports_free() -> None:
     """Before starting anything: a port of a node that is not running must be free."""
+    if netns.ENABLED:  # the nodes' own namespaces, which nothing else uses
+        return
     for name, ports in PROCESSES.items():
         taken = [port for port in ports if read_pid(name) is None and port_open(port)]
         if taken:
@@ -104,7 +105,9 @@ def answering_elsewhere() -> bool:
     on settings.CLUSTER's ports as one: no pid file of ours, and every answer `up` waits for."""
     from .formed import problem
 
-    return not running() and any(port_open(port) for port in CLUSTER.rabbitmq) and problem() is None
+    return (
+        not netns.ENABLED and not running() and any(port_open(port) for port in CLUSTER.rabbitmq) and problem() is None
+    )
 
 
 def up() -> None:
@@ -114,6 +117,9 @@ def up() -> None:
         return
     ensure_run_dirs()
     ensure_installed(["rabbitmq", "redis", "mongodb"])
+    if netns.ENABLED:
+        netns.setup()
+        say(f"each node a host of its own: namespaces {', '.join(netns.namespace(n) for n in netns.NUMBERS)}")
     _check_ports_free()
     for name in PROCESSES:
         if (pid := read_pid(name)) and resume_if_frozen(pid):
@@ -145,6 +151,8 @@ def down() -> None:
         for job in jobs:
             job.result()
     rabbitmq.stop_epmd()
+    if netns.ENABLED:  # and their epmd: the namespaces go
+        netns.teardown()
 
 
 def status_rows() -> list[tuple[str, str, str]]:

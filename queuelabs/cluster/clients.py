@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from .. import isolation, local_http
 from ..errors import StackError
-from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, HOST, TEST_ENV, TEST_VHOST
+from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, TEST_ENV, TEST_VHOST
 from . import mongodb, rabbitmq, redis
 
 if TYPE_CHECKING:
@@ -28,13 +28,13 @@ TEST_REDIS_DB = 15  # the checkpoints' Redis database, as on the single node
 
 def sentinel_url(db: int) -> str:
     """Celery's form of the Sentinels, one database: `sentinel://h:p/db;sentinel://...`."""
-    return ";".join(f"sentinel://{HOST}:{port}/{db}" for port in CLUSTER.sentinel)
+    return ";".join(f"sentinel://{redis.host(port)}:{port}/{db}" for port in CLUSTER.sentinel)
 
 
 def client_env(vhost: str, redis_db: int, mongodb_db: str) -> dict[str, str]:
     """The environment of a process of a cluster lab: every node of each server. REDIS_SERVER_URL is
     one Redis server, the primary now (lab 05's starter, before exercise 5.5, uses it as lab 04 did)."""
-    primary = redis.primary_number() or 1
+    primary = CLUSTER.redis[(redis.primary_number() or 1) - 1]
     return {
         "CELERY_BROKER_URL": rabbitmq.failover_url(vhost),
         "MONGODB_URL": mongodb.URL,
@@ -42,7 +42,7 @@ def client_env(vhost: str, redis_db: int, mongodb_db: str) -> dict[str, str]:
         "REDIS_URL": sentinel_url(redis_db),
         "CELERY_RESULT_BACKEND": sentinel_url(redis_db),
         "REDIS_MASTER_NAME": CLUSTER_REDIS_MASTER_NAME,
-        "REDIS_SERVER_URL": f"redis://{HOST}:{CLUSTER.redis[primary - 1]}/{redis_db}",
+        "REDIS_SERVER_URL": f"redis://{redis.host(primary)}:{primary}/{redis_db}",
     }
 
 
@@ -69,7 +69,7 @@ def ensure_vhost(vhost: str) -> None:
 
     path = quote(vhost, safe="")
     for node in rabbitmq.NODES:
-        base = f"http://{HOST}:{node.management_port}/api"
+        base = f"http://{node.host}:{node.management_port}/api"
         try:
             with local_http.client(auth=("guest", "guest"), timeout=5) as http:
                 http.put(f"{base}/vhosts/{path}").raise_for_status()
@@ -89,7 +89,7 @@ def management(method: str, path: str, timeout: float = 10) -> httpx.Response | 
     for node in rabbitmq.NODES:
         try:
             with local_http.client(auth=("guest", "guest"), timeout=timeout) as http:
-                return http.request(method, f"http://{HOST}:{node.management_port}/api{path}")
+                return http.request(method, f"http://{node.host}:{node.management_port}/api{path}")
         except httpx.HTTPError:
             continue
     return None
@@ -115,7 +115,7 @@ def delete_exchanges(vhost: str = TEST_VHOST) -> None:
     import httpx
 
     for node in rabbitmq.NODES:
-        base = f"http://{HOST}:{node.management_port}/api/exchanges/{quote(vhost, safe='')}"
+        base = f"http://{node.host}:{node.management_port}/api/exchanges/{quote(vhost, safe='')}"
         try:
             with local_http.client(auth=("guest", "guest"), timeout=10) as http:
                 for exchange in http.get(base).raise_for_status().json():
@@ -136,7 +136,7 @@ def fresh_test_corner(queues: tuple[str, ...]) -> None:
 
     delete_queues(queues)  # in the test vhost, which the `stack` fixture made sure of
     delete_exchanges()
-    sentinel = redis_py.sentinel.Sentinel([(HOST, port) for port in CLUSTER.sentinel], socket_timeout=5)
+    sentinel = redis_py.sentinel.Sentinel([(redis.host(port), port) for port in CLUSTER.sentinel], socket_timeout=5)
     sentinel.master_for(CLUSTER_REDIS_MASTER_NAME, db=TEST_REDIS_DB, socket_timeout=5).flushdb()
     with MongoClient(mongodb.URL, serverSelectionTimeoutMS=30_000) as mongo:
         mongo.drop_database(os.environ.get("MONGODB_DB", TEST_ENV["MONGODB_DB"]))

@@ -16,11 +16,11 @@ def frozen(pid: int) -> bool:
         return False
 
 
-def not_running(name: str, port: int) -> str | None:
-    """Why the node `name` (its pid file) on `port` cannot answer, or None when it runs."""
+def not_running(name: str, port: int, host: str = "127.0.0.1") -> str | None:
+    """Why the node `name` (its pid file) on `host`:`port` cannot answer, or None when it runs."""
     pid = read_pid(name)
     if pid is None:
-        return None if port_open(port) else "stopped"
+        return None if port_open(port, host) else "stopped"
     if frozen(pid):
         return "frozen (SIGSTOP): `make cluster` resumes it"
     return None

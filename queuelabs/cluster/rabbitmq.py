@@ -26,12 +26,17 @@ import psutil
 from ..errors import StackError
 from ..native import RABBITMQ_CTL, RABBITMQ_SERVER
 from ..processes import port_open, read_pid, start_detached, stop_detached
-from ..settings import CLUSTER, DATA_DIR, HOST, LOG_DIR
+from ..settings import CLUSTER, DATA_DIR, LOG_DIR
 from ..waiting import WaitTimeout, wait_until
+from . import netns
 from .liveness import not_running
 
 BASE = DATA_DIR / "cluster" / "rabbitmq"
-LOOPBACK_ONLY = "-kernel inet_dist_use_interface {127,0,0,1}"
+# Hosts of their own (netns.py): a node that loses sight of the others must stop serving, not
+# run on as a cluster of its own. A node whose peers stay silent for net_ticktime (60 s by
+# default) is called down; with pause_minority the side with fewer than half the nodes pauses
+# (its listeners close) until it sees a majority again, then rejoins by itself.
+NET_TICKTIME = 10
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,11 @@ class Node:
 
     @property
     def erlang_name(self) -> str:
-        return f"cluster{self.number}@localhost"
+        return f"cluster{self.number}@{netns.namespace(self.number) if netns.ENABLED else 'localhost'}"
+
+    @property
+    def host(self) -> str:
+        return netns.address(self.number)
 
     @property
     def port(self) -> int:
@@ -56,7 +65,7 @@ class Node:
 
     @property
     def url(self) -> str:
-        return f"amqp://guest:guest@{HOST}:{self.port}//"
+        return f"amqp://guest:guest@{self.host}:{self.port}//"
 
 
 NODES = [Node(1), Node(2), Node(3)]
@@ -71,7 +80,7 @@ def node_named(erlang_name: str) -> Node:
 
 def failover_url(vhost: str = "") -> str:
     """Every node in one broker URL: Celery and kombu try them in order."""
-    return ";".join(f"amqp://guest:guest@{HOST}:{node.port}/{vhost}" for node in NODES)
+    return ";".join(f"amqp://guest:guest@{node.host}:{node.port}/{vhost}" for node in NODES)
 
 
 def _folder(node: Node) -> Path:
@@ -81,12 +90,18 @@ def _folder(node: Node) -> Path:
 def _write_config(node: Node) -> None:
     (BASE / "home").mkdir(parents=True, exist_ok=True)
     _folder(node).mkdir(parents=True, exist_ok=True)
-    # Loopback only, as the single node: the guest user and the UI never face a network.
+    # Loopback only, as the single node: the guest user and the UI never face a network. As hosts
+    # of their own, on the namespaces' private bridge, which only this machine's root reaches.
+    own_hosts = (
+        "loopback_users = none\ncluster_partition_handling = pause_minority\n"
+        if netns.ENABLED
+        else "loopback_users.guest = true\n"
+    )
     (_folder(node) / "rabbitmq.conf").write_text(
-        f"listeners.tcp.default = {HOST}:{node.port}\n"
-        f"management.tcp.ip = {HOST}\n"
+        f"listeners.tcp.default = {node.host}:{node.port}\n"
+        f"management.tcp.ip = {node.host}\n"
         f"management.tcp.port = {node.management_port}\n"
-        "loopback_users.guest = true\n"
+        f"{own_hosts}"
         # Peer discovery: on its first boot a new node joins node 1's cluster by itself;
         # node 1, listing only itself, starts alone. Later boots read the data folder.
         "cluster_formation.peer_discovery_backend = classic_config\n"
@@ -99,8 +114,15 @@ def is_new(node: Node) -> bool:
     return not (_folder(node) / "mnesia").exists()
 
 
+def _erl_args(node: Node) -> str:
+    ip = node.host.replace(".", ",")
+    ticktime = f" -kernel net_ticktime {NET_TICKTIME}" if netns.ENABLED else ""
+    return f"-kernel inet_dist_use_interface {{{ip}}}{ticktime}"
+
+
 def _env(node: Node) -> dict[str, str]:
-    """What rabbitmq-server and rabbitmqctl need to find this node and no other."""
+    """What rabbitmq-server and rabbitmqctl need to find this node and no other (rabbitmqctl runs
+    as the node's neighbour: in its namespace, when the nodes are hosts of their own)."""
     folder = _folder(node)
     return dict(
         os.environ,
@@ -114,15 +136,15 @@ def _env(node: Node) -> dict[str, str]:
         RABBITMQ_ENABLED_PLUGINS_FILE=str(folder / "enabled_plugins"),
         RABBITMQ_ENABLED_PLUGINS="rabbitmq_management",
         ERL_EPMD_PORT=str(CLUSTER.epmd),
-        ERL_EPMD_ADDRESS=HOST,
-        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=LOOPBACK_ONLY,
-        RABBITMQ_CTL_ERL_ARGS=LOOPBACK_ONLY,
+        ERL_EPMD_ADDRESS=node.host,  # and loopback, which epmd always adds
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=_erl_args(node),
+        RABBITMQ_CTL_ERL_ARGS=_erl_args(node),
     )
 
 
 def ctl(node: Node, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """rabbitmqctl against one node (each call starts an Erlang VM: a second or two)."""
-    command = [RABBITMQ_CTL, "-n", node.erlang_name, *args]
+    command = netns.inside(node.number, [RABBITMQ_CTL, "-n", node.erlang_name, *args])
     (BASE / "home").mkdir(parents=True, exist_ok=True)  # its cookie; a crash dump goes to BASE
     try:
         return subprocess.run(command, cwd=BASE, env=_env(node), capture_output=True, text=True, timeout=timeout)
@@ -138,7 +160,7 @@ def start(node: Node) -> bool:
     if read_pid(node.name) is not None:
         return False
     _write_config(node)
-    start_detached(node.name, [RABBITMQ_SERVER], cwd=BASE, env=_env(node))
+    start_detached(node.name, netns.inside(node.number, [RABBITMQ_SERVER]), cwd=BASE, env=_env(node))
     return True
 
 
@@ -208,7 +230,7 @@ def beam_pid(node: Node) -> int | None:
 
 def api(node: Node, path: str, timeout: float = 3.0):
     """GET from a node's management API (guest / guest on loopback)."""
-    request = urllib.request.Request(f"http://{HOST}:{node.management_port}/api/{path}")
+    request = urllib.request.Request(f"http://{node.host}:{node.management_port}/api/{path}")
     request.add_header("Authorization", "Basic " + base64.b64encode(b"guest:guest").decode())
     with urllib.request.urlopen(request, timeout=timeout) as reply:
         return json.load(reply)
@@ -229,10 +251,10 @@ def status_rows() -> list[tuple[str, str, str]]:
     known = {entry["name"]: entry.get("running", False) for entry in any_api("nodes") or []}
     rows = []
     for node in NODES:
-        state = not_running(node.name, node.port)
+        state = not_running(node.name, node.port, node.host)
         if state is None:
             state = "running" if known.get(node.erlang_name) else "starting or not clustered"
-        address = f"{HOST}:{node.port}  UI http://{HOST}:{node.management_port}"
+        address = f"{node.host}:{node.port}  UI http://{node.host}:{node.management_port}"
         rows.append((f"RabbitMQ {node.erlang_name}", address, state))
     return rows
 

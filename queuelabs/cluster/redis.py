@@ -11,8 +11,9 @@ import os
 
 from ..errors import StackError
 from ..processes import read_pid, start_detached, stop_detached
-from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, DATA_DIR, HOST
+from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, DATA_DIR
 from ..waiting import WaitTimeout, wait_until
+from . import netns
 from .liveness import not_running
 
 BASE = DATA_DIR / "cluster" / "redis"
@@ -20,8 +21,19 @@ BASE = DATA_DIR / "cluster" / "redis"
 # 30 s; 5 s shows a failover while a learner watches, and still rides out a busy laptop.
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 15000
+# Hosts of their own (netns.py): the servers and Sentinels talk over the namespaces' private
+# bridge, not loopback, which protected mode refuses to a server without a password.
+OWN_HOSTS = ["protected-mode no"] if netns.ENABLED else []
+
+
+def host(port: int) -> str:
+    """The address of the server or Sentinel on `port`: number N of either kind is node N's."""
+    ports = CLUSTER.redis if port in CLUSTER.redis else CLUSTER.sentinel
+    return netns.address(ports.index(port) + 1)
+
+
 # What clients give Celery or redis-py: every Sentinel, and the name of the primary they watch.
-SENTINEL_URL = ";".join(f"sentinel://{HOST}:{port}" for port in CLUSTER.sentinel)
+SENTINEL_URL = ";".join(f"sentinel://{host(port)}:{port}" for port in CLUSTER.sentinel)
 
 
 def server_name(number: int) -> str:
@@ -41,34 +53,36 @@ PORTS = {  # per process
 def _server_conf(number: int) -> str:
     port = CLUSTER.redis[number - 1]
     lines = [
-        f"bind {HOST}",
+        f"bind {host(port)}",
         f"port {port}",
         f"dir {BASE / f'server-{number}'}",
         "daemonize no",
         "appendonly yes",
         "appendfsync everysec",
+        *OWN_HOSTS,
     ]
     if number > 1:  # at first, the second server copies the first
-        lines.append(f"replicaof {HOST} {CLUSTER.redis[0]}")
+        lines.append(f"replicaof {host(CLUSTER.redis[0])} {CLUSTER.redis[0]}")
     return "\n".join(lines) + "\n"
 
 
 def _sentinel_conf(number: int) -> str:
     watched = CLUSTER_REDIS_MASTER_NAME
+    first = CLUSTER.redis[0]
     return (
-        f"bind {HOST}\n"
+        f"bind {host(CLUSTER.sentinel[number - 1])}\n"
         f"port {CLUSTER.sentinel[number - 1]}\n"
         f"dir {BASE / f'sentinel-{number}'}\n"
         "daemonize no\n"
         # Two of the three Sentinels must agree that the primary is down before a failover.
-        f"sentinel monitor {watched} {HOST} {CLUSTER.redis[0]} 2\n"
+        f"sentinel monitor {watched} {host(first)} {first} 2\n"
         f"sentinel down-after-milliseconds {watched} {DOWN_AFTER_MS}\n"
         f"sentinel failover-timeout {watched} {FAILOVER_TIMEOUT_MS}\n"
-        f"sentinel parallel-syncs {watched} 1\n"
+        f"sentinel parallel-syncs {watched} 1\n" + "".join(f"{line}\n" for line in OWN_HOSTS)
     )
 
 
-def _start(name: str, folder_name: str, port: int, conf_text: str, *extra: str) -> bool:
+def _start(name: str, number: int, folder_name: str, conf_text: str, *extra: str) -> bool:
     if read_pid(name) is not None:
         return False
     folder = BASE / folder_name
@@ -76,18 +90,19 @@ def _start(name: str, folder_name: str, port: int, conf_text: str, *extra: str) 
     conf = folder / "redis.conf"
     if not conf.exists():  # written once: later, Sentinel's rewrites are the truth
         conf.write_text(conf_text)
-    start_detached(name, ["redis-server", str(conf), *extra], cwd=folder, env=dict(os.environ))
+    argv = netns.inside(number, ["redis-server", str(conf), *extra])
+    start_detached(name, argv, cwd=folder, env=dict(os.environ))
     return True
 
 
 def start_all() -> list[str]:
     """Start whatever is not running; the names started now."""
     started = []
-    for number, port in enumerate(CLUSTER.redis, 1):
-        if _start(server_name(number), f"server-{number}", port, _server_conf(number)):
+    for number in range(1, len(CLUSTER.redis) + 1):
+        if _start(server_name(number), number, f"server-{number}", _server_conf(number)):
             started.append(server_name(number))
-    for number, port in enumerate(CLUSTER.sentinel, 1):
-        if _start(sentinel_name(number), f"sentinel-{number}", port, _sentinel_conf(number), "--sentinel"):
+    for number in range(1, len(CLUSTER.sentinel) + 1):
+        if _start(sentinel_name(number), number, f"sentinel-{number}", _sentinel_conf(number), "--sentinel"):
             started.append(sentinel_name(number))
     return started
 
@@ -96,7 +111,7 @@ def client(port: int, timeout: float = 1.0):
     import redis
 
     return redis.Redis(
-        host=HOST, port=port, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+        host=host(port), port=port, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
     )
 
 
@@ -141,19 +156,19 @@ def not_settled() -> str | None:
         return f"the Sentinels do not agree on the primary yet ({views})"
     ((_, primary),) = views
     if (replication(primary) or {}).get("role") != "master":
-        return f"{HOST}:{primary} is not a primary yet"
+        return f"{host(primary)}:{primary} is not a primary yet"
     for port in CLUSTER.redis:
         info = replication(port) or {}
         if port != primary and (info.get("master_port") != primary or info.get("master_link_status") != "up"):
-            return f"the replica {HOST}:{port} is not linked to {HOST}:{primary} yet"
+            return f"the replica {host(port)}:{port} is not linked to {host(primary)}:{primary} yet"
     for port in CLUSTER.sentinel:
         try:
             with client(port) as sentinel:
                 seen = sentinel.sentinel_master(CLUSTER_REDIS_MASTER_NAME)
         except redis.RedisError as exc:
-            return f"the Sentinel on {HOST}:{port} does not answer ({exc})"
+            return f"the Sentinel on {host(port)}:{port} does not answer ({exc})"
         if seen.get("num-other-sentinels") != len(CLUSTER.sentinel) - 1 or seen.get("num-slaves") != 1:
-            return f"the Sentinel on {HOST}:{port} does not know the other Sentinels and the replica yet"
+            return f"the Sentinel on {host(port)}:{port} does not know the other Sentinels and the replica yet"
     return None
 
 
@@ -183,17 +198,17 @@ def status_rows() -> list[tuple[str, str, str]]:
     for number, port in enumerate(CLUSTER.redis, 1):
         info = replication(port)
         if info is None:
-            state = not_running(server_name(number), port) or "not answering"
+            state = not_running(server_name(number), port, host(port)) or "not answering"
         elif info.get("role") == "master":
             state = f"master ({info.get('connected_slaves', 0)} replica linked)"
         else:
             state = f"replica of {info.get('master_host')}:{info.get('master_port')} (link {info.get('master_link_status')})"
-        rows.append((f"Redis server {number}", f"{HOST}:{port}", state))
+        rows.append((f"Redis server {number}", f"{host(port)}:{port}", state))
     for number, port in enumerate(CLUSTER.sentinel, 1):
         view = sentinel_view(port)
         if view:
             state = f"says the primary is {view[0]}:{view[1]}"
         else:
-            state = not_running(sentinel_name(number), port) or "not answering"
-        rows.append((f"Sentinel {number}", f"{HOST}:{port}", state))
+            state = not_running(sentinel_name(number), port, host(port)) or "not answering"
+        rows.append((f"Sentinel {number}", f"{host(port)}:{port}", state))
     return rows
