@@ -37,19 +37,22 @@ def test_the_cluster_runs_on_loopback_unless_its_nodes_are_hosts_of_their_own():
     import subprocess
     import sys
 
-    from queuelabs.cluster import mongodb, rabbitmq
+    from queuelabs.cluster import mongodb, rabbitmq, redis
 
     assert "10.77" not in rabbitmq.failover_url() + mongodb.URL
     show = (
         "from queuelabs.cluster import clients, mongodb, rabbitmq, redis;"
         "print(rabbitmq.failover_url(), mongodb.URL, redis.SENTINEL_URL, rabbitmq.NODES[2].erlang_name,"
-        "redis._server_conf(2).split(chr(10)), sep=chr(10))"
+        "redis._server_conf(2).split(chr(10)), redis.SERVERS, sep=chr(10))"
     )
     env = {"QUEUELABS_CLUSTER_NETNS": "qltest", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True).stdout
-    urls, members, sentinels, node3, server2 = out.splitlines()
+    urls, members, sentinels, node3, server2, servers = out.splitlines()
     assert urls.split(";")[1] == "amqp://guest:guest@10.77.0.2:5702/"
     assert members.startswith("mongodb://10.77.0.1:27101,10.77.0.2:27102,10.77.0.3:27103/")
     assert "sentinel://10.77.0.3:26393" in sentinels
     assert node3 == "cluster3@qltest3"
     assert "replicaof 10.77.0.1 6391" in server2 and "bind 10.77.0.2" in server2 and "protected-mode no" in server2
+    # a replica on each other host, and a primary that refuses writes no replica has heard
+    assert servers == "(6391, 6392, 6393)" and "min-replicas-to-write 1" in server2
+    assert "min-replicas-to-write" not in redis._server_conf(2) and redis.SERVERS == (6391, 6392)

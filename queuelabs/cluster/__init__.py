@@ -81,7 +81,7 @@ def _redis_up() -> None:
     started = redis.start_all()
     for name in started:
         say(f"{name} starting")
-    if len(started) < len(CLUSTER.redis) + len(CLUSTER.sentinel):
+    if len(started) < len(redis.PORTS):
         say("Redis and Sentinels: the ones already running are reused")
     redis.wait_settled(START_TIMEOUT)
     say("Redis     ready: the Sentinels agree on the primary and the replica is linked")

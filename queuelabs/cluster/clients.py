@@ -34,7 +34,7 @@ def sentinel_url(db: int) -> str:
 def client_env(vhost: str, redis_db: int, mongodb_db: str) -> dict[str, str]:
     """The environment of a process of a cluster lab: every node of each server. REDIS_SERVER_URL is
     one Redis server, the primary now (lab 05's starter, before exercise 5.5, uses it as lab 04 did)."""
-    primary = CLUSTER.redis[(redis.primary_number() or 1) - 1]
+    primary = redis.SERVERS[(redis.primary_number() or 1) - 1]
     return {
         "CELERY_BROKER_URL": rabbitmq.failover_url(vhost),
         "MONGODB_URL": mongodb.URL,

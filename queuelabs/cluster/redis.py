@@ -24,11 +24,17 @@ FAILOVER_TIMEOUT_MS = 15000
 # Hosts of their own (netns.py): the servers and Sentinels talk over the namespaces' private
 # bridge, not loopback, which protected mode refuses to a server without a password.
 OWN_HOSTS = ["protected-mode no"] if netns.ENABLED else []
+# And a replica on each of the two other hosts, with a primary that refuses writes once no replica
+# has acknowledged it for MAX_LAG s: a primary cut off (or back from a cut, before the Sentinels
+# demote it) answers NOREPLICAS instead of taking writes that its resync would throw away.
+MAX_LAG = 5
+SERVERS = (*CLUSTER.redis, CLUSTER.redis[-1] + 1) if netns.ENABLED else CLUSTER.redis
+SERVER_OWN_HOSTS = [*OWN_HOSTS, "min-replicas-to-write 1", f"min-replicas-max-lag {MAX_LAG}"] if netns.ENABLED else []
 
 
 def host(port: int) -> str:
     """The address of the server or Sentinel on `port`: number N of either kind is node N's."""
-    ports = CLUSTER.redis if port in CLUSTER.redis else CLUSTER.sentinel
+    ports = SERVERS if port in SERVERS else CLUSTER.sentinel
     return netns.address(ports.index(port) + 1)
 
 
@@ -45,13 +51,13 @@ def sentinel_name(number: int) -> str:
 
 
 PORTS = {  # per process
-    **{server_name(n): (port,) for n, port in enumerate(CLUSTER.redis, 1)},
+    **{server_name(n): (port,) for n, port in enumerate(SERVERS, 1)},
     **{sentinel_name(n): (port,) for n, port in enumerate(CLUSTER.sentinel, 1)},
 }
 
 
 def _server_conf(number: int) -> str:
-    port = CLUSTER.redis[number - 1]
+    port = SERVERS[number - 1]
     lines = [
         f"bind {host(port)}",
         f"port {port}",
@@ -59,7 +65,7 @@ def _server_conf(number: int) -> str:
         "daemonize no",
         "appendonly yes",
         "appendfsync everysec",
-        *OWN_HOSTS,
+        *SERVER_OWN_HOSTS,
     ]
     if number > 1:  # at first, the second server copies the first
         lines.append(f"replicaof {host(CLUSTER.redis[0])} {CLUSTER.redis[0]}")
@@ -98,7 +104,7 @@ def _start(name: str, number: int, folder_name: str, conf_text: str, *extra: str
 def start_all() -> list[str]:
     """Start whatever is not running; the names started now."""
     started = []
-    for number in range(1, len(CLUSTER.redis) + 1):
+    for number in range(1, len(SERVERS) + 1):
         if _start(server_name(number), number, f"server-{number}", _server_conf(number)):
             started.append(server_name(number))
     for number in range(1, len(CLUSTER.sentinel) + 1):
@@ -141,9 +147,9 @@ def sentinel_view(port: int) -> tuple[str, int] | None:
 def primary_number() -> int | None:
     """The server (1, 2) the Sentinels name as the primary now, or None when none answers."""
     views = [view for port in CLUSTER.sentinel if (view := sentinel_view(port))]
-    if not views or views[0][1] not in CLUSTER.redis:
+    if not views or views[0][1] not in SERVERS:
         return None
-    return CLUSTER.redis.index(views[0][1]) + 1
+    return SERVERS.index(views[0][1]) + 1
 
 
 def not_settled() -> str | None:
@@ -157,7 +163,7 @@ def not_settled() -> str | None:
     ((_, primary),) = views
     if (replication(primary) or {}).get("role") != "master":
         return f"{host(primary)}:{primary} is not a primary yet"
-    for port in CLUSTER.redis:
+    for port in SERVERS:
         info = replication(port) or {}
         if port != primary and (info.get("master_port") != primary or info.get("master_link_status") != "up"):
             return f"the replica {host(port)}:{port} is not linked to {host(primary)}:{primary} yet"
@@ -167,7 +173,7 @@ def not_settled() -> str | None:
                 seen = sentinel.sentinel_master(CLUSTER_REDIS_MASTER_NAME)
         except redis.RedisError as exc:
             return f"the Sentinel on {host(port)}:{port} does not answer ({exc})"
-        if seen.get("num-other-sentinels") != len(CLUSTER.sentinel) - 1 or seen.get("num-slaves") != 1:
+        if seen.get("num-other-sentinels") != len(CLUSTER.sentinel) - 1 or seen.get("num-slaves") != len(SERVERS) - 1:
             return f"the Sentinel on {host(port)}:{port} does not know the other Sentinels and the replica yet"
     return None
 
@@ -189,13 +195,13 @@ def wait_settled(timeout: float) -> None:
 
 
 def stop_all() -> list[str]:
-    names = [sentinel_name(n) for n in (1, 2, 3)] + [server_name(n) for n in (1, 2)]
+    names = [sentinel_name(n) for n in (1, 2, 3)] + [server_name(n) for n in range(1, len(SERVERS) + 1)]
     return [name for name in names if stop_detached(name)]
 
 
 def status_rows() -> list[tuple[str, str, str]]:
     rows = []
-    for number, port in enumerate(CLUSTER.redis, 1):
+    for number, port in enumerate(SERVERS, 1):
         info = replication(port)
         if info is None:
             state = not_running(server_name(number), port, host(port)) or "not answering"

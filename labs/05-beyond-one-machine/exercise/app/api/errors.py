@@ -27,6 +27,17 @@ async def redis_down(request: Request, exc: Exception) -> JSONResponse:
     return service_down("Redis", exc)
 
 
+async def redis_refused(request: Request, exc: redis.exceptions.ResponseError) -> JSONResponse:
+    """NOREPLICAS: a primary that no replica has heard from lately refuses writes (min-replicas-to-write,
+    set when the nodes are hosts of their own): cut off, or back from a cut before the Sentinels demote
+    it. Nothing was written; the next connection asks the Sentinels again. Any other refusal is a bug:
+    raised on, as before."""
+    if not str(exc).startswith("NOREPLICAS"):
+        raise exc
+    detail = "Redis refused the write: its primary has no replica in reach (a partition?): retry in a moment"
+    return JSONResponse({"detail": detail}, status_code=503)
+
+
 async def rabbitmq_down(request: Request, exc: BrokerUnavailable) -> JSONResponse:
     if isinstance(exc, BrokerRefused):  # a queue keeps the arguments it was first declared with
         detail = (
@@ -50,5 +61,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(pymongo.errors.PyMongoError, mongodb_error)
     app.add_exception_handler(redis.exceptions.ConnectionError, redis_down)
     app.add_exception_handler(redis.exceptions.TimeoutError, redis_down)
+    app.add_exception_handler(redis.exceptions.ResponseError, redis_refused)
     app.add_exception_handler(BrokerUnavailable, rabbitmq_down)
     app.add_exception_handler(PublishUnconfirmed, rabbitmq_unsure)
