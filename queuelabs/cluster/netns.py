@@ -1,8 +1,8 @@
 """The cluster's nodes as hosts of their own: one network namespace per node number (root only).
 
 Off by default: `make cluster` runs every node on 127.0.0.1. With QUEUELABS_CLUSTER_NETNS set
-to a prefix (`make cluster NETNS=1` and the partition row of `make chaos LAB=05` set it to
-`qlnode`), node N of each kind (RabbitMQ node N, MongoDB member N, Redis server N, Sentinel N)
+to a prefix (the partition row of `make chaos LAB=05` sets it to `qlnode`, or to
+QUEUELABS_NETNS_PREFIX), node N of each kind (RabbitMQ node N, MongoDB member N, Redis server N, Sentinel N)
 runs in the namespace `<prefix>N` at 10.77.0.N, on its usual port. Each namespace has one veth,
 plugged into a bridge at 10.77.0.254 in the namespace that runs the command, where the lab's API
 and workers run and reach every node. The Erlang nodes are `clusterN@<prefix>N`: each namespace
