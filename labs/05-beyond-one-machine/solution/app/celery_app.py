@@ -87,6 +87,10 @@ class CeleryConfig:
     task_send_sent_event = True
 
     broker_connection_timeout = 2
+    # A node that dies closes its connections; a node cut off by the network goes silent, and the
+    # worker's connection to it looks open until heartbeats say otherwise: 120 s by default (up to
+    # twice that before it moves on), 10 s here, so the worker reconnects to another node in seconds.
+    broker_heartbeat = 10
     broker_connection_retry_on_startup = True
     redis_socket_connect_timeout = 2
     redis_socket_timeout = 2
