@@ -196,7 +196,7 @@ LAB05 = LABS / "05-beyond-one-machine" / "solution"
 # What lab 05 changes in lab 04's reference: its exercises (5.1 and 5.3 celery_app.py, 5.2 broker.py, 5.4
 # db.py, 5.6 services.py and routes/tasks.py: the Idempotency-Keys in MongoDB) and the cluster's addresses
 # (config.py, main.py's Redis client through the Sentinels); tasks.py: whole-second countdowns, which native
-# delayed delivery on quorum queues needs.
+# delayed delivery on quorum queues needs; api/errors.py: a 503 for Redis's NOREPLICAS (the partition row).
 LAB05_CHANGES = {
     "app/celery_app.py",
     "app/broker.py",
@@ -206,6 +206,7 @@ LAB05_CHANGES = {
     "app/main.py",
     "app/services.py",
     "app/api/routes/tasks.py",
+    "app/api/errors.py",
 }
 
 

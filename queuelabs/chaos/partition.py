@@ -99,7 +99,7 @@ def main(lab_id: str) -> int:
     from queuelabs.labs import find_lab
     from queuelabs.settings import DATA_DIR, RUN_DIR  # RUN_DIR is RUN_FOLDER here
 
-    from .suite import run_row
+    from .counting import run_row
     from .system import System
 
     if not netns.ENABLED:

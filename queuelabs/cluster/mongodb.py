@@ -14,11 +14,11 @@ from ..native import mongod_binary
 from ..processes import read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, CLUSTER_MONGO_REPLICA_SET, DATA_DIR
 from ..waiting import WaitTimeout, wait_until
-from . import netns
 from .liveness import not_running
+from .netns import address, inside
 
 BASE = DATA_DIR / "cluster" / "mongodb"
-MEMBERS = [f"{netns.address(n)}:{port}" for n, port in enumerate(CLUSTER.mongodb, 1)]
+MEMBERS = [f"{address(n)}:{port}" for n, port in enumerate(CLUSTER.mongodb, 1)]
 # Every member and the set's name, never directConnection: the driver follows the primary.
 URL = f"mongodb://{','.join(MEMBERS)}/?replicaSet={CLUSTER_MONGO_REPLICA_SET}"
 NOT_YET_INITIALIZED = 94
@@ -42,7 +42,7 @@ PORTS = {name(number): (port,) for number, port in enumerate(CLUSTER.mongodb, 1)
 
 def direct_url(port: int) -> str:
     """One member on its own (for status and for initiating the set)."""
-    return f"mongodb://{netns.address(CLUSTER.mongodb.index(port) + 1)}:{port}/?directConnection=true"
+    return f"mongodb://{address(CLUSTER.mongodb.index(port) + 1)}:{port}/?directConnection=true"
 
 
 def start(number: int) -> bool:
@@ -62,7 +62,7 @@ def start(number: int) -> bool:
         "--dbpath",
         str(data),
         "--bind_ip",
-        netns.address(number),
+        address(number),
         "--port",
         str(port),
         "--replSet",
@@ -76,7 +76,7 @@ def start(number: int) -> bool:
         "shutdownTimeoutMillisForSignaledShutdown=2000",
         "--quiet",
     ]
-    start_detached(name(number), netns.inside(number, argv), cwd=data, env=dict(os.environ))
+    start_detached(name(number), inside(number, argv), cwd=data, env=dict(os.environ))
     return True
 
 
@@ -176,7 +176,7 @@ def status_rows() -> list[tuple[str, str, str]]:
     states = member_states()
     rows = []
     for number, host in enumerate(MEMBERS, 1):
-        state = not_running(name(number), CLUSTER.mongodb[number - 1], netns.address(number)) or states.get(
+        state = not_running(name(number), CLUSTER.mongodb[number - 1], address(number)) or states.get(
             host, "not answering"
         )
         rows.append((f"MongoDB member {number}", host, state))

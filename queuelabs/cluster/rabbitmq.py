@@ -28,8 +28,9 @@ from ..native import RABBITMQ_CTL, RABBITMQ_SERVER
 from ..processes import port_open, read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, DATA_DIR, LOG_DIR
 from ..waiting import WaitTimeout, wait_until
-from . import netns
 from .liveness import not_running
+from .netns import ENABLED as NODES_ON_OWN_HOSTS
+from .netns import address, inside, namespace
 
 BASE = DATA_DIR / "cluster" / "rabbitmq"
 # Hosts of their own (netns.py): a node that loses sight of the others must stop serving, not
@@ -49,11 +50,11 @@ class Node:
 
     @property
     def erlang_name(self) -> str:
-        return f"cluster{self.number}@{netns.namespace(self.number) if netns.ENABLED else 'localhost'}"
+        return f"cluster{self.number}@{namespace(self.number) if NODES_ON_OWN_HOSTS else 'localhost'}"
 
     @property
     def host(self) -> str:
-        return netns.address(self.number)
+        return address(self.number)
 
     @property
     def port(self) -> int:
@@ -94,7 +95,7 @@ def _write_config(node: Node) -> None:
     # of their own, on the namespaces' private bridge, which only this machine's root reaches.
     own_hosts = (
         "loopback_users = none\ncluster_partition_handling = pause_minority\n"
-        if netns.ENABLED
+        if NODES_ON_OWN_HOSTS
         else "loopback_users.guest = true\n"
     )
     (_folder(node) / "rabbitmq.conf").write_text(
@@ -116,7 +117,7 @@ def is_new(node: Node) -> bool:
 
 def _erl_args(node: Node) -> str:
     ip = node.host.replace(".", ",")
-    ticktime = f" -kernel net_ticktime {NET_TICKTIME}" if netns.ENABLED else ""
+    ticktime = f" -kernel net_ticktime {NET_TICKTIME}" if NODES_ON_OWN_HOSTS else ""
     return f"-kernel inet_dist_use_interface {{{ip}}}{ticktime}"
 
 
@@ -144,7 +145,7 @@ def _env(node: Node) -> dict[str, str]:
 
 def ctl(node: Node, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     """rabbitmqctl against one node (each call starts an Erlang VM: a second or two)."""
-    command = netns.inside(node.number, [RABBITMQ_CTL, "-n", node.erlang_name, *args])
+    command = inside(node.number, [RABBITMQ_CTL, "-n", node.erlang_name, *args])
     (BASE / "home").mkdir(parents=True, exist_ok=True)  # its cookie; a crash dump goes to BASE
     try:
         return subprocess.run(command, cwd=BASE, env=_env(node), capture_output=True, text=True, timeout=timeout)
@@ -160,7 +161,7 @@ def start(node: Node) -> bool:
     if read_pid(node.name) is not None:
         return False
     _write_config(node)
-    start_detached(node.name, netns.inside(node.number, [RABBITMQ_SERVER]), cwd=BASE, env=_env(node))
+    start_detached(node.name, inside(node.number, [RABBITMQ_SERVER]), cwd=BASE, env=_env(node))
     return True
 
 
@@ -254,8 +255,8 @@ def status_rows() -> list[tuple[str, str, str]]:
         state = not_running(node.name, node.port, node.host)
         if state is None:
             state = "running" if known.get(node.erlang_name) else "starting or not clustered"
-        address = f"{node.host}:{node.port}  UI http://{node.host}:{node.management_port}"
-        rows.append((f"RabbitMQ {node.erlang_name}", address, state))
+        where = f"{node.host}:{node.port}  UI http://{node.host}:{node.management_port}"
+        rows.append((f"RabbitMQ {node.erlang_name}", where, state))
     return rows
 
 

@@ -13,8 +13,9 @@ from ..errors import StackError
 from ..processes import read_pid, start_detached, stop_detached
 from ..settings import CLUSTER, CLUSTER_REDIS_MASTER_NAME, DATA_DIR
 from ..waiting import WaitTimeout, wait_until
-from . import netns
 from .liveness import not_running
+from .netns import ENABLED as NODES_ON_OWN_HOSTS
+from .netns import address, inside
 
 BASE = DATA_DIR / "cluster" / "redis"
 # How long a primary may stay silent before the Sentinels call it down. Redis's default is
@@ -23,19 +24,21 @@ DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 15000
 # Hosts of their own (netns.py): the servers and Sentinels talk over the namespaces' private
 # bridge, not loopback, which protected mode refuses to a server without a password.
-OWN_HOSTS = ["protected-mode no"] if netns.ENABLED else []
+OWN_HOSTS = ["protected-mode no"] if NODES_ON_OWN_HOSTS else []
 # And a replica on each of the two other hosts, with a primary that refuses writes once no replica
 # has acknowledged it for MAX_LAG s: a primary cut off (or back from a cut, before the Sentinels
 # demote it) answers NOREPLICAS instead of taking writes that its resync would throw away.
 MAX_LAG = 5
-SERVERS = (*CLUSTER.redis, CLUSTER.redis[-1] + 1) if netns.ENABLED else CLUSTER.redis
-SERVER_OWN_HOSTS = [*OWN_HOSTS, "min-replicas-to-write 1", f"min-replicas-max-lag {MAX_LAG}"] if netns.ENABLED else []
+SERVERS = (*CLUSTER.redis, CLUSTER.redis[-1] + 1) if NODES_ON_OWN_HOSTS else CLUSTER.redis
+SERVER_OWN_HOSTS = (
+    [*OWN_HOSTS, "min-replicas-to-write 1", f"min-replicas-max-lag {MAX_LAG}"] if NODES_ON_OWN_HOSTS else []
+)
 
 
 def host(port: int) -> str:
     """The address of the server or Sentinel on `port`: number N of either kind is node N's."""
     ports = SERVERS if port in SERVERS else CLUSTER.sentinel
-    return netns.address(ports.index(port) + 1)
+    return address(ports.index(port) + 1)
 
 
 # What clients give Celery or redis-py: every Sentinel, and the name of the primary they watch.
@@ -96,7 +99,7 @@ def _start(name: str, number: int, folder_name: str, conf_text: str, *extra: str
     conf = folder / "redis.conf"
     if not conf.exists():  # written once: later, Sentinel's rewrites are the truth
         conf.write_text(conf_text)
-    argv = netns.inside(number, ["redis-server", str(conf), *extra])
+    argv = inside(number, ["redis-server", str(conf), *extra])
     start_detached(name, argv, cwd=folder, env=dict(os.environ))
     return True
 
