@@ -72,7 +72,14 @@ class CeleryConfig:
     # refuses writes (ReadOnlyError). The Sentinels know which server is the primary now; Celery's
     # sentinel:// backend asks them for the primary they call master_name, and asks again after an error.
     result_backend = settings.CELERY_RESULT_BACKEND  # sentinel://h1:p1/db;sentinel://h2:p2/db;...
-    result_backend_transport_options = {"master_name": settings.REDIS_MASTER_NAME}
+    result_backend_transport_options = {
+        "master_name": settings.REDIS_MASTER_NAME,
+        # Retried like a lost connection: a primary cut off from its replicas refuses writes (NOREPLICAS,
+        # with min-replicas-to-write, as the partition row's hosts run) until the Sentinels demote it.
+        # Failing the result write instead would fail a task that did its work. Every other refusal
+        # (ResponseError) is retried too, and still fails after result_backend_max_retries.
+        "additional_connection_errors": ("redis.exceptions.ResponseError",),
+    }
     # STARTER
     # result_backend = settings.REDIS_SERVER_URL  # lab 04's: one server, the primary when the lab started
     # END EXERCISE 5.5
