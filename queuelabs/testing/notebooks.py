@@ -26,7 +26,7 @@ LABS = {
     "05-beyond-one-machine.ipynb": ("05", ("downstream", "api", "worker"), {"TASK_STEP_SECONDS": "0.1"}),
 }
 # Lab 05's notebook kills a node of `make cluster`: it runs in tests/test_cluster.py, on the cluster
-# that module starts once (starting the nine servers again here would cost about a minute).
+# that module starts once (starting its eleven processes again here would cost about a minute).
 ON_THE_CLUSTER = {"05-beyond-one-machine.ipynb"}
 
 STATED = re.compile(r"takes about (\d+) s\b")

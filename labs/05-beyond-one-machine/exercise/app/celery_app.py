@@ -52,6 +52,12 @@ WORK_QUEUE_ARGUMENTS = {
 # with acks_late, False rejects the message instead, and the DLX catches it.
 ACKS_ON_FAILURE = False
 
+# Given (lab 05, not an exercise): the result backend retries these like a lost connection. A Redis
+# primary cut off from its replicas refuses writes (NOREPLICAS, with min-replicas-to-write, as the
+# partition row's hosts run) until the Sentinels demote it; failing the result write would fail a
+# task that did its work. Any other refusal is retried too, and fails after result_backend_max_retries.
+RESULT_WRITE_RETRIES = {"additional_connection_errors": ("redis.exceptions.ResponseError",)}
+
 
 class CeleryConfig:
     """Lower-case Celery setting names, as in the Celery documentation."""
@@ -65,6 +71,7 @@ class CeleryConfig:
     # client (make_redis in main.py). Both must ask the Sentinels.
     # `make hint EX=5.5` shows more hints; `make check LAB=05` grades your work.
     result_backend = settings.REDIS_SERVER_URL  # lab 04's: one server, the primary when the lab started
+    result_backend_transport_options = RESULT_WRITE_RETRIES
     result_expires = settings.RESULT_TTL_SECONDS
     result_extended = True  # the meta keeps the retry count and the task's name
 

@@ -62,6 +62,12 @@ WORK_QUEUE_ARGUMENTS = {
 # with acks_late, False rejects the message instead, and the DLX catches it.
 ACKS_ON_FAILURE = False
 
+# Given (lab 05, not an exercise): the result backend retries these like a lost connection. A Redis
+# primary cut off from its replicas refuses writes (NOREPLICAS, with min-replicas-to-write, as the
+# partition row's hosts run) until the Sentinels demote it; failing the result write would fail a
+# task that did its work. Any other refusal is retried too, and fails after result_backend_max_retries.
+RESULT_WRITE_RETRIES = {"additional_connection_errors": ("redis.exceptions.ResponseError",)}
+
 
 class CeleryConfig:
     """Lower-case Celery setting names, as in the Celery documentation."""
@@ -72,16 +78,10 @@ class CeleryConfig:
     # refuses writes (ReadOnlyError). The Sentinels know which server is the primary now; Celery's
     # sentinel:// backend asks them for the primary they call master_name, and asks again after an error.
     result_backend = settings.CELERY_RESULT_BACKEND  # sentinel://h1:p1/db;sentinel://h2:p2/db;...
-    result_backend_transport_options = {
-        "master_name": settings.REDIS_MASTER_NAME,
-        # Retried like a lost connection: a primary cut off from its replicas refuses writes (NOREPLICAS,
-        # with min-replicas-to-write, as the partition row's hosts run) until the Sentinels demote it.
-        # Failing the result write instead would fail a task that did its work. Every other refusal
-        # (ResponseError) is retried too, and still fails after result_backend_max_retries.
-        "additional_connection_errors": ("redis.exceptions.ResponseError",),
-    }
+    result_backend_transport_options = {**RESULT_WRITE_RETRIES, "master_name": settings.REDIS_MASTER_NAME}
     # STARTER
     # result_backend = settings.REDIS_SERVER_URL  # lab 04's: one server, the primary when the lab started
+    # result_backend_transport_options = RESULT_WRITE_RETRIES
     # END EXERCISE 5.5
     result_expires = settings.RESULT_TTL_SECONDS
     result_extended = True  # the meta keeps the retry count and the task's name

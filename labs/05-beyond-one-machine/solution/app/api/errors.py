@@ -28,7 +28,7 @@ async def redis_down(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def redis_refused(request: Request, exc: redis.exceptions.ResponseError) -> JSONResponse:
-    """NOREPLICAS: a primary that no replica has heard from lately refuses writes (min-replicas-to-write,
+    """NOREPLICAS: a primary that has heard from no replica lately refuses writes (min-replicas-to-write,
     set when the nodes are hosts of their own): cut off, or back from a cut before the Sentinels demote
     it. Nothing was written; the next connection asks the Sentinels again. Any other refusal is a bug:
     raised on, as before."""
