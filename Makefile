@@ -43,6 +43,7 @@ help: ## list the targets, by who uses them, and every variable
 	@echo "  FOLLOW=1        logs: keep following                       ALL=1         hint: every hint"
 	@echo "  BATCH=200       demo: submit a batch and watch the queue   LOAD=2        prove: under 2 busy CPUs"
 	@echo "  SERIAL=1        test: make prove after the tests, on the same servers (the default without root)"
+	@echo "  ROW=partition   chaos: only the rows whose title holds one of these comma-separated words"
 	@echo "  ARGS=...        manage: manage.py's arguments              ADDR=...      room: the LAN address to serve on"
 	@echo "  NEW=1           room: a new room                           ROOM= CODE= NAME=  join (from the environment)"
 	@echo "  API=3 WORKERS=3 RATE=... USERS=... COMPARE=1   scale       PROCESSES=2 CONNECTIONS=32 ROUNDS=5   bench"
