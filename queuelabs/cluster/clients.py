@@ -40,7 +40,10 @@ def client_env(vhost: str, redis_db: int, mongodb_db: str) -> dict[str, str]:
         "MONGODB_URL": mongodb.URL,
         "MONGODB_DB": mongodb_db,
         "REDIS_URL": sentinel_url(redis_db),
-        "CELERY_RESULT_BACKEND": sentinel_url(redis_db),
+        # Empty: Celery reads CELERY_RESULT_BACKEND from the environment before its configuration, and
+        # the single node's value (TEST_ENV) must not decide where lab 05 keeps results; its celery_app.py
+        # does (exercise 5.5).
+        "CELERY_RESULT_BACKEND": "",
         "REDIS_MASTER_NAME": CLUSTER_REDIS_MASTER_NAME,
         "REDIS_SERVER_URL": f"redis://{redis.host(primary)}:{primary}/{redis_db}",
     }

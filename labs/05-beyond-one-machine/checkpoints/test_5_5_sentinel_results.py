@@ -27,7 +27,7 @@ def check_result_backend(celery_app) -> None:
         pytest.fail(
             f"Celery's result backend is one Redis server ({celery_app.conf.result_backend}): after a failover it "
             "names a dead server, then a replica that refuses writes. Give result_backend the Sentinels "
-            "(CELERY_RESULT_BACKEND) and result_backend_transport_options = {'master_name': REDIS_MASTER_NAME}",
+            "(settings.REDIS_URL) and a 'master_name' (REDIS_MASTER_NAME) in result_backend_transport_options",
             pytrace=False,
         )
     if not (celery_app.conf.result_backend_transport_options or {}).get("master_name"):

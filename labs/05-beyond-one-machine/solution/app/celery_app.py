@@ -77,7 +77,7 @@ class CeleryConfig:
     # Not one server's address: after a failover it names a dead server, then a replica that
     # refuses writes (ReadOnlyError). The Sentinels know which server is the primary now; Celery's
     # sentinel:// backend asks them for the primary they call master_name, and asks again after an error.
-    result_backend = settings.CELERY_RESULT_BACKEND  # sentinel://h1:p1/db;sentinel://h2:p2/db;...
+    result_backend = settings.REDIS_URL  # the Sentinels: sentinel://h1:p1/db;sentinel://h2:p2/db;...
     result_backend_transport_options = {**RESULT_WRITE_RETRIES, "master_name": settings.REDIS_MASTER_NAME}
     # STARTER
     # result_backend = settings.REDIS_SERVER_URL  # lab 04's: one server, the primary when the lab started

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     # The replica set: every member and the set's name, never directConnection (that pins one member).
     MONGODB_URL: str = "mongodb://127.0.0.1:27101,127.0.0.1:27102,127.0.0.1:27103/?replicaSet=queuelabs-cluster"
     MONGODB_DB: str = "queuelabs"
-    # Redis is found through its Sentinels, which know which server is the primary right now.
+    # Redis is found through its Sentinels, which know which server is the primary right now: the API's
+    # own client and, after exercise 5.5, Celery's results. (Not CELERY_RESULT_BACKEND: Celery reads that
+    # name from the environment before its configuration, which would make 5.5 moot.)
     REDIS_URL: str = "sentinel://127.0.0.1:26391/0;sentinel://127.0.0.1:26392/0;sentinel://127.0.0.1:26393/0"
     REDIS_MASTER_NAME: str = "queuelabs"
     # One Redis server: the one that was the primary when the lab started (lab 04's way, one URL).
@@ -42,9 +44,6 @@ class Settings(BaseSettings):
     # Every RabbitMQ node, separated by ';': Celery and kombu fail over from one to the next.
     CELERY_BROKER_URL: str = (
         "amqp://guest:guest@127.0.0.1:5701//;amqp://guest:guest@127.0.0.1:5702//;amqp://guest:guest@127.0.0.1:5703//"
-    )
-    CELERY_RESULT_BACKEND: str = (
-        "sentinel://127.0.0.1:26391/0;sentinel://127.0.0.1:26392/0;sentinel://127.0.0.1:26393/0"
     )
 
     # As in lab 02: the API's time limits, body limit, and its name behind a load balancer.
