@@ -72,7 +72,11 @@ def stack(lab_run: LabRun) -> None:
         return
     hold_the_test_stack()  # one grading run at a time: make watch and make check would clash
     # What an earlier run parked is stopped unless it still runs the code on disk (queuelabs/warm.py).
-    lab_run.reuse_parked = warm.retire(lab_run.code_dir, lab_run.warm_base)
+    # Never for a cluster lab: each run deletes its corner's queues and exchanges (fresh_test_corner, so
+    # that a checkpoint can place a queue on the node it needs), and a parked API would go on publishing
+    # to an exchange it believes declared (404 NOT_FOUND, a false FAIL on correct code).
+    base = None if "cluster" in lab_run.lab.needs else lab_run.warm_base
+    lab_run.reuse_parked = warm.retire(lab_run.code_dir, base)
     if problem := ready_for_grading(lab_run.lab.needs):
         pytest.exit(problem, returncode=3)
     lab_run.stack_checked = True
