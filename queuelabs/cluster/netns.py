@@ -68,8 +68,8 @@ def available() -> str | None:
     return f"{' and '.join(missing)} not installed (apt-get install iproute2 nftables)" if missing else None
 
 
-def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
+def _run(*argv: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=30)
     if check and done.returncode != 0:
         raise StackError(f"{' '.join(argv)} failed: {done.stderr.strip()[:200]}")
     return done
@@ -127,11 +127,7 @@ def cut(number: int) -> None:
         '  chain out { type filter hook output priority 0; oifname "eth0" drop; }\n'
         "}\n"
     )
-    done = subprocess.run(
-        ["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules, capture_output=True, text=True, timeout=30
-    )
-    if done.returncode != 0:
-        raise StackError(f"nft in {ns} failed: {done.stderr.strip()[:200]}")
+    _run("ip", "netns", "exec", ns, "nft", "-f", "-", stdin=rules)
 
 
 def heal(number: int) -> None:
