@@ -46,10 +46,14 @@ def execute_and_check(name: str) -> None:
     """Run every cell; no error, at least one figure, none wider than a projector, and about as long as it says."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     started = time.monotonic()
-    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    try:
+        NotebookClient(
+            nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        ).execute()
+    finally:
+        if keep := os.environ.get("QUEUELABS_NOTEBOOK_OUT"):  # a maintainer looking at the figures, or at a failure
+            nbformat.write(nb, Path(keep) / name)
     took = time.monotonic() - started
-    if keep := os.environ.get("QUEUELABS_NOTEBOOK_OUT"):  # a maintainer looking at the figures
-        nbformat.write(nb, Path(keep) / name)
 
     outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
     errors = [out for out in outputs if out.output_type == "error"]
