@@ -103,7 +103,7 @@ def check_first_write_wins(api_url: str) -> None:
         answers = send_at_once(address.hostname, address.port, f"burst-{uuid.uuid4()}")
         tasks = {task for code, task in answers if code == 202}
         if not tasks and (down := [why for code, why in answers if code == 503]):
-            refused.append(str(down[0])[:200])
+            refused.append(down[0])
             if len(refused) > BURSTS:
                 pytest.fail(
                     f"{len(refused)} bursts of {COPIES} copies of one order sent at once were all refused: the copy "
@@ -132,14 +132,18 @@ def send_at_once(host: str, port: int, key: str) -> list[tuple[int, str]]:
         answers = []
         for connection in connections:
             response = connection.getresponse()
-            answer = json.loads(response.read())
-            answers.append(
-                (response.status, answer.get("task_id", "") if response.status == 202 else answer.get("detail"))
-            )
+            text = response.read().decode(errors="replace")
+            answers.append((response.status, what_it_said(response.status, response.getheader("content-type"), text)))
         return answers
     finally:
         for connection in connections:
             connection.close()
+
+
+def what_it_said(status: int, content_type: str | None, text: str) -> str:
+    """The task id of a 202, else the refusal's detail (or its text when it is not JSON), cut to 200 characters."""
+    body = json.loads(text) if (content_type or "").startswith("application/json") else {}
+    return body.get("task_id", "") if status == 202 else str(body.get("detail", text))[:200]
 
 
 class Client:
@@ -155,8 +159,8 @@ class Client:
         except httpx.TimeoutException:
             self.answers.append((0, "no answer in time"))
             return None
-        body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-        self.answers.append((response.status_code, body.get("task_id") or str(body.get("detail", ""))[:200]))
+        said = what_it_said(response.status_code, response.headers.get("content-type"), response.text)
+        self.answers.append((response.status_code, said))
         return response
 
     def send_until_accepted(self, timeout: float) -> bool:
